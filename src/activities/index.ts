@@ -1,0 +1,24 @@
+import type { Db } from '../db/pool';
+import { createAssignmentActivities } from './assignment';
+import { createContactActivities } from './contacts';
+import { createCrmActivities } from './crm';
+import { createMessagingActivities, type OutboundChannel } from './messaging';
+
+export interface ActivityDeps {
+  db: Db;
+  http?: typeof fetch;
+  env?: NodeJS.ProcessEnv;
+  outbound?: OutboundChannel;
+}
+
+/** Every side effect of the routing flow, built from its dependencies. */
+export function createActivities({ db, http = fetch, env = process.env, outbound = {} }: ActivityDeps) {
+  return {
+    ...createContactActivities({ db }),
+    ...createCrmActivities({ fetch: http, env }),
+    ...createAssignmentActivities({ db }),
+    ...createMessagingActivities({ db, fetch: http, outbound }),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,95 @@
+import { type Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle, WorkflowNotFoundError } from '@temporalio/client';
+import type { RoutingConfig } from '../routing-config';
+import {
+  closeConversationSignal,
+  messageReceivedSignal,
+  ROUTING_WORKFLOW,
+  stateQuery,
+  workflowIdForContact,
+} from '../workflows/messages';
+import type { ContactInput, ConversationStatus, InboundMessage, RoutingInput } from '../workflows/types';
+import { notFound } from './errors';
+
+/** The Temporal side of the API: one routing run per contact's open conversation. */
+export class Conversations {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+    private readonly routing: RoutingConfig,
+  ) {}
+
+  /** Starts the run; a duplicate trigger while one is open returns the open one (`created: false`). */
+  async open(contact: ContactInput): Promise<{ workflowId: string; runId: string; created: boolean }> {
+    const workflowId = workflowIdForContact(contact.id);
+    const input: RoutingInput = { contact, config: this.routing };
+    try {
+      const handle = await this.client.workflow.start(ROUTING_WORKFLOW, {
+        workflowId,
+        taskQueue: this.taskQueue,
+        args: [input],
+        // The server refuses a second run while one is open; a closed conversation may be reopened.
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      });
+      return { workflowId, runId: handle.firstExecutionRunId, created: true };
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      const running = await this.openHandle(contact.id);
+      return { workflowId, runId: running.runId, created: false };
+    }
+  }
+
+  async message(contactId: string, message: InboundMessage): Promise<{ runId: string }> {
+    const { handle, runId } = await this.openHandle(contactId);
+    await this.ifStillOpen(contactId, () => handle.signal(messageReceivedSignal, message));
+    return { runId };
+  }
+
+  async close(contactId: string, reason?: string): Promise<void> {
+    const { handle } = await this.openHandle(contactId);
+    await this.ifStillOpen(contactId, () => handle.signal(closeConversationSignal, { reason }));
+  }
+
+  /** The live state while open; the final state of the latest run once closed. */
+  async status(contactId: string): Promise<ConversationStatus> {
+    const handle = this.client.workflow.getHandle(workflowIdForContact(contactId));
+    const description = await this.describe(contactId, handle);
+    switch (description.status.name) {
+      case 'RUNNING':
+        return handle.query(stateQuery);
+      case 'COMPLETED':
+        return handle.result();
+      default:
+        return {
+          contactId,
+          conversationId: description.runId,
+          state: 'failed',
+          invalidReplies: 0,
+          path: [],
+          decisions: [],
+          reason: `routing run ${description.status.name.toLowerCase()}`,
+        };
+    }
+  }
+
+  private async openHandle(contactId: string): Promise<{ handle: WorkflowHandle; runId: string }> {
+    const workflowId = workflowIdForContact(contactId);
+    const latest = this.client.workflow.getHandle(workflowId);
+    const description = await this.describe(contactId, latest);
+    if (description.status.name !== 'RUNNING') throw notFound(`contact ${contactId} has no open conversation`);
+    return { handle: this.client.workflow.getHandle(workflowId, description.runId), runId: description.runId };
+  }
+
+  private async describe(contactId: string, handle: WorkflowHandle) {
+    return this.ifStillOpen(contactId, () => handle.describe());
+  }
+
+  private async ifStillOpen<T>(contactId: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw notFound(`contact ${contactId} has no open conversation`);
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,25 @@
+import { Router } from 'express';
+import { findDirectoryCustomer, putDirectoryCustomer } from '../../db/directory';
+import type { Db } from '../../db/pool';
+import { notFound } from '../errors';
+import { emailParams, emailQuery, putCustomerBody } from '../schemas';
+
+/** The built-in customer directory: the "data warehouse" the default CRM step calls over HTTP. */
+export function directoryRoutes({ db }: { db: Db }): Router {
+  const router = Router();
+
+  router.put('/v1/directory/customers/:email', async (req, res) => {
+    const { email } = emailParams.parse(req.params);
+    const body = putCustomerBody.parse(req.body);
+    res.json(await putDirectoryCustomer(db, { email, ...body }));
+  });
+
+  router.get('/v1/directory/customers', async (req, res) => {
+    const { email } = emailQuery.parse(req.query);
+    const customer = await findDirectoryCustomer(db, email);
+    if (!customer) throw notFound(`no customer with email ${email}`);
+    res.json(customer);
+  });
+
+  return router;
+}

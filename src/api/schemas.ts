@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { isValidEmail } from '../workflows/rules';
+
+/** Ids travel in workflow ids and URL paths: keep them printable and bounded. */
+const id = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._:@+-]+$/, 'use letters, digits and . _ : @ + -');
+
+const email = z
+  .string()
+  .trim()
+  .max(254)
+  .refine(isValidEmail, 'not a valid email address')
+  .transform((v) => v.toLowerCase());
+
+const optionalText = z.string().trim().max(200).optional();
+
+export const contactIdParams = z.object({ contactId: id });
+export const agentIdParams = z.object({ agentId: id });
+export const emailParams = z.object({ email });
+export const emailQuery = z.object({ email });
+
+export const startConversationBody = z.object({
+  contact: z.object({
+    id,
+    firstName: optionalText,
+    lastName: optionalText,
+    email: email.nullable().optional(),
+    phone: optionalText,
+    channel: optionalText,
+  }),
+});
+
+export const inboundMessageBody = z.object({
+  messageId: z.string().min(1).max(200),
+  text: z.string().max(10_000),
+  timestamp: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const putAgentBody = z.object({
+  name: z.string().trim().min(1).max(200),
+  team: z.string().trim().min(1).max(100),
+  role: z.enum(['agent', 'manager']).default('agent'),
+  online: z.boolean().default(true),
+  capacity: z.number().int().min(0).max(1000).default(5),
+});
+
+export const patchAgentBody = z
+  .object({
+    online: z.boolean().optional(),
+    capacity: z.number().int().min(0).max(1000).optional(),
+  })
+  .strict()
+  .refine((b) => b.online !== undefined || b.capacity !== undefined, 'give online and/or capacity');
+
+export const putCustomerBody = z.object({
+  customerType: z.string().trim().min(1).max(100),
+  accountManager: id.nullable().optional(),
+  name: optionalText,
+});

@@ -1,0 +1,65 @@
+import type { Queryable } from './pool';
+
+export type AgentRole = 'agent' | 'manager';
+
+export interface Agent {
+  id: string;
+  name: string;
+  team: string;
+  role: AgentRole;
+  online: boolean;
+  capacity: number;
+  openConversations: number;
+  lastAssignedAt: string | null;
+}
+
+const agentColumns = `a.id, a.name, a.team, a.role, a.online, a.capacity, a.last_assigned_at AS "lastAssignedAt",
+  (SELECT count(*)::int FROM assignments s WHERE s.agent_id = a.id AND s.released_at IS NULL) AS "openConversations"`;
+
+export async function putAgent(
+  db: Queryable,
+  agent: { id: string; name: string; team: string; role: AgentRole; online: boolean; capacity: number },
+): Promise<{ agent: Agent; created: boolean }> {
+  await db.query(`INSERT INTO teams (name) VALUES ($1) ON CONFLICT DO NOTHING`, [agent.team]);
+  const { rows } = await db.query(
+    `INSERT INTO agents (id, name, team, role, online, capacity)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, team = EXCLUDED.team, role = EXCLUDED.role,
+       online = EXCLUDED.online, capacity = EXCLUDED.capacity, updated_at = now()
+     RETURNING (xmax = 0) AS created`,
+    [agent.id, agent.name, agent.team, agent.role, agent.online, agent.capacity],
+  );
+  const stored = await getAgent(db, agent.id);
+  return { agent: stored!, created: Boolean(rows[0]?.created) };
+}
+
+export async function patchAgent(
+  db: Queryable,
+  agentId: string,
+  changes: { online?: boolean; capacity?: number },
+): Promise<{ before: Agent; after: Agent } | undefined> {
+  const before = await getAgent(db, agentId);
+  if (!before) return undefined;
+  await db.query(
+    `UPDATE agents SET online = COALESCE($2, online), capacity = COALESCE($3, capacity), updated_at = now()
+      WHERE id = $1`,
+    [agentId, changes.online ?? null, changes.capacity ?? null],
+  );
+  const after = await getAgent(db, agentId);
+  return { before, after: after! };
+}
+
+export async function getAgent(db: Queryable, agentId: string): Promise<Agent | undefined> {
+  const { rows } = await db.query(`SELECT ${agentColumns} FROM agents a WHERE a.id = $1`, [agentId]);
+  return rows[0];
+}
+
+export async function listAgents(db: Queryable): Promise<Agent[]> {
+  const { rows } = await db.query(`SELECT ${agentColumns} FROM agents a ORDER BY a.team, a.id`);
+  return rows;
+}
+
+export async function countAgents(db: Queryable): Promise<number> {
+  const { rows } = await db.query(`SELECT count(*)::int AS n FROM agents`);
+  return rows[0].n;
+}

@@ -1,0 +1,64 @@
+import type { Queryable } from './pool';
+
+export type Direction = 'inbound' | 'outbound' | 'note';
+
+export interface TranscriptMessage {
+  id: string;
+  contactId: string;
+  conversationId: string | null;
+  direction: Direction;
+  kind: string;
+  messageId: string;
+  text: string;
+  delivery: 'stored' | 'delivered' | 'received';
+  timestamp: string;
+}
+
+/** Stores a message once per (contact, direction, external id); returns the stored row either way. */
+export async function recordMessage(
+  db: Queryable,
+  message: {
+    contactId: string;
+    conversationId?: string | null;
+    direction: Direction;
+    kind: string;
+    externalId: string;
+    text: string;
+    occurredAt?: string;
+  },
+): Promise<{ message: TranscriptMessage; inserted: boolean }> {
+  const inserted = await db.query(
+    `INSERT INTO messages (contact_id, conversation_id, direction, kind, external_id, body, delivery, occurred_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8::timestamptz, now()))
+     ON CONFLICT (contact_id, direction, external_id) DO NOTHING
+     RETURNING id`,
+    [
+      message.contactId,
+      message.conversationId ?? null,
+      message.direction,
+      message.kind,
+      message.externalId,
+      message.text,
+      message.direction === 'inbound' ? 'received' : 'stored',
+      message.occurredAt ?? null,
+    ],
+  );
+  const { rows } = await db.query(`SELECT ${columns} FROM messages WHERE contact_id = $1 AND direction = $2 AND external_id = $3`, [
+    message.contactId,
+    message.direction,
+    message.externalId,
+  ]);
+  return { message: rows[0], inserted: inserted.rowCount === 1 };
+}
+
+export async function markDelivered(db: Queryable, id: string): Promise<void> {
+  await db.query(`UPDATE messages SET delivery = 'delivered' WHERE id = $1`, [id]);
+}
+
+const columns = `id::text, contact_id AS "contactId", conversation_id AS "conversationId", direction, kind,
+  external_id AS "messageId", body AS text, delivery, occurred_at AS "timestamp"`;
+
+export async function transcript(db: Queryable, contactId: string): Promise<TranscriptMessage[]> {
+  const { rows } = await db.query(`SELECT ${columns} FROM messages WHERE contact_id = $1 ORDER BY occurred_at, id`, [contactId]);
+  return rows;
+}
