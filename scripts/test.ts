@@ -1,0 +1,55 @@
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { resolveTemporalBinary } from '../src/infra/temporal-cli';
+import { exportTestServers, startTestServers } from '../test/support/servers';
+
+/**
+ * `npm test`: starts one Temporal dev server and one PostgreSQL for the whole run (each test file
+ * gets its own database and task queue on them), then runs node's test runner over test/**.
+ * Arguments narrow the files: `npm test -- test/api`.
+ */
+function testFiles(roots: string[]): string[] {
+  const found: string[] = [];
+  const walk = (path: string) => {
+    if (statSync(path).isDirectory()) for (const entry of readdirSync(path).sort()) walk(join(path, entry));
+    else if (path.endsWith('.test.ts')) found.push(relative(process.cwd(), path));
+  };
+  for (const root of roots) walk(root);
+  return found;
+}
+
+async function main(): Promise<number> {
+  const files = testFiles(process.argv.length > 2 ? process.argv.slice(2) : ['test']);
+  const log = (line: string) => console.error(`[test] ${line}`);
+  // Installed before the files run, so parallel test processes never race to install it.
+  const testServer = await resolveTemporalBinary('test-server', { log });
+  const started = Date.now();
+  const servers = await startTestServers(log);
+  log(`Temporal ${servers.temporalAddress} and PostgreSQL ready in ${Date.now() - started} ms; ${files.length} test files`);
+  try {
+    return await new Promise<number>((done) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
+        stdio: 'inherit',
+        env: {
+          ...process.env,
+          ...exportTestServers(servers),
+          ...(testServer.type === 'existing-path' ? { TEMPORAL_TEST_SERVER_PATH: testServer.path } : {}),
+        },
+      });
+      const forward = (signal: NodeJS.Signals) => child.kill(signal);
+      process.on('SIGINT', forward).on('SIGTERM', forward);
+      child.on('exit', (code, signal) => done(code ?? (signal ? 1 : 0)));
+    });
+  } finally {
+    await servers.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
