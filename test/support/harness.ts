@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { createApp } from '../../src/api/app';
@@ -168,7 +169,8 @@ export class Harness {
     const history = await this.client.workflow.getHandle(workflowIdForContact(contactId)).fetchHistory();
     const dir = join(__dirname, '..', 'fixtures', 'histories');
     await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, `${name}.json`), JSON.stringify(history, null, 1));
+    // The same JSON shape Temporal UI and `temporal workflow show --output json` export.
+    await writeFile(join(dir, `${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
   }
 
   async close(): Promise<void> {
@@ -195,7 +197,7 @@ export function testRouting(overrides: RoutingConfigInput = {}, defaultCrmUrl: s
   });
 }
 
-async function createScratchDatabase(adminUrl: string): Promise<string> {
+export async function createScratchDatabase(adminUrl: string): Promise<string> {
   const name = `vr_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
