@@ -12,6 +12,7 @@ export interface TranscriptMessage {
   text: string;
   delivery: 'stored' | 'delivered' | 'received';
   timestamp: string;
+  platformTimestamp: string | null;
 }
 
 /** Stores a message once per (contact, direction, external id); returns the stored row either way. */
@@ -24,12 +25,14 @@ export async function recordMessage(
     kind: string;
     externalId: string;
     text: string;
-    occurredAt?: string;
+    occurredAt?: Date;
+    platformTimestamp?: string;
   },
 ): Promise<{ message: TranscriptMessage; inserted: boolean }> {
   const inserted = await db.query(
-    `INSERT INTO messages (contact_id, conversation_id, direction, kind, external_id, body, delivery, occurred_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8::timestamptz, now()))
+    `INSERT INTO messages (contact_id, conversation_id, direction, kind, external_id, body, delivery, occurred_at,
+                           platform_timestamp)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8::timestamptz, clock_timestamp()), $9)
      ON CONFLICT (contact_id, direction, external_id) DO NOTHING
      RETURNING id`,
     [
@@ -41,6 +44,7 @@ export async function recordMessage(
       message.text,
       message.direction === 'inbound' ? 'received' : 'stored',
       message.occurredAt ?? null,
+      message.platformTimestamp ?? null,
     ],
   );
   const { rows } = await db.query(`SELECT ${columns} FROM messages WHERE contact_id = $1 AND direction = $2 AND external_id = $3`, [
@@ -56,7 +60,8 @@ export async function markDelivered(db: Queryable, id: string): Promise<void> {
 }
 
 const columns = `id::text, contact_id AS "contactId", conversation_id AS "conversationId", direction, kind,
-  external_id AS "messageId", body AS text, delivery, occurred_at AS "timestamp"`;
+  external_id AS "messageId", body AS text, delivery, occurred_at AS "timestamp",
+  platform_timestamp AS "platformTimestamp"`;
 
 export async function transcript(db: Queryable, contactId: string): Promise<TranscriptMessage[]> {
   const { rows } = await db.query(`SELECT ${columns} FROM messages WHERE contact_id = $1 ORDER BY occurred_at, id`, [contactId]);

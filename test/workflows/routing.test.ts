@@ -160,8 +160,8 @@ describe('asking for the email', () => {
     assert.deepEqual(status.path, ['trigger', 'check_email', 'ask_email', 'valid_reply', 'save_email', 'check_email', 'fetch_crm', 'tier:vip', 'assigned']);
     const { rows } = await h.db.query('SELECT email FROM contacts WHERE id = $1', [id]);
     assert.equal(rows[0].email, email);
-    const outbound = (await h.transcript(id)).filter((m) => m.direction === 'outbound').map((m) => m.kind);
-    assert.deepEqual(outbound, ['question', 'success']);
+    const transcript = (await h.transcript(id)).map((m) => `${m.direction}:${m.kind}`);
+    assert.deepEqual(transcript, ['outbound:question', 'inbound:reply', 'outbound:success'], 'oldest first, reply before the answer to it');
     await h.recordHistory(id, 'ask-email-valid');
   });
 

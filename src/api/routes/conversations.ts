@@ -29,6 +29,8 @@ export function conversationRoutes({ conversations, db }: { conversations: Conve
   router.post('/v1/contacts/:contactId/messages', async (req, res) => {
     const { contactId } = contactIdParams.parse(req.params);
     const message = inboundMessageBody.parse(req.body);
+    // Taken before the signal, so the transcript shows the reply before the answer it triggers.
+    const receivedAt = new Date();
     // Signal first: a contact without an open conversation gets a 404 and nothing is stored. A
     // retried request with the same messageId is ignored by the workflow and by the transcript.
     const { runId } = await conversations.message(contactId, message);
@@ -39,7 +41,8 @@ export function conversationRoutes({ conversations, db }: { conversations: Conve
       kind: 'reply',
       externalId: message.messageId,
       text: message.text,
-      occurredAt: message.timestamp,
+      occurredAt: receivedAt,
+      platformTimestamp: message.timestamp,
     });
     res.status(202).json({ contactId, messageId: message.messageId, duplicate: !inserted });
   });

@@ -68,7 +68,10 @@ CREATE TABLE messages (
   external_id     text NOT NULL,
   body            text NOT NULL,
   delivery        text NOT NULL DEFAULT 'stored' CHECK (delivery IN ('stored', 'delivered', 'received')),
+  -- When this service received or sent it: the transcript's order. The platform's own timestamp
+  -- (other clock) is kept beside it.
   occurred_at     timestamptz NOT NULL DEFAULT now(),
+  platform_timestamp timestamptz,
   UNIQUE (contact_id, direction, external_id)
 );
 CREATE INDEX messages_transcript ON messages (contact_id, id);
