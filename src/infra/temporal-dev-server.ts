@@ -104,12 +104,23 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     return stopping;
   };
 
+  const exitError = () => {
+    const tail = output.tail();
+    return new Error(`temporal dev server ${exitReason} before becoming ready${tail ? `:\n${tail}` : ''}`);
+  };
+  const ready = waitUntilServing(address, namespace, opts.readyTimeoutMs ?? READY_TIMEOUT_MS, () => {
+    if (exitReason !== undefined) throw exitError();
+  });
+  // Whichever of the two loses the race still settles; it must not surface as an unhandled rejection.
+  ready.catch(() => undefined);
   try {
-    await waitUntilServing(address, namespace, opts.readyTimeoutMs ?? READY_TIMEOUT_MS, () => {
-      if (exitReason !== undefined) {
-        throw new Error(`temporal dev server ${exitReason} before becoming ready:\n${output.tail()}`);
-      }
-    });
+    // The probe loop only notices an exit between probes; racing the exit reports it at once.
+    await Promise.race([
+      ready,
+      exited.then(() => {
+        throw exitError();
+      }),
+    ]);
   } catch (err) {
     await stop();
     throw err;
@@ -126,8 +137,11 @@ async function waitUntilServing(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
-  while (Date.now() < deadline) {
+  for (;;) {
     assertAlive();
+    if (Date.now() > deadline) {
+      throw new Error(`temporal dev server at ${address} not ready after ${timeoutMs} ms`, { cause: lastError });
+    }
     let connection: Connection | undefined;
     try {
       connection = await Connection.connect({ address, connectTimeout: READY_PROBE_TIMEOUT_MS });
@@ -143,8 +157,6 @@ async function waitUntilServing(
     }
     await new Promise((resolve) => setTimeout(resolve, READY_RETRY_MS));
   }
-  assertAlive();
-  throw new Error(`temporal dev server at ${address} not ready after ${timeoutMs} ms`, { cause: lastError });
 }
 
 function captureOutput(child: ChildProcess, log: (line: string) => void): { tail(): string } {
