@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     let databaseUrl = env.DATABASE_URL;
     if (!databaseUrl) {
       log.info('starting embedded PostgreSQL');
-      const postgres = await startEmbeddedPostgres({ dataDir: join(dataDir, 'postgres') });
+      const postgres = await startEmbeddedPostgres({ dataDir: join(dataDir, 'postgres'), handleSignals: false });
       stops.push(() => postgres.stop());
       databaseUrl = postgres.url;
     }

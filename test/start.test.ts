@@ -1,0 +1,300 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { findFreePort } from '../src/infra/ports';
+
+/**
+ * What the README promises about `npm start`: the real entry, on a fresh data dir, starts its own PostgreSQL and
+ * Temporal dev server, serves the API and the Temporal UI, routes the README's examples, stops cleanly on Ctrl-C
+ * without leaving processes behind, and a second start on the same data dir carries on where the first one stopped.
+ */
+
+const REPO_ROOT = resolve(__dirname, '..');
+const START_DEADLINE_MS = 45_000;
+const STEP_DEADLINE_MS = 15_000;
+const STOP_DEADLINE_MS = 20_000;
+const POLL_MS = 100;
+
+/** Env vars that would steer the child away from the defaults this file is about. */
+const STEERING_VARS = [
+  'DATABASE_URL',
+  'TEMPORAL_ADDRESS',
+  'TEMPORAL_NAMESPACE',
+  'TEMPORAL_TASK_QUEUE',
+  'VIP_ROUTER_API_URL',
+  'VIP_ROUTER_SEED_DEMO',
+  'ROUTING_CONFIG',
+  'OUTBOUND_WEBHOOK_URL',
+  'OUTBOUND_WEBHOOK_SECRET',
+];
+
+interface Service {
+  child: ChildProcess;
+  /** stdout and stderr so far, interleaved. */
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startService(env: NodeJS.ProcessEnv): Service {
+  // Its own process group: after() can take the whole tree down, and a group SIGINT is what Ctrl-C sends.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: REPO_ROOT,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => {
+    child.once('exit', (code, signal) => done({ code, signal }));
+  });
+  return { child, output: () => output, exited };
+}
+
+async function waitFor<T>(what: string, deadlineMs: number, probe: () => Promise<T | undefined>, context = () => ''): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      const why = last instanceof Error ? last.message : String(last ?? 'condition never held');
+      assert.fail(`${what}: not within ${deadlineMs} ms (${why})\n${context()}`);
+    }
+    await new Promise((tick) => setTimeout(tick, POLL_MS));
+  }
+}
+
+async function request(url: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
+  const response = await fetch(url, {
+    ...init,
+    headers: init.body ? { 'content-type': 'application/json' } : undefined,
+    signal: AbortSignal.timeout(5_000),
+  });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON (the Temporal UI's HTML)
+  }
+  return { status: response.status, body };
+}
+
+const postJson = (url: string, body: unknown) => request(url, { method: 'POST', body: JSON.stringify(body) });
+
+/**
+ * Live processes that belong to a run: those in its process group, or with the data dir in their command line or
+ * as their working directory (postgres' background workers rename themselves but stay in the data dir).
+ */
+async function survivors(dataDir: string, groupId: number): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] === 'Z') continue; // a zombie has already exited; only its parent's wait is missing
+      const pgrp = Number(fields[2]);
+      const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).replace(/\0/g, ' ').trim();
+      const cwd = await readlink(`/proc/${entry}/cwd`).catch(() => '');
+      if (pgrp === groupId || cmdline.includes(dataDir) || cwd.startsWith(dataDir)) found.push(`${entry} ${cmdline}`);
+    } catch {
+      // gone while we looked
+    }
+  }
+  return found;
+}
+
+function killGroup(service: Service | undefined): void {
+  if (!service?.child.pid) return;
+  try {
+    process.kill(-service.child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+describe('npm start (src/main.ts)', { timeout: 120_000 }, () => {
+  let dataDir: string;
+  let env: NodeJS.ProcessEnv;
+  let api: string;
+  let uiPort: number;
+  let service: Service | undefined;
+  const timings: Record<string, number> = {};
+  const runId = Date.now().toString(36);
+  const vipContact = `readme-ana-${runId}`;
+  const noEmailContact = `no-email-${runId}`;
+
+  const context = () => `--- service output ---\n${service?.output() ?? ''}`;
+
+  /** Starts the entry and waits for /readyz = 200; returns how long that took. */
+  async function boot(): Promise<number> {
+    const started = Date.now();
+    service = startService(env);
+    const current = service;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    void current.exited.then((e) => (exit = e));
+    let processes: string[] = [];
+    await waitFor(
+      'GET /readyz answers 200',
+      START_DEADLINE_MS,
+      async () => {
+        if (exit) throw new Error(`the service exited early with ${exit.signal ?? exit.code}`);
+        processes = await survivors(dataDir, current.child.pid!);
+        return (await request(`${api}/readyz`)).status === 200 ? true : undefined;
+      },
+      () => `--- its processes at the last probe ---\n${processes.join('\n')}\n${context()}`,
+    );
+    return Date.now() - started;
+  }
+
+  /** Sends SIGINT (to the process, or to its group as Ctrl-C does) and checks a clean exit and no leftovers. */
+  async function stop(target: 'process' | 'group'): Promise<number> {
+    const current = service!;
+    const pid = current.child.pid!;
+    const started = Date.now();
+    if (target === 'group') process.kill(-pid, 'SIGINT');
+    else current.child.kill('SIGINT');
+    const exit = await Promise.race([
+      current.exited,
+      new Promise<undefined>((done) => setTimeout(() => done(undefined), STOP_DEADLINE_MS).unref()),
+    ]);
+    const elapsed = Date.now() - started;
+    assert.ok(exit, `no exit within ${STOP_DEADLINE_MS} ms of SIGINT\n${context()}`);
+    // Checked at the moment of exit: a child still running then is one the service did not wait for.
+    const left = await survivors(dataDir, pid);
+    // How long the leftovers outlive it, for the failure message only.
+    const exitedAt = Date.now();
+    while (Date.now() - exitedAt < 5_000 && (await survivors(dataDir, pid)).length > 0) {
+      await new Promise((tick) => setTimeout(tick, 20));
+    }
+    const lingered = Date.now() - exitedAt;
+    const problems = [
+      ...(exit.code === 0 && exit.signal === null ? [] : [`exited with ${exit.signal ?? exit.code}, not 0`]),
+      ...left.map((p) => `still running when the service had exited (gone ~${lingered} ms later): ${p}`),
+    ];
+    assert.deepEqual(problems, [], `after SIGINT to the ${target}:\n${context()}`);
+    service = undefined;
+    return elapsed;
+  }
+
+  const statusOf = async (contactId: string) => (await request(`${api}/v1/conversations/${contactId}`)).body;
+
+  const reaches = (contactId: string, state: string) =>
+    waitFor(
+      `conversation ${contactId} reaches state ${state}`,
+      STEP_DEADLINE_MS,
+      async () => {
+        const status = await statusOf(contactId);
+        return status?.state === state ? status : undefined;
+      },
+      context,
+    );
+
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'vip-router-start-'));
+    const [port, temporalPort, temporalUiPort] = await Promise.all([findFreePort(), findFreePort(), findFreePort()]);
+    uiPort = temporalUiPort;
+    api = `http://127.0.0.1:${port}`;
+    env = {
+      ...process.env,
+      VIP_ROUTER_DATA_DIR: dataDir,
+      PORT: String(port),
+      TEMPORAL_PORT: String(temporalPort),
+      TEMPORAL_UI_PORT: String(temporalUiPort),
+      LOG_LEVEL: 'warn',
+    };
+    for (const name of STEERING_VARS) delete env[name];
+  });
+
+  after(async () => {
+    killGroup(service);
+    if (service) await Promise.race([service.exited, new Promise((done) => setTimeout(done, 5_000).unref())]);
+    // postgres runs as another user and chdirs into its data dir: make sure nothing of it is left before removing it.
+    if (dataDir) {
+      for (const line of await survivors(dataDir, -1)) process.kill(Number(line.split(' ')[0]), 'SIGKILL');
+      await rm(dataDir, { recursive: true, force: true });
+    }
+    const shown = Object.entries(timings).map(([name, ms]) => `${name} ${ms} ms`);
+    if (shown.length) console.log(`# npm start timings: ${shown.join(', ')}`);
+  });
+
+  it('starts on an empty data dir and becomes ready', async () => {
+    timings['first start'] = await boot();
+    const printed = await waitFor('the startup lines', 5_000, async () =>
+      /Temporal UI/.test(service!.output()) ? service!.output() : undefined,
+      context,
+    );
+    assert.match(printed, new RegExp(`vip-router API\\s+http://(localhost|127\\.0\\.0\\.1):${env.PORT}\\b`));
+    assert.match(printed, new RegExp(`Temporal UI\\s+http://(localhost|127\\.0\\.0\\.1):${uiPort}\\b`));
+    await waitFor('the Temporal UI answers 200', STEP_DEADLINE_MS, async () =>
+      (await request(`http://127.0.0.1:${uiPort}/`)).status === 200 ? true : undefined,
+    );
+    const { body } = await request(`${api}/v1/agents`);
+    assert.deepEqual(
+      body.agents.map((a: { id: string }) => a.id).sort(),
+      ['alex', 'maria', 'sam', 'sofia', 'vera', 'victor'],
+      'the demo roster is seeded',
+    );
+  });
+
+  it('routes the README example: ana@example.com goes to her account manager alex', async () => {
+    const opened = await postJson(`${api}/v1/conversations`, { contact: { id: vipContact, email: 'ana@example.com' } });
+    assert.equal(opened.status, 202, JSON.stringify(opened.body));
+    assert.equal(opened.body.contactId, vipContact);
+    assert.ok(opened.body.workflowId && opened.body.runId);
+    const status = await reaches(vipContact, 'assigned');
+    assert.equal(status.assignee?.agentId, 'alex');
+    assert.equal(status.customerType, 'VIP');
+  });
+
+  it('asks a contact without email for it and waits', async () => {
+    const opened = await postJson(`${api}/v1/conversations`, { contact: { id: noEmailContact, firstName: 'Nadia' } });
+    assert.equal(opened.status, 202, JSON.stringify(opened.body));
+    await reaches(noEmailContact, 'asking_email');
+    const { body } = await request(`${api}/v1/contacts/${noEmailContact}/messages`);
+    assert.ok(body.messages.some((m: { direction: string }) => m.direction === 'outbound'), 'the question was sent');
+  });
+
+  it('exits with code 0 on SIGINT and leaves no process behind', async () => {
+    // A change the seed would undo if the database came back empty.
+    const patched = await request(`${api}/v1/agents/victor`, { method: 'PATCH', body: JSON.stringify({ capacity: 7 }) });
+    assert.equal(patched.status, 200);
+    timings['first stop'] = await stop('process');
+  });
+
+  it('a second start on the same data dir keeps the data and the waiting conversation', async () => {
+    timings['restart'] = await boot();
+    const { body } = await request(`${api}/v1/agents`);
+    const ids = body.agents.map((a: { id: string }) => a.id).sort();
+    assert.deepEqual(ids, ['alex', 'maria', 'sam', 'sofia', 'vera', 'victor'], 'same roster, nothing seeded twice');
+    assert.equal(body.agents.find((a: { id: string }) => a.id === 'victor').capacity, 7, 'changes made before the stop are kept');
+    assert.equal(body.agents.find((a: { id: string }) => a.id === 'alex').openConversations, 1, "alex keeps ana's conversation");
+    assert.equal((await request(`${api}/v1/directory/customers?email=ana%40example.com`)).status, 200);
+
+    const ana = await statusOf(vipContact);
+    assert.equal(ana.state, 'assigned');
+    assert.equal(ana.assignee?.agentId, 'alex');
+    assert.equal((await statusOf(noEmailContact)).state, 'asking_email');
+
+    const reply = await postJson(`${api}/v1/contacts/${noEmailContact}/messages`, { messageId: `m-${runId}`, text: 'bob@example.com' });
+    assert.equal(reply.status, 202, JSON.stringify(reply.body));
+    const status = await reaches(noEmailContact, 'assigned');
+    assert.equal(status.customerType, 'Regular');
+    assert.equal(status.assignee?.team, 'support');
+    assert.ok(['sam', 'sofia'].includes(status.assignee?.agentId), JSON.stringify(status.assignee));
+  });
+
+  it('stops again on Ctrl-C (SIGINT to the whole process group)', async () => {
+    timings['second stop'] = await stop('group');
+  });
+});
