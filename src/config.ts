@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, loadRoutingConfigFile, type RoutingConfig, withDefaultCrmUrl } from './routing-config';
+import { ConfigError, loadRoutingConfigFile, type RoutingConfig } from './routing-config';
 
 const optionalString = z
   .string()
@@ -30,6 +30,8 @@ export type Env = z.output<typeof envSchema>;
 export interface ServiceConfig {
   env: Env;
   routing: RoutingConfig;
+  /** The URL template of the built-in directory, for CRM steps with no url of their own. */
+  directoryUrl: string;
 }
 
 export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
@@ -44,7 +46,15 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
 /** Env and routing config, parsed and validated once at start. */
 export function loadServiceConfig(source: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const env = parseEnv(source);
-  const apiBaseUrl = env.VIP_ROUTER_API_URL ?? `http://127.0.0.1:${env.PORT}`;
-  const routing = withDefaultCrmUrl(loadRoutingConfigFile(resolve(env.ROUTING_CONFIG)), apiBaseUrl);
-  return { env, routing };
+  const routing = loadRoutingConfigFile(resolve(env.ROUTING_CONFIG));
+  return { env, routing, directoryUrl: directoryUrlFromEnv(env) };
+}
+
+/** The built-in directory is served by the API: VIP_ROUTER_API_URL, or this machine's API port. */
+export function directoryUrlFromEnv(env: Env): string {
+  return directoryUrlFor(env.VIP_ROUTER_API_URL ?? `http://127.0.0.1:${env.PORT}`);
+}
+
+export function directoryUrlFor(apiBaseUrl: string): string {
+  return `${apiBaseUrl.replace(/\/+$/, '')}/v1/directory/customers?email={{email}}`;
 }

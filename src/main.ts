@@ -18,7 +18,7 @@ import { createRoutingWorker, prebuiltWorkflowBundle } from './worker';
  * server, without DATABASE_URL an embedded PostgreSQL, both keeping their data under .data/.
  */
 async function main(): Promise<void> {
-  const { env, routing } = loadServiceConfig();
+  const { env, routing, directoryUrl } = loadServiceConfig();
   const log = createLogger(env.LOG_LEVEL);
   routeTemporalLogs(log);
   const dataDir = resolve(env.VIP_ROUTER_DATA_DIR);
@@ -71,6 +71,7 @@ async function main(): Promise<void> {
       db,
       outbound: { webhookUrl: env.OUTBOUND_WEBHOOK_URL, webhookSecret: env.OUTBOUND_WEBHOOK_SECRET },
       workflowBundlePath: prebuiltWorkflowBundle(),
+      directoryUrl,
     });
     const clientConnection = await Connection.connect({ address: temporalAddress });
     stops.push(() => clientConnection.close());

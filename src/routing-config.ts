@@ -31,7 +31,11 @@ const tierSchema = z.strictObject({
 
 const crmSchema = z.strictObject({
   method: z.enum(['GET', 'POST', 'PUT']).default('GET'),
-  /** `{{email}}`, `{{contact.id}}`, `{{contact.phone}}`… are replaced (URL-encoded) when the step runs. */
+  /**
+   * `{{email}}`, `{{contact.id}}`, `{{contact.phone}}`… are replaced (URL-encoded) when the step runs.
+   * Unset: the service's built-in customer directory, wherever the worker is told it lives — a deployment
+   * detail, so it is not frozen into the runs.
+   */
   url: z.string().min(1).optional(),
   /** Values may name environment variables as `${env:NAME}`; they are resolved inside the activity so
    *  secrets never enter workflow history. */
@@ -134,10 +138,4 @@ export function loadRoutingConfigFile(path: string): RoutingConfig {
     throw new ConfigError(`cannot read routing config ${path}`, { cause });
   }
   return parseRoutingConfig(parseYaml(text), path);
-}
-
-/** The default CRM step calls the built-in customer directory of the API. */
-export function withDefaultCrmUrl(config: RoutingConfig, apiBaseUrl: string): RoutingConfig {
-  if (config.crm.url) return config;
-  return { ...config, crm: { ...config.crm, url: `${apiBaseUrl}/v1/directory/customers?email={{email}}` } };
 }

@@ -1,9 +1,9 @@
-import { DefaultLogger, type LogLevel, Runtime } from '@temporalio/worker';
+import { DefaultLogger, type LogLevel, makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import type { Logger } from './logger';
 
 let installed = false;
 
-/** Routes the SDK's own logs (worker, workflow `log`, activity `log`) into the service logger. */
+/** Routes the SDK's logs (worker, workflow `log`, activity `log`, and the native core's) into the service logger. */
 export function routeTemporalLogs(logger: Logger): void {
   if (installed) return;
   installed = true;
@@ -13,5 +13,6 @@ export function routeTemporalLogs(logger: Logger): void {
       const method = entry.level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
       logger[method]({ ...entry.meta }, entry.message);
     }),
+    telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) } },
   });
 }

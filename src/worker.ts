@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
-import { loadServiceConfig } from './config';
+import { directoryUrlFromEnv, parseEnv } from './config';
 import { createPool, type Db, migrateDatabase } from './db/pool';
 import { createLogger, redactUrl } from './logger';
 import { routeTemporalLogs } from './temporal';
@@ -16,6 +16,7 @@ export interface RoutingWorkerOptions {
   /** A bundle prebuilt by `npm run build`; without it the workflows are bundled from source at start. */
   workflowBundlePath?: string;
   http?: typeof fetch;
+  directoryUrl?: string;
 }
 
 export async function createRoutingWorker(options: RoutingWorkerOptions): Promise<Worker> {
@@ -25,7 +26,7 @@ export async function createRoutingWorker(options: RoutingWorkerOptions): Promis
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('./workflows') }),
-    activities: createActivities({ db: options.db, outbound: options.outbound, http: options.http }),
+    activities: createActivities({ db: options.db, outbound: options.outbound, http: options.http, directoryUrl: options.directoryUrl }),
   });
 }
 
@@ -35,28 +36,55 @@ export function prebuiltWorkflowBundle(): string | undefined {
   return existsSync(candidate) ? candidate : undefined;
 }
 
+export interface WorkerProcessOptions {
+  temporalAddress: string;
+  databaseUrl: string;
+  namespace: string;
+  taskQueue: string;
+  workflowBundlePath?: string;
+  directoryUrl?: string;
+  outbound?: { webhookUrl?: string; webhookSecret?: string };
+  /** Called once the worker polls. */
+  onRunning?: () => void;
+}
+
+/** A worker process's whole life: connect, run until SIGINT/SIGTERM (Worker.run drains in-flight tasks), disconnect. */
+export async function runWorker(options: WorkerProcessOptions): Promise<void> {
+  const db = createPool(options.databaseUrl);
+  try {
+    await migrateDatabase(db);
+    const connection = await NativeConnection.connect({ address: options.temporalAddress });
+    try {
+      const worker = await createRoutingWorker({ ...options, connection, db });
+      const running = worker.run();
+      options.onRunning?.();
+      await running;
+    } finally {
+      await connection.close();
+    }
+  } finally {
+    await db.end();
+  }
+}
+
 /** Production entry (`npm run worker`): connects to an existing Temporal server and PostgreSQL. */
 async function main(): Promise<void> {
-  const { env } = loadServiceConfig();
+  // The worker needs no routing config: each run carries the rules it started with.
+  const env = parseEnv();
   const log = createLogger(env.LOG_LEVEL);
   routeTemporalLogs(log);
-  if (!env.TEMPORAL_ADDRESS || !env.DATABASE_URL) throw new Error('the worker needs TEMPORAL_ADDRESS and DATABASE_URL (npm start runs everything locally)');
-  const db = createPool(env.DATABASE_URL);
-  await migrateDatabase(db);
-  const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
-  const worker = await createRoutingWorker({
-    connection,
+  const { TEMPORAL_ADDRESS: temporalAddress, DATABASE_URL: databaseUrl } = env;
+  if (!temporalAddress || !databaseUrl) throw new Error('the worker needs TEMPORAL_ADDRESS and DATABASE_URL (npm start runs everything locally)');
+  await runWorker({
+    temporalAddress,
+    databaseUrl,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
-    db,
-    outbound: { webhookUrl: env.OUTBOUND_WEBHOOK_URL, webhookSecret: env.OUTBOUND_WEBHOOK_SECRET },
     workflowBundlePath: prebuiltWorkflowBundle(),
+    directoryUrl: directoryUrlFromEnv(env),
+    outbound: { webhookUrl: env.OUTBOUND_WEBHOOK_URL, webhookSecret: env.OUTBOUND_WEBHOOK_SECRET },
+    onRunning: () => log.info({ temporal: temporalAddress, database: redactUrl(databaseUrl), taskQueue: env.TEMPORAL_TASK_QUEUE }, 'worker running'),
   });
-  log.info({ temporal: env.TEMPORAL_ADDRESS, database: redactUrl(env.DATABASE_URL), taskQueue: env.TEMPORAL_TASK_QUEUE }, 'worker running');
-  // Worker.run handles SIGINT/SIGTERM itself: it drains in-flight tasks, then resolves.
-  await worker.run();
-  await connection.close();
-  await db.end();
 }
 
 if (require.main === module) {

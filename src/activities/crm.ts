@@ -32,12 +32,13 @@ export function mapFields(body: unknown, mapping: Record<string, string>): Recor
  * One CRM request. Outcomes are values, not exceptions: the workflow owns the retry loop so that each
  * attempt and its reason are visible in the history.
  */
-export function createCrmActivities(deps: { fetch: typeof fetch; env: NodeJS.ProcessEnv }) {
+export function createCrmActivities(deps: { fetch: typeof fetch; env: NodeJS.ProcessEnv; directoryUrl?: string }) {
   return {
     async fetchCustomerData({ email, contact, crm }: CrmLookup): Promise<CrmOutcome> {
-      if (!crm.url) return { outcome: 'error', retryable: false, reason: 'no CRM url configured' };
+      const template = crm.url ?? deps.directoryUrl;
+      if (!template) return { outcome: 'error', retryable: false, reason: 'no CRM url configured and no built-in directory known' };
       const values = { email, contact };
-      const url = fillTemplate(crm.url, values, encodeURIComponent);
+      const url = fillTemplate(template, values, encodeURIComponent);
       let headers: Record<string, string>;
       try {
         headers = Object.fromEntries(

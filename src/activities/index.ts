@@ -9,13 +9,15 @@ export interface ActivityDeps {
   http?: typeof fetch;
   env?: NodeJS.ProcessEnv;
   outbound?: OutboundChannel;
+  /** Where CRM steps without a url of their own find the built-in customer directory. */
+  directoryUrl?: string;
 }
 
 /** Every side effect of the routing flow, built from its dependencies. */
-export function createActivities({ db, http = fetch, env = process.env, outbound = {} }: ActivityDeps) {
+export function createActivities({ db, http = fetch, env = process.env, outbound = {}, directoryUrl }: ActivityDeps) {
   return {
     ...createContactActivities({ db }),
-    ...createCrmActivities({ fetch: http, env }),
+    ...createCrmActivities({ fetch: http, env, directoryUrl }),
     ...createAssignmentActivities({ db }),
     ...createMessagingActivities({ db, fetch: http, outbound }),
   };

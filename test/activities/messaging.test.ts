@@ -6,8 +6,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createMessagingActivities, type OutboundMessage, signBody } from '../../src/activities/messaging';
 import { transcript } from '../../src/db/messages';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
-import { createScratchDatabase } from '../support/harness';
-import { acquireTestServers } from '../support/servers';
+import { acquireTestServers, createScratchDatabase } from '../support/servers';
 
 /** Outbound messages: stored once in the transcript, delivered once to a real webhook on loopback, signed. */
 describe('outbound channel', () => {

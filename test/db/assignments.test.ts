@@ -4,8 +4,7 @@ import { putAgent } from '../../src/db/agents';
 import { assignFirstAvailable, releaseAssignment } from '../../src/db/assignments';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
 import type { AssignTarget } from '../../src/workflows/types';
-import { createScratchDatabase } from '../support/harness';
-import { acquireTestServers } from '../support/servers';
+import { acquireTestServers, createScratchDatabase } from '../support/servers';
 
 /** The assignment transaction on a real PostgreSQL: capacity and one-assignee-per-conversation under races. */
 describe('assignment transaction', () => {

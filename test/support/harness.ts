@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import pg from 'pg';
 import { createApp } from '../../src/api/app';
+import { directoryUrlFor } from '../../src/config';
 import type { Agent } from '../../src/db/agents';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
 import { createLogger } from '../../src/logger';
@@ -16,7 +16,7 @@ import { routeTemporalLogs } from '../../src/temporal';
 import { createRoutingWorker } from '../../src/worker';
 import { workflowIdForContact } from '../../src/workflows/messages';
 import type { ConversationStatus } from '../../src/workflows/types';
-import { acquireTestServers, type TestServers } from './servers';
+import { acquireTestServers, createScratchDatabase, type TestServers } from './servers';
 
 export interface HarnessOptions {
   /** Merged over the test defaults (fast CRM retries); `crm.url` defaults to the harness API's directory. */
@@ -30,7 +30,6 @@ export interface ApiResponse<T = any> {
 }
 
 const log = createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent');
-routeTemporalLogs(log);
 
 /** A fresh database, its own task queue, a worker and the API on a free port, over the shared servers. */
 export class Harness {
@@ -53,6 +52,8 @@ export class Harness {
   ) {}
 
   static async start(options: HarnessOptions = {}): Promise<Harness> {
+    // Installed on first use, not on import: the native runtime it creates keeps a process alive until its workers stop.
+    routeTemporalLogs(log);
     const { servers, release } = await acquireTestServers();
     const databaseUrl = await createScratchDatabase(servers.databaseUrl);
     const db = createPool(databaseUrl);
@@ -64,7 +65,7 @@ export class Harness {
     const server = createServer();
     await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const routing = testRouting(options.routing, `${baseUrl}/v1/directory/customers?email={{email}}`);
+    const routing = testRouting(options.routing);
     const harness = new Harness(servers, release, db, databaseUrl, client, clientConnection, workerConnection, server, baseUrl, routing, options);
     server.on('request', createApp({ client, db, routing, taskQueue: harness.taskQueue, log }));
     await harness.startWorker();
@@ -79,6 +80,7 @@ export class Harness {
       db: this.db,
       outbound: this.options.outbound,
       workflowBundlePath: this.servers.workflowBundlePath,
+      directoryUrl: directoryUrlFor(this.baseUrl),
     });
     this.workerRun = this.worker.run();
   }
@@ -163,14 +165,8 @@ export class Harness {
     return rows[0].n;
   }
 
-  /** With RECORD_HISTORIES=1, saves the run's history as a replay fixture under test/fixtures/histories. */
   async recordHistory(contactId: string, name: string): Promise<void> {
-    if (process.env['RECORD_HISTORIES'] !== '1') return;
-    const history = await this.client.workflow.getHandle(workflowIdForContact(contactId)).fetchHistory();
-    const dir = join(__dirname, '..', 'fixtures', 'histories');
-    await mkdir(dir, { recursive: true });
-    // The same JSON shape Temporal UI and `temporal workflow show --output json` export.
-    await writeFile(join(dir, `${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
+    await recordHistoryFixture(this.client, contactId, name);
   }
 
   async close(): Promise<void> {
@@ -184,29 +180,25 @@ export class Harness {
   }
 }
 
-export function testRouting(overrides: RoutingConfigInput = {}, defaultCrmUrl: string): RoutingConfig {
+/** With RECORD_HISTORIES=1, saves the run's history as a replay fixture under test/fixtures/histories. */
+export async function recordHistoryFixture(client: Client, contactId: string, name: string): Promise<void> {
+  if (process.env['RECORD_HISTORIES'] !== '1') return;
+  const history = await client.workflow.getHandle(workflowIdForContact(contactId)).fetchHistory();
+  const dir = join(__dirname, '..', 'fixtures', 'histories');
+  await mkdir(dir, { recursive: true });
+  // historyToJSON, not JSON.stringify: proto Longs and timestamps need the proto JSON mapping, the same
+  // shape Temporal UI exports.
+  await writeFile(join(dir, `${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
+}
+
+export function testRouting(overrides: RoutingConfigInput = {}): RoutingConfig {
   const crm = overrides.crm ?? {};
   return parseRoutingConfig({
     ...overrides,
     crm: {
-      url: defaultCrmUrl,
       timeout: 2_000,
       ...crm,
       retry: { maxAttempts: 4, initialInterval: 50, maxInterval: 200, ...crm.retry },
     },
   });
-}
-
-export async function createScratchDatabase(adminUrl: string): Promise<string> {
-  const name = `vr_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
 }

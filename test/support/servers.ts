@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import pg from 'pg';
 import { writeFile } from 'node:fs/promises';
 import { startEmbeddedPostgres } from '../../src/infra/embedded-postgres';
 import { resolveTemporalBinary } from '../../src/infra/temporal-cli';
@@ -94,3 +96,18 @@ const quietLogger = {
   warn: () => undefined,
   error: (message: string) => console.error(message),
 };
+
+/** A fresh, empty database on the shared server, so test files never see each other's rows. */
+export async function createScratchDatabase(adminUrl: string): Promise<string> {
+  const name = `vr_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}

@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import { tsToMs } from '@temporalio/common/lib/time';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { type AgentRole, putAgent } from '../../src/db/agents';
+import { type TranscriptMessage, transcript } from '../../src/db/messages';
+import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
+import { listQueue } from '../../src/db/queue';
+import { resolveTemporalBinary } from '../../src/infra/temporal-cli';
+import type { RoutingConfigInput } from '../../src/routing-config';
+import { createRoutingWorker } from '../../src/worker';
+import { ROUTING_WORKFLOW, stateQuery, workflowIdForContact } from '../../src/workflows/messages';
+import type { routeConversation } from '../../src/workflows/routing';
+import type { ContactInput, ConversationStatus } from '../../src/workflows/types';
+import { FakeCrm } from './fake-crm';
+// Also routes the SDK's logs to the (silent by default) test logger.
+import { recordHistoryFixture, testRouting } from './harness';
+import { acquireTestServers, createScratchDatabase } from './servers';
+
+export type RoutingHandle = WorkflowHandle<typeof routeConversation>;
+
+export interface AssignmentRow {
+  agentId: string;
+  via: string;
+  released: boolean;
+}
+
+/**
+ * One test's world on the time-skipping test server: its own clock, database, task queue, worker and CRM on
+ * loopback. A world per test keeps skipped time from leaking into another test's timers.
+ */
+export class TimeSkippingWorld {
+  readonly taskQueue = `vip-router-ts-${randomUUID()}`;
+  private worker?: Worker;
+  private workerRun?: Promise<void>;
+
+  private constructor(
+    readonly env: TestWorkflowEnvironment,
+    readonly db: Db,
+    readonly crm: FakeCrm,
+    private readonly releaseServers: () => Promise<void>,
+  ) {}
+
+  static async start(): Promise<TimeSkippingWorld> {
+    const { servers, release } = await acquireTestServers();
+    const [env, databaseUrl, crm] = await Promise.all([
+      resolveTemporalBinary('test-server').then((executable) => TestWorkflowEnvironment.createTimeSkipping({ server: { executable } })),
+      createScratchDatabase(servers.databaseUrl),
+      new FakeCrm().start(),
+    ]);
+    const db = createPool(databaseUrl);
+    const world = new TimeSkippingWorld(env, db, crm, release);
+    try {
+      await migrateDatabase(db);
+      world.worker = await createRoutingWorker({
+        connection: env.nativeConnection,
+        namespace: env.namespace ?? 'default',
+        taskQueue: world.taskQueue,
+        db,
+        workflowBundlePath: servers.workflowBundlePath,
+      });
+    } catch (error) {
+      await world.close();
+      throw error;
+    }
+    world.workerRun = world.worker.run();
+    return world;
+  }
+
+  /** Straight into the database: the agent exists with this team, role and availability. */
+  async putAgent(id: string, agent: { team: string; role?: AgentRole; online?: boolean; capacity?: number }): Promise<void> {
+    await putAgent(this.db, { id, name: id, role: 'agent', online: true, capacity: 5, ...agent });
+  }
+
+  contactId(label: string): string {
+    return `${label}-${randomUUID().slice(0, 8)}`;
+  }
+
+  /** Starts a routing run as the API would, with the test routing defaults and the CRM on loopback. */
+  async open(contact: ContactInput, routing: RoutingConfigInput = {}): Promise<RoutingHandle> {
+    return this.env.client.workflow.start<typeof routeConversation>(ROUTING_WORKFLOW, {
+      workflowId: workflowIdForContact(contact.id),
+      taskQueue: this.taskQueue,
+      args: [{ contact, config: testRouting({ ...routing, crm: { url: this.crm.lookupUrl, ...routing.crm } }) }],
+    });
+  }
+
+  /** Polls the state query (in real time) until `done` holds; fails with the last state seen. */
+  async waitFor(handle: RoutingHandle, done: (s: ConversationStatus) => boolean, timeoutMs = 15_000): Promise<ConversationStatus> {
+    const deadline = Date.now() + timeoutMs;
+    let last: ConversationStatus | undefined;
+    for (;;) {
+      last = await handle.query(stateQuery);
+      if (done(last)) return last;
+      if (Date.now() > deadline) throw new Error(`timed out waiting on ${handle.workflowId}; last state: ${JSON.stringify(last)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  transcript(contactId: string): Promise<TranscriptMessage[]> {
+    return transcript(this.db, contactId);
+  }
+
+  assignments(contactId: string): Promise<AssignmentRow[]> {
+    return assignmentsOf(this.db, contactId);
+  }
+
+  async isQueued(contactId: string): Promise<boolean> {
+    return (await listQueue(this.db)).some((entry) => entry.contactId === contactId);
+  }
+
+  async recordHistory(contactId: string, name: string): Promise<void> {
+    await recordHistoryFixture(this.env.client, contactId, name);
+  }
+
+  async close(): Promise<void> {
+    this.worker?.shutdown();
+    await this.workerRun;
+    await this.env.teardown();
+    await this.crm.stop();
+    await this.db.end();
+    await this.releaseServers();
+  }
+}
+
+/** Every assignment the contact's conversations ever got, released or not, oldest first. */
+export async function assignmentsOf(db: Db, contactId: string): Promise<AssignmentRow[]> {
+  const { rows } = await db.query(
+    `SELECT agent_id AS "agentId", via, released_at IS NOT NULL AS released FROM assignments WHERE contact_id = $1 ORDER BY id`,
+    [contactId],
+  );
+  return rows;
+}
+
+/**
+ * Waits until the run is blocked on a timer nobody has fired or cancelled yet (a reply or queue wait), and
+ * returns when, by the server's clock, that timer started. Skipping time before the timer exists skips past nothing.
+ */
+export async function waitForPendingTimer(handle: WorkflowHandle, timeoutMs = 15_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { events } = await handle.fetchHistory();
+    const started = new Map<string, number>();
+    for (const event of events ?? []) {
+      if (event.timerStartedEventAttributes?.timerId) started.set(event.timerStartedEventAttributes.timerId, tsToMs(event.eventTime));
+      if (event.timerFiredEventAttributes?.timerId) started.delete(event.timerFiredEventAttributes.timerId);
+      if (event.timerCanceledEventAttributes?.timerId) started.delete(event.timerCanceledEventAttributes.timerId);
+    }
+    const pending = [...started.values()];
+    if (pending.length > 0) return Math.max(...pending);
+    if (Date.now() > deadline) throw new Error(`${handle.workflowId} never blocked on a timer`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

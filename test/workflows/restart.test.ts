@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { getContact } from '../../src/db/contacts';
+import { workflowIdForContact } from '../../src/workflows/messages';
+import { FakeCrm } from '../support/fake-crm';
+import { Harness } from '../support/harness';
+import { assignmentsOf, waitForPendingTimer } from '../support/time-skipping';
+
+type WorkerProcess = ChildProcessByStdio<null, Readable, Readable>;
+
+const WORKER_ENTRY = join(__dirname, '..', 'support', 'worker-process.ts');
+
+async function transcriptKinds(h: Harness, contactId: string): Promise<string[]> {
+  return (await h.transcript(contactId)).map((m) => `${m.direction}:${m.kind}`);
+}
+
+/** Returns once the run waits for the contact's reply to the email question. */
+function waitForQuestionAsked(h: Harness, contactId: string): Promise<number> {
+  return waitForPendingTimer(h.client.workflow.getHandle(workflowIdForContact(contactId)));
+}
+
+describe('a conversation outlives the worker that started it', () => {
+  describe('graceful restart (deploy)', () => {
+    let h: Harness;
+    before(async () => {
+      h = await Harness.start();
+      await h.putAgent('sup-sam', { team: 'support', capacity: 5 });
+    });
+    after(() => h.close());
+
+    it('takes a reply sent while no worker runs and assigns once, without resending anything, after the restart', async () => {
+      const id = h.contactId('restart');
+      const email = `${id}@example.com`;
+      await h.putCustomer(email, { customerType: 'Regular' });
+      assert.equal((await h.open({ id })).status, 202);
+      await waitForQuestionAsked(h, id);
+
+      await h.stopWorker();
+      const reply = await h.say(id, `${id}-m1`, email);
+      assert.equal(reply.status, 202, 'the API accepts the reply with no worker running');
+      await h.startWorker();
+
+      const status = await h.waitForState(id, 'assigned');
+      assert.deepEqual(status.assignee, { agentId: 'sup-sam', name: 'sup-sam', team: 'support' });
+      assert.deepEqual(status.path, [
+        'trigger',
+        'check_email',
+        'ask_email',
+        'valid_reply',
+        'save_email',
+        'check_email',
+        'fetch_crm',
+        'tier:regular',
+        'assigned',
+      ]);
+      assert.deepEqual(await assignmentsOf(h.db, id), [{ agentId: 'sup-sam', via: 'team', released: false }]);
+      assert.deepEqual(await transcriptKinds(h, id), ['outbound:question', 'inbound:reply', 'outbound:success']);
+      await h.recordHistory(id, 'worker-restart-while-asking');
+    });
+  });
+
+  describe('crash (SIGKILL of the worker process)', () => {
+    let h: Harness;
+    const crm = new FakeCrm();
+    const processes = new Set<WorkerProcess>();
+
+    /** A worker in its own OS process on the harness's task queue and database; resolves once it polls. */
+    async function spawnWorker(): Promise<WorkerProcess> {
+      const child = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], {
+        env: {
+          ...process.env,
+          TEMPORAL_ADDRESS: h.servers.temporalAddress,
+          DATABASE_URL: h.databaseUrl,
+          TEMPORAL_TASK_QUEUE: h.taskQueue,
+          VIP_TEST_WORKFLOW_BUNDLE: h.servers.workflowBundlePath,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      processes.add(child);
+      child.once('exit', () => processes.delete(child));
+      let output = '';
+      const keep = (chunk: Buffer) => void (output = (output + chunk.toString()).slice(-4_000));
+      child.stderr.on('data', keep);
+      await new Promise<void>((running, failed) => {
+        const timer = setTimeout(() => failed(new Error(`worker process not running after 30 s:\n${output}`)), 30_000);
+        child.stdout.on('data', (chunk: Buffer) => {
+          keep(chunk);
+          if (output.includes('worker running')) {
+            clearTimeout(timer);
+            running();
+          }
+        });
+        child.once('exit', (code, signal) => {
+          clearTimeout(timer);
+          failed(new Error(`worker process exited (${signal ?? code}) before running:\n${output}`));
+        });
+      });
+      return child;
+    }
+
+    async function stop(child: WorkerProcess, signal: NodeJS.Signals): Promise<void> {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill(signal);
+      await exited;
+    }
+
+    before(async () => {
+      await crm.start();
+      // 6 s: the kill lands well before the worker's own CRM timeout would end the request, and the lost
+      // activity's 11 s timeout outlasts the server's 10 s sticky-poller window, so the retry goes straight to
+      // the replacement instead of first waiting out the dead worker's sticky queue.
+      h = await Harness.start({ routing: { crm: { url: crm.lookupUrl, timeout: '6s' } } });
+      await h.stopWorker(); // only the worker processes below serve the task queue
+      await h.putAgent('sup-sam', { team: 'support', capacity: 5 });
+    });
+    after(async () => {
+      for (const child of processes) await stop(child, 'SIGKILL');
+      await h.close();
+      await crm.stop();
+    });
+
+    it('completes on a replacement worker after the first is killed during the CRM call, with no duplicate assignment or message', async () => {
+      const id = h.contactId('crash');
+      const email = `${id}@example.com`;
+      // The first lookup hangs (the worker dies holding it); the retry answers at once.
+      crm.script(email, { status: 200, body: { customerType: 'Regular' }, delayMs: 60_000 }, { status: 200, body: { customerType: 'Regular' } });
+
+      const first = await spawnWorker();
+      await h.open({ id });
+      await waitForQuestionAsked(h, id);
+      assert.equal((await h.say(id, `${id}-m1`, `here you go: ${email}`)).status, 202);
+      const deadline = Date.now() + 20_000;
+      while (crm.requestsFor(email) === 0) {
+        if (Date.now() > deadline) throw new Error('the CRM was never called');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await stop(first, 'SIGKILL');
+      assert.equal(first.signalCode, 'SIGKILL');
+
+      const replacement = await spawnWorker();
+      const assigned = await h.waitForState(id, 'assigned', 40_000);
+      assert.deepEqual(assigned.assignee, { agentId: 'sup-sam', name: 'sup-sam', team: 'support' });
+      assert.ok(
+        assigned.decisions.some((d) => d.step === 'crm_error' && d.detail.startsWith('attempt 1/')),
+        `the lost CRM call is recorded and retried: ${JSON.stringify(assigned.decisions)}`,
+      );
+      assert.equal(crm.requestsFor(email), 2, 'one lost lookup, one retried lookup');
+      assert.equal((await getContact(h.db, id))?.email, email);
+
+      assert.equal((await h.request('POST', `/v1/conversations/${id}/close`)).status, 202);
+      const closed = await h.waitForState(id, 'closed');
+      assert.equal(closed.assignee, undefined);
+      assert.deepEqual(await assignmentsOf(h.db, id), [{ agentId: 'sup-sam', via: 'team', released: true }]);
+      assert.deepEqual(await transcriptKinds(h, id), ['outbound:question', 'inbound:reply', 'outbound:success']);
+      await h.recordHistory(id, 'worker-crash-during-crm');
+      await stop(replacement, 'SIGTERM');
+      assert.equal(replacement.exitCode, 0, 'the replacement drains and exits cleanly on SIGTERM');
+    });
+  });
+});
