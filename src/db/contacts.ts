@@ -1,12 +1,7 @@
+import type { ContactInput } from '../workflows/types';
 import type { Queryable } from './pool';
 
-export interface ContactRecord {
-  id: string;
-  firstName?: string | null;
-  lastName?: string | null;
-  email?: string | null;
-  phone?: string | null;
-  channel?: string | null;
+export interface ContactRecord extends ContactInput {
   customFields?: Record<string, unknown>;
 }
 
