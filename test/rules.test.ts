@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, parseRoutingConfig } from '../src/routing-config';
+import { ConfigError, loadRoutingConfigFile, parseRoutingConfig } from '../src/routing-config';
 import { assignmentChain, crmBackoff, extractEmail, isValidEmail, tierFor } from '../src/workflows/rules';
 import { fillTemplate } from '../src/workflows/template';
 
@@ -87,5 +90,23 @@ describe('templates', () => {
   it('fills nested placeholders and encodes where asked', () => {
     assert.equal(fillTemplate('{{contact.id}}/{{email}}', { contact: { id: 'c 1' }, email: 'a+b@x.co' }, encodeURIComponent), 'c%201/a%2Bb%40x.co');
     assert.equal(fillTemplate('Hi {{firstName}}!', {}), 'Hi !');
+  });
+});
+
+describe('routing config file', () => {
+  it('ships config/routing.yaml equal to the spec defaults', () => {
+    const shipped = loadRoutingConfigFile(join(__dirname, '..', 'config', 'routing.yaml'));
+    assert.deepEqual(shipped, parseRoutingConfig({}));
+  });
+
+  it('refuses to start on an invalid file, naming the file and the bad keys', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'routing-'));
+    const path = join(dir, 'routing.yaml');
+    writeFileSync(path, 'askEmail:\n  maxReAsks: many\ncrm:\n  timeout: later\n');
+    assert.throws(
+      () => loadRoutingConfigFile(path),
+      (error: Error) => error instanceof ConfigError && error.message.includes(path) && /askEmail\.maxReAsks/.test(error.message) && /crm\.timeout/.test(error.message),
+    );
+    assert.throws(() => loadRoutingConfigFile(join(dir, 'missing.yaml')), /cannot read routing config/);
   });
 });
