@@ -6,6 +6,10 @@ import { createApp } from './app';
 
 /** Production entry (`npm run api`): the HTTP API against an existing Temporal server and PostgreSQL. */
 async function main(): Promise<void> {
+  // Until the server listens there is nothing to drain: a stop request just ends the process.
+  let stop: () => void = () => process.exit(0);
+  process.once('SIGINT', () => stop());
+  process.once('SIGTERM', () => stop());
   const { env, routing } = loadServiceConfig();
   const log = createLogger(env.LOG_LEVEL);
   if (!env.TEMPORAL_ADDRESS || !env.DATABASE_URL) throw new Error('the API needs TEMPORAL_ADDRESS and DATABASE_URL (npm start runs everything locally)');
@@ -17,13 +21,17 @@ async function main(): Promise<void> {
   const server = app.listen(env.PORT, () => {
     log.info({ port: env.PORT, temporal: env.TEMPORAL_ADDRESS, database: redactUrl(env.DATABASE_URL!) }, 'API listening');
   });
-  const stop = () => {
+  stop = () => {
     server.close(() => {
-      void connection.close().then(() => db.end());
+      connection
+        .close()
+        .then(() => db.end())
+        .catch((error: unknown) => {
+          log.error({ err: error }, 'shutdown failed');
+          process.exitCode = 1;
+        });
     });
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 }
 
 main().catch((error: unknown) => {

@@ -1,0 +1,383 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { findFreePort } from '../src/infra/ports';
+import { askedThenRouted } from './support/paths';
+import { acquireTestServers, createScratchDatabase } from './support/servers';
+
+/**
+ * What the README's "Production" section and the Dockerfile promise: `npm run build` produces the two entries, the
+ * SQL migrations and a prebuilt workflow bundle; `node dist/src/worker.js` and `node dist/src/api/server.js`, run
+ * against an existing Temporal server and PostgreSQL, route conversations end to end (the worker's CRM step reaching
+ * the API's built-in directory), the worker runs the prebuilt bundle rather than webpack at start, and both stop
+ * with exit code 0 on SIGTERM (what `docker compose stop` sends through `init: true`).
+ *
+ * The entries run from a copy laid out like the runtime image: package.json, dist/ and config/ only (no src/, no
+ * test/, no tsconfig), and a node_modules holding only the production dependencies (`npm prune --omit=dev`), so a
+ * dist file that reaches into src/ or requires a devDependency fails here as it would in the image.
+ */
+
+const REPO_ROOT = resolve(__dirname, '..');
+const BUILD_DEADLINE_MS = 60_000;
+const START_DEADLINE_MS = 20_000;
+const STEP_DEADLINE_MS = 15_000;
+const STOP_DEADLINE_MS = 15_000;
+const POLL_MS = 100;
+
+/** Env vars of the test process that would steer the entries away from what this file sets. */
+const STEERING_VARS = [
+  'PORT',
+  'DATABASE_URL',
+  'TEMPORAL_ADDRESS',
+  'TEMPORAL_NAMESPACE',
+  'TEMPORAL_TASK_QUEUE',
+  'VIP_ROUTER_API_URL',
+  'VIP_ROUTER_SEED_DEMO',
+  'ROUTING_CONFIG',
+  'OUTBOUND_WEBHOOK_URL',
+  'OUTBOUND_WEBHOOK_SECRET',
+  'LOG_LEVEL',
+  'NODE_OPTIONS',
+  'NODE_TEST_CONTEXT',
+];
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  /** stdout and stderr so far, interleaved. */
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exit?: { code: number | null; signal: NodeJS.Signals | null };
+}
+
+function run(name: string, command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Proc {
+  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const proc: Proc = {
+    name,
+    child,
+    output: () => output,
+    exited: new Promise((done) => {
+      child.once('exit', (code, signal) => {
+        proc.exit = { code, signal };
+        done({ code, signal });
+      });
+    }),
+  };
+  return proc;
+}
+
+/** Thrown by a probe when waiting longer cannot help (a process exited): waitFor fails at once. */
+class Hopeless extends Error {}
+
+async function waitFor<T>(what: string, deadlineMs: number, probe: () => Promise<T | undefined>, context = () => ''): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      if (error instanceof Hopeless) assert.fail(`${what}: ${error.message}\n${context()}`);
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      const why = last instanceof Error ? last.message : String(last ?? 'condition never held');
+      assert.fail(`${what}: not within ${deadlineMs} ms (${why})\n${context()}`);
+    }
+    await new Promise((tick) => setTimeout(tick, POLL_MS));
+  }
+}
+
+async function request(url: string, method = 'GET', body?: unknown): Promise<{ status: number; body: any }> {
+  const response = await fetch(url, {
+    method,
+    headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(5_000),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text for the failure message
+  }
+  return { status: response.status, body: parsed };
+}
+
+/** The top-level node_modules entries `npm prune --omit=dev` would keep (npm ls reads the tree; no registry). */
+async function productionPackages(): Promise<string[]> {
+  const ls = run('npm ls', 'npm', ['ls', '--omit=dev', '--all', '--parseable'], REPO_ROOT, { ...process.env, NODE_TEST_CONTEXT: undefined });
+  await ls.exited; // a non-zero exit (say an extraneous package) still lists the tree
+  // Top level only: <root>/node_modules/<name> or <root>/node_modules/@scope/<name> (root possibly a symlink's target).
+  const top = /^(?:(?!\/node_modules\/).)*\/node_modules\/((?:@[^/]+\/)?[^/]+)$/;
+  const names = new Set<string>();
+  for (const line of ls.output().split('\n')) {
+    const match = top.exec(line.trim());
+    if (match) names.add(match[1]!);
+  }
+  return [...names].sort();
+}
+
+/** SIGKILL, for after(): only processes this file started, by pid. */
+function kill(proc: Proc | undefined): void {
+  if (!proc?.child.pid || proc.exit) return;
+  try {
+    proc.child.kill('SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+describe('production entries (npm run build, node dist/src/worker.js, node dist/src/api/server.js)', { timeout: 120_000 }, () => {
+  const timings: Record<string, number> = {};
+  const runId = randomUUID().slice(0, 8);
+  const taskQueue = `vip-router-production-${runId}`;
+  const vipContact = `prod-vip-${runId}`;
+  const askedContact = `prod-asked-${runId}`;
+  const vipEmail = `vip-${runId}@example.com`;
+  const askedEmail = `bob-${runId}@example.com`;
+
+  let release: () => Promise<void> = async () => undefined;
+  let temporalAddress: string;
+  let databaseUrl: string;
+  let imageDir: string;
+  let api: string;
+  let env: NodeJS.ProcessEnv;
+  let worker: Proc | undefined;
+  let server: Proc | undefined;
+  let bundleSha256: string;
+
+  const context = () =>
+    [worker, server]
+      .filter((p): p is Proc => p !== undefined)
+      .map((p) => `--- ${p.name} output${p.exit ? ` (exited ${p.exit.signal ?? p.exit.code})` : ''} ---\n${p.output()}`)
+      .join('\n');
+
+  const statusOf = async (contactId: string) => (await request(`${api}/v1/conversations/${contactId}`)).body;
+
+  let lastStatus: unknown;
+  const reaches = (contactId: string, state: string) =>
+    waitFor(
+      `conversation ${contactId} reaches state ${state}`,
+      STEP_DEADLINE_MS,
+      async () => {
+        for (const p of [worker, server]) if (p?.exit) throw new Hopeless(`${p.name} exited with ${p.exit.signal ?? p.exit.code}`);
+        const status = await statusOf(contactId);
+        lastStatus = status;
+        return status?.state === state ? status : undefined;
+      },
+      () => `last status: ${JSON.stringify(lastStatus)}\n${context()}`,
+    );
+
+  before(async () => {
+    const acquired = await acquireTestServers();
+    release = acquired.release;
+    temporalAddress = acquired.servers.temporalAddress;
+    databaseUrl = await createScratchDatabase(acquired.servers.databaseUrl);
+    imageDir = await mkdtemp(join(tmpdir(), 'vip-router-image-'));
+  });
+
+  after(async () => {
+    kill(worker);
+    kill(server);
+    await Promise.all([worker, server].map((p) => p && Promise.race([p.exited, new Promise((done) => setTimeout(done, 5_000).unref())])));
+    if (imageDir) await rm(imageDir, { recursive: true, force: true });
+    await release();
+    const shown = Object.entries(timings).map(([name, ms]) => `${name} ${ms} ms`);
+    if (shown.length) console.log(`# production timings: ${shown.join(', ')}`);
+  });
+
+  it('npm run build writes both entries, the SQL migrations and the prebuilt workflow bundle', async () => {
+    const started = Date.now();
+    const build = run('npm run build', 'npm', ['run', 'build'], REPO_ROOT, { ...process.env, NODE_TEST_CONTEXT: undefined });
+    const exit = await Promise.race([
+      build.exited,
+      new Promise<undefined>((done) => setTimeout(() => done(undefined), BUILD_DEADLINE_MS).unref()),
+    ]);
+    if (!exit) build.child.kill('SIGKILL');
+    timings['npm run build'] = Date.now() - started;
+    assert.deepEqual(exit, { code: 0, signal: null }, `npm run build failed or took over ${BUILD_DEADLINE_MS} ms\n${build.output()}`);
+
+    const dist = join(REPO_ROOT, 'dist');
+    for (const file of ['src/worker.js', 'src/api/server.js', 'workflow-bundle.js']) {
+      assert.ok(existsSync(join(dist, file)), `dist/${file} is missing`);
+    }
+    const sourceMigrations = (await readdir(join(REPO_ROOT, 'src/db/migrations'))).filter((f) => f.endsWith('.sql')).sort();
+    const builtMigrations = (await readdir(join(dist, 'src/db/migrations'))).filter((f) => f.endsWith('.sql')).sort();
+    assert.ok(sourceMigrations.length > 0);
+    assert.deepEqual(builtMigrations, sourceMigrations, 'every migration is copied to dist/src/db/migrations');
+
+    // The runtime image: package.json, dist/, config/ and the production node_modules; copied right away so a
+    // concurrent rebuild of dist/ cannot change what the entries below run.
+    await cp(join(REPO_ROOT, 'package.json'), join(imageDir, 'package.json'));
+    await cp(dist, join(imageDir, 'dist'), { recursive: true });
+    await cp(join(REPO_ROOT, 'config'), join(imageDir, 'config'), { recursive: true });
+    const packages = await productionPackages();
+    const declared = Object.keys(JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')).dependencies as object);
+    for (const name of declared) assert.ok(packages.includes(name), `npm ls --omit=dev lists the dependency ${name}`);
+    for (const dev of ['tsx', 'typescript', '@temporalio/testing']) assert.ok(!packages.includes(dev), `${dev} is not a production package`);
+    for (const name of packages) {
+      const link = join(imageDir, 'node_modules', name);
+      await mkdir(dirname(link), { recursive: true });
+      await symlink(join(REPO_ROOT, 'node_modules', name), link, 'dir');
+    }
+    bundleSha256 = createHash('sha256').update(await readFile(join(imageDir, 'dist/workflow-bundle.js'))).digest('hex');
+  });
+
+  it('the worker and the API start from the image layout against the shared Temporal and a fresh PostgreSQL', async () => {
+    assert.ok(bundleSha256, 'the build step ran');
+    const port = await findFreePort();
+    api = `http://127.0.0.1:${port}`;
+    const inherited = { ...process.env };
+    for (const name of STEERING_VARS) delete inherited[name];
+    env = {
+      ...inherited,
+      TEMPORAL_ADDRESS: temporalAddress,
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      PORT: String(port),
+      VIP_ROUTER_API_URL: api,
+      VIP_ROUTER_SEED_DEMO: '0',
+      NODE_ENV: 'production',
+    };
+
+    // Both at once on an empty database, as `docker compose up` starts them: both apply the migrations.
+    // The worker logs at info (the compose default): the SDK reports bundling from source at info, so its absence
+    // below means something; the API at warn keeps the output short.
+    const started = Date.now();
+    worker = run('worker', process.execPath, ['dist/src/worker.js'], imageDir, { ...env, LOG_LEVEL: 'info' });
+    server = run('api', process.execPath, ['dist/src/api/server.js'], imageDir, { ...env, LOG_LEVEL: 'warn' });
+    const alive = () => {
+      for (const p of [worker, server]) if (p?.exit) throw new Hopeless(`${p.name} exited early with ${p.exit.signal ?? p.exit.code}`);
+    };
+    await Promise.all([
+      waitFor('GET /readyz answers 200', START_DEADLINE_MS, async () => {
+        alive();
+        if ((await request(`${api}/readyz`)).status !== 200) return undefined;
+        timings['api ready'] = Date.now() - started;
+        return true;
+      }, context),
+      waitFor('the worker logs "worker running"', START_DEADLINE_MS, async () => {
+        alive();
+        if (!worker!.output().includes('"worker running"')) return undefined;
+        timings['worker polling'] = Date.now() - started;
+        return true;
+      }, context),
+    ]);
+    const running = worker.output().split('\n').find((line) => line.includes('"worker running"'))!;
+    assert.equal(JSON.parse(running).taskQueue, taskQueue);
+    const redacted = new URL(databaseUrl);
+    if (redacted.password) redacted.password = '***';
+    assert.equal(JSON.parse(running).database, redacted.toString(), 'the database address is logged without its password');
+  });
+
+  const mustBeRunning = () => assert.ok(worker && server && !worker.exit && !server.exit, 'the worker and the API are running (see the steps above)');
+
+  it('routes a VIP to the account manager through the API, the worker and the built-in directory', async () => {
+    mustBeRunning();
+    const agents: Array<[string, object]> = [
+      ['sam', { name: 'Sam Support', team: 'support' }],
+      ['vera', { name: 'Vera VIP', team: 'vip' }],
+      ['alex', { name: 'Alex Account-Manager', team: 'account-managers', role: 'manager' }],
+    ];
+    for (const [id, agent] of agents) {
+      const put = await request(`${api}/v1/agents/${id}`, 'PUT', agent);
+      assert.equal(put.status, 200, JSON.stringify(put.body));
+    }
+    const customer = await request(`${api}/v1/directory/customers/${encodeURIComponent(vipEmail)}`, 'PUT', {
+      customerType: 'VIP',
+      accountManager: 'alex',
+      name: 'Ana VIP',
+    });
+    assert.equal(customer.status, 200, JSON.stringify(customer.body));
+
+    const started = Date.now();
+    const opened = await request(`${api}/v1/conversations`, 'POST', { contact: { id: vipContact, firstName: 'Ana', email: vipEmail } });
+    assert.equal(opened.status, 202, JSON.stringify(opened.body));
+    assert.equal(opened.body.workflowId, `conversation-${vipContact}`);
+    const status = await reaches(vipContact, 'assigned');
+    timings['VIP routed'] = Date.now() - started;
+    assert.equal(status.customerType, 'VIP');
+    assert.equal(status.assignee?.agentId, 'alex', JSON.stringify(status));
+    assert.deepEqual(status.path, ['trigger', 'check_email', 'fetch_crm', 'tier:vip', 'assigned']);
+  });
+
+  it('asks a contact without email, and routes it once the reply arrives', async () => {
+    mustBeRunning();
+    const bob = await request(`${api}/v1/directory/customers/${encodeURIComponent(askedEmail)}`, 'PUT', { customerType: 'Regular' });
+    assert.equal(bob.status, 200, JSON.stringify(bob.body));
+    const started = Date.now();
+    const opened = await request(`${api}/v1/conversations`, 'POST', { contact: { id: askedContact, firstName: 'Bob' } });
+    assert.equal(opened.status, 202, JSON.stringify(opened.body));
+    await reaches(askedContact, 'asking_email');
+    const reply = await request(`${api}/v1/contacts/${askedContact}/messages`, 'POST', { messageId: `m-${runId}`, text: `it is ${askedEmail}` });
+    assert.equal(reply.status, 202, JSON.stringify(reply.body));
+    const status = await reaches(askedContact, 'assigned');
+    timings['asked and routed'] = Date.now() - started;
+    assert.equal(status.customerType, 'Regular', JSON.stringify(status));
+    assert.equal(status.assignee?.agentId, 'sam', JSON.stringify(status));
+    assert.deepEqual(status.path, askedThenRouted('regular'));
+    const transcript = await request(`${api}/v1/contacts/${askedContact}/messages`);
+    const directions = transcript.body.messages.map((m: { direction: string }) => m.direction);
+    assert.deepEqual(directions, ['outbound', 'inbound', 'outbound'], JSON.stringify(transcript.body));
+  });
+
+  it('the worker ran the prebuilt dist/workflow-bundle.js, not a bundle made at start', async () => {
+    mustBeRunning();
+    const output = worker!.output();
+    assert.doesNotMatch(output, /Workflow bundle created|webpack/i, `the worker bundled workflows at start\n${output}`);
+    // Positive evidence: the SDK's build id is "<sdk>@<version>+sha256(bundle code)", and Temporal records it, with the
+    // worker's identity "<pid>@<host>", on every workflow task the worker completes.
+    const connection = await Connection.connect({ address: temporalAddress });
+    try {
+      const client = new Client({ connection });
+      for (const contactId of [vipContact, askedContact]) {
+        const history = await client.workflow.getHandle(`conversation-${contactId}`).fetchHistory();
+        const completed = (history.events ?? []).map((e) => e.workflowTaskCompletedEventAttributes).filter((a) => a != null);
+        assert.ok(completed.length > 0, `${contactId}: no workflow task completed`);
+        for (const attributes of completed) {
+          assert.equal(attributes.identity, `${worker!.child.pid}@${hostname()}`, `${contactId}: completed by the spawned worker`);
+          const buildId = attributes.workerVersion?.buildId ?? '';
+          assert.ok(buildId.endsWith(`+${bundleSha256}`), `${contactId}: build id ${buildId} is not that of dist/workflow-bundle.js (${bundleSha256})`);
+        }
+      }
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('both exit with code 0 within 15 s of SIGTERM', async () => {
+    mustBeRunning();
+    const stop = async (proc: Proc) => {
+      const started = Date.now();
+      proc.child.kill('SIGTERM');
+      const exit = await Promise.race([
+        proc.exited,
+        new Promise<undefined>((done) => setTimeout(() => done(undefined), STOP_DEADLINE_MS).unref()),
+      ]);
+      timings[`${proc.name} stop`] = Date.now() - started;
+      return { name: proc.name, exit: exit ?? `still running after ${STOP_DEADLINE_MS} ms` };
+    };
+    // The worker first: it may still call the API's directory while draining.
+    const results = [await stop(worker!), await stop(server!)];
+    assert.deepEqual(
+      results,
+      [
+        { name: 'worker', exit: { code: 0, signal: null } },
+        { name: 'api', exit: { code: 0, signal: null } },
+      ],
+      context(),
+    );
+    assert.doesNotMatch(worker!.output() + server!.output(), /"level":(50|60)/, `an error was logged\n${context()}`);
+  });
+});
