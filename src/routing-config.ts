@@ -16,18 +16,61 @@ const duration = z.union([z.number().int().nonnegative(), z.string()]).transform
 
 const strategy = z.enum(['least_open', 'round_robin']);
 
+/** One place the chain looks for someone, and how long it waits there before moving on. */
+const chainStep = z.discriminatedUnion('kind', [
+  /** The CRM's `accountManager`. */
+  z.strictObject({ kind: z.literal('account_manager'), wait: duration.default(0) }),
+  /** Whoever last served this contact, if within `withinDays`. */
+  z.strictObject({ kind: z.literal('last_agent'), withinDays: z.number().positive().default(30), wait: duration.default(0) }),
+  /** A configured dedicated agent. */
+  z.strictObject({ kind: z.literal('agent'), agentId: z.string().min(1), wait: duration.default(0) }),
+  z.strictObject({ kind: z.literal('team'), team: z.string().min(1), wait: duration.default(0) }),
+  /** Any agent with the manager role. */
+  z.strictObject({ kind: z.literal('manager'), wait: duration.default(0) }),
+]);
+
 const tierSchema = z.strictObject({
   name: z.string().min(1),
   customerTypes: z.array(z.string().min(1)).min(1),
-  /** Try the CRM's account manager first. */
-  useAccountManager: z.boolean().default(false),
-  /** A configured dedicated agent, tried when the CRM names no account manager. */
-  dedicatedAgentId: z.string().min(1).optional(),
-  teams: z.array(z.string().min(1)).default([]),
-  managerFallback: z.boolean().default(false),
+  /** Tried in order; a step's `wait` holds the conversation there (woken early by presence changes) before the next. */
+  chain: z.array(chainStep).min(1),
   /** Served first when several conversations wait in the queue. */
   priority: z.number().int().default(0),
 });
+
+const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
+const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'use HH:MM, 24-hour');
+
+const shiftSchema = z
+  .strictObject({
+    /** An IANA time zone, e.g. Europe/Madrid. */
+    timezone: z.string().refine(isTimeZone, 'not an IANA time zone'),
+    days: z.array(weekday).min(1).default(['mon', 'tue', 'wed', 'thu', 'fri']),
+    start: clock,
+    /** May be earlier than start: a night shift ends the next day. */
+    end: clock,
+  })
+  .refine((shift) => shift.start !== shift.end, 'start and end must differ');
+
+const teamSchema = z.strictObject({
+  strategy: z.enum(['least_open', 'round_robin']).optional(),
+  onlineOnly: z.boolean().optional(),
+  /** Capacity of the team's agents who have none of their own. */
+  defaultCapacity: z.number().int().min(0).optional(),
+  /** Working hours: outside them the team gets no new conversations. */
+  shift: shiftSchema.optional(),
+  /** When the shift ends, its open conversations move to this team. */
+  nextShiftTeam: z.string().min(1).optional(),
+});
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const crmSchema = z.strictObject({
   method: z.enum(['GET', 'POST', 'PUT']).default('GET'),
@@ -57,62 +100,81 @@ const crmSchema = z.strictObject({
     .prefault({}),
 });
 
-export const routingConfigSchema = z.strictObject({
-  tiers: z
-    .array(tierSchema)
-    .default([
-      {
-        name: 'vip',
-        customerTypes: ['VIP'],
-        useAccountManager: true,
-        teams: ['vip'],
-        managerFallback: true,
-        priority: 10,
-      },
-    ])
-    .refine((tiers) => new Set(tiers.map((t) => t.name)).size === tiers.length, 'tier names must be unique'),
-  regular: z
-    .strictObject({
-      name: z.string().min(1).default('regular'),
-      teams: z.array(z.string().min(1)).min(1).default(['support']),
-      priority: z.number().int().default(0),
-    })
-    .prefault({}),
-  assignment: z
-    .strictObject({
-      defaultStrategy: strategy.default('least_open'),
-      teamStrategies: z.record(z.string(), strategy).default({}),
-      onlineOnly: z.boolean().default(true),
-      maxQueueWait: duration.default(ms('72h')),
-      /** What happens to a conversation nobody picked up within maxQueueWait. */
-      onQueueTimeout: z.enum(['escalate', 'close']).default('escalate'),
-    })
-    .prefault({}),
-  escalation: z.strictObject({ role: z.literal('manager').default('manager') }).prefault({}),
-  askEmail: z
-    .strictObject({
-      maxReAsks: z.number().int().min(0).max(20).default(3),
-      replyTimeout: duration.default(ms('24h')),
-      onReplyTimeout: z.enum(['route_regular', 'escalate', 'close']).default('route_regular'),
-      messages: z
-        .strictObject({
-          question: z.string().min(1).default('Hello! To route you to the right person, could you share your email address?'),
-          invalid: z.string().min(1).default("That doesn't look like an email address. Could you send it again? (e.g. name@example.com)"),
-          success: z.string().min(1).default('Thanks! We saved your email and are connecting you with an agent.'),
-          escalationNote: z
-            .string()
-            .min(1)
-            .default('Escalated: the contact sent {{invalidReplies}} replies that were not a valid email address.'),
-        })
-        .prefault({}),
-    })
-    .prefault({}),
-  crm: crmSchema.prefault({}),
-});
+export const routingConfigSchema = z
+  .strictObject({
+    tiers: z
+      .array(tierSchema)
+      .default([
+        {
+          name: 'vip',
+          customerTypes: ['VIP'],
+          chain: [
+            { kind: 'account_manager', wait: 0 },
+            { kind: 'team', team: 'vip', wait: 0 },
+            { kind: 'manager', wait: 0 },
+          ],
+          priority: 10,
+        },
+      ])
+      .refine((tiers) => new Set(tiers.map((t) => t.name)).size === tiers.length, 'tier names must be unique'),
+    regular: z
+      .strictObject({
+        name: z.string().min(1).default('regular'),
+        chain: z.array(chainStep).min(1).default([{ kind: 'team', team: 'support', wait: 0 }]),
+        priority: z.number().int().default(0),
+      })
+      .prefault({}),
+    teams: z.record(z.string().min(1), teamSchema).default({}),
+    assignment: z
+      .strictObject({
+        defaultStrategy: strategy.default('least_open'),
+        onlineOnly: z.boolean().default(true),
+        defaultCapacity: z.number().int().min(0).default(5),
+        maxQueueWait: duration.default(ms('72h')),
+        /** What happens to a conversation nobody picked up within maxQueueWait. */
+        onQueueTimeout: z.enum(['escalate', 'close']).default('escalate'),
+        /** An agent going offline hands their open conversations back to routing. */
+        rerouteOnOffline: z.boolean().default(false),
+      })
+      .prefault({}),
+    escalation: z.strictObject({ role: z.literal('manager').default('manager') }).prefault({}),
+    askEmail: z
+      .strictObject({
+        maxReAsks: z.number().int().min(0).max(20).default(3),
+        replyTimeout: duration.default(ms('24h')),
+        onReplyTimeout: z.enum(['route_regular', 'escalate', 'close']).default('route_regular'),
+        messages: z
+          .strictObject({
+            question: z.string().min(1).default('Hello! To route you to the right person, could you share your email address?'),
+            invalid: z.string().min(1).default("That doesn't look like an email address. Could you send it again? (e.g. name@example.com)"),
+            success: z.string().min(1).default('Thanks! We saved your email and are connecting you with an agent.'),
+            escalationNote: z
+              .string()
+              .min(1)
+              .default('Escalated: the contact sent {{invalidReplies}} replies that were not a valid email address.'),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    crm: crmSchema.prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    for (const [team, settings] of Object.entries(config.teams)) {
+      if (settings.nextShiftTeam && !settings.shift) {
+        ctx.addIssue({ code: 'custom', path: ['teams', team, 'nextShiftTeam'], message: 'a next shift needs a shift' });
+      }
+      if (settings.nextShiftTeam === team) {
+        ctx.addIssue({ code: 'custom', path: ['teams', team, 'nextShiftTeam'], message: 'a team cannot hand over to itself' });
+      }
+    }
+  });
 
 export type RoutingConfigInput = z.input<typeof routingConfigSchema>;
 export type RoutingConfig = z.output<typeof routingConfigSchema>;
 export type TierConfig = RoutingConfig['tiers'][number];
+export type ChainStep = z.output<typeof chainStep>;
+export type TeamConfig = z.output<typeof teamSchema>;
+export type ShiftConfig = z.output<typeof shiftSchema>;
 export type CrmConfig = RoutingConfig['crm'];
 export type AssignmentStrategy = z.output<typeof strategy>;
 

@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { directoryUrlFromEnv, parseEnv } from './config';
 import { createPool, type Db, migrateDatabase } from './db/pool';
 import { createLogger, redactUrl } from './logger';
 import { routeTemporalLogs } from './temporal';
+import { signalAssignmentChanged } from './dispatcher';
 
 export interface RoutingWorkerOptions {
   connection: NativeConnection;
@@ -21,12 +23,19 @@ export interface RoutingWorkerOptions {
 
 export async function createRoutingWorker(options: RoutingWorkerOptions): Promise<Worker> {
   const bundle = options.workflowBundlePath;
+  const client = new Client({ connection: options.connection, namespace: options.namespace });
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('./workflows') }),
-    activities: createActivities({ db: options.db, outbound: options.outbound, http: options.http, directoryUrl: options.directoryUrl }),
+    activities: createActivities({
+      db: options.db,
+      outbound: options.outbound,
+      http: options.http,
+      directoryUrl: options.directoryUrl,
+      notify: signalAssignmentChanged(client),
+    }),
   });
 }
 

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadRoutingConfigFile, parseRoutingConfig } from '../src/routing-config';
-import { assignmentChain, crmBackoff, extractEmail, isValidEmail, tierFor } from '../src/workflows/rules';
+import { capacityDefaults, crmBackoff, describeTarget, extractEmail, isValidEmail, resolveChain, tierFor } from '../src/workflows/rules';
+import { isOnShift, nextShiftChange } from '../src/workflows/shifts';
 import { fillTemplate } from '../src/workflows/template';
 
 describe('email validation', () => {
@@ -28,8 +29,8 @@ describe('email validation', () => {
 describe('routing config', () => {
   it('has the defaults of the spec', () => {
     const config = parseRoutingConfig({});
-    assert.deepEqual(config.tiers.map((t) => [t.name, t.customerTypes]), [['vip', ['VIP']]]);
-    assert.deepEqual(config.regular.teams, ['support']);
+    assert.deepEqual(config.tiers.map((t) => [t.name, t.customerTypes, t.chain.map((s) => s.kind)]), [['vip', ['VIP'], ['account_manager', 'team', 'manager']]]);
+    assert.deepEqual(config.regular.chain, [{ kind: 'team', team: 'support', wait: 0 }]);
     assert.equal(config.assignment.defaultStrategy, 'least_open');
     assert.equal(config.assignment.onlineOnly, true);
     assert.equal(config.askEmail.maxReAsks, 3);
@@ -40,7 +41,9 @@ describe('routing config', () => {
   it('reads durations and refuses unknown keys and bad values with their paths', () => {
     assert.equal(parseRoutingConfig({ askEmail: { replyTimeout: '90m' } }).askEmail.replyTimeout, 90 * 60 * 1000);
     assert.throws(() => parseRoutingConfig({ askEmail: { replyTimeout: 'soon' } }), (e: Error) => e instanceof ConfigError && /askEmail\.replyTimeout/.test(e.message));
-    assert.throws(() => parseRoutingConfig({ tiers: [{ name: 'vip', customerTypes: [] }] }), /tiers\.0\.customerTypes/);
+    assert.throws(() => parseRoutingConfig({ tiers: [{ name: 'vip', customerTypes: [], chain: [{ kind: 'manager' }] }] }), /tiers\.0\.customerTypes/);
+    assert.throws(() => parseRoutingConfig({ teams: { night: { shift: { timezone: 'Mars/Olympus', start: '22:00', end: '06:00' } } } }), /teams\.night\.shift\.timezone/);
+    assert.throws(() => parseRoutingConfig({ teams: { day: { nextShiftTeam: 'night' } } }), /a next shift needs a shift/);
     assert.throws(() => parseRoutingConfig({ assignmnet: {} }), /Unrecognized key/);
     assert.throws(() => parseRoutingConfig({ assignment: { defaultStrategy: 'random' } }), /assignment\.defaultStrategy/);
   });
@@ -49,10 +52,15 @@ describe('routing config', () => {
 describe('tiers and chains', () => {
   const config = parseRoutingConfig({
     tiers: [
-      { name: 'vip', customerTypes: ['VIP'], useAccountManager: true, teams: ['vip'], managerFallback: true, priority: 10 },
-      { name: 'gold', customerTypes: ['Gold', 'Platinum'], dedicatedAgentId: 'gia', teams: ['gold', 'support'], priority: 5 },
+      {
+        name: 'vip',
+        customerTypes: ['VIP'],
+        chain: [{ kind: 'account_manager', wait: '2m' }, { kind: 'last_agent', withinDays: 14 }, { kind: 'team', team: 'vip', wait: '5m' }, { kind: 'manager' }],
+        priority: 10,
+      },
+      { name: 'gold', customerTypes: ['Gold', 'Platinum'], chain: [{ kind: 'agent', agentId: 'gia' }, { kind: 'team', team: 'gold' }, { kind: 'team', team: 'support' }], priority: 5 },
     ],
-    assignment: { teamStrategies: { gold: 'round_robin' } },
+    teams: { gold: { strategy: 'round_robin', onlineOnly: false, defaultCapacity: 3 } },
   });
 
   it('maps customer types to tiers, anything else to regular', () => {
@@ -63,21 +71,24 @@ describe('tiers and chains', () => {
     assert.equal(tierFor(42, config).name, 'regular');
   });
 
-  it('builds the VIP chain: account manager, VIP team, then a manager', () => {
+  it('resolves the VIP chain with its waits; steps naming nobody drop out', () => {
+    const full = resolveChain(tierFor('VIP', config).chain, { crmFields: { accountManager: 'alex' }, lastAgentId: 'lena' }, config);
     assert.deepEqual(
-      assignmentChain(tierFor('VIP', config), { accountManager: 'alex' }, config).map((t) => [t.kind, t.via]),
-      [['agent', 'account_manager'], ['team', 'team'], ['role', 'manager']],
+      full.map((s) => [describeTarget(s.target), s.wait]),
+      [['account manager alex', 120_000], ['last agent lena', 0], ['team vip', 300_000], ['any manager', 0]],
     );
-    assert.deepEqual(assignmentChain(tierFor('VIP', config), {}, config).map((t) => t.kind), ['team', 'role']);
+    const bare = resolveChain(tierFor('VIP', config).chain, { crmFields: {} }, config);
+    assert.deepEqual(bare.map((s) => s.target.kind), ['team', 'role']);
   });
 
-  it('uses per-team strategies and the configured dedicated agent', () => {
-    const chain = assignmentChain(tierFor('Gold', config), {}, config);
+  it('gives team targets their own strategy and presence rule, and teams their default capacity', () => {
+    const chain = resolveChain(tierFor('Gold', config).chain, { crmFields: {} }, config).map((s) => s.target);
     assert.deepEqual(chain, [
       { kind: 'agent', agentId: 'gia', via: 'dedicated_agent' },
-      { kind: 'team', team: 'gold', strategy: 'round_robin', via: 'team' },
-      { kind: 'team', team: 'support', strategy: 'least_open', via: 'team' },
+      { kind: 'team', team: 'gold', strategy: 'round_robin', onlineOnly: false, via: 'team' },
+      { kind: 'team', team: 'support', strategy: 'least_open', onlineOnly: true, via: 'team' },
     ]);
+    assert.deepEqual(capacityDefaults(config), { byTeam: { gold: 3 }, fallback: 5 });
   });
 
   it('backs off exponentially up to the cap', () => {
@@ -108,5 +119,38 @@ describe('routing config file', () => {
       (error: Error) => error instanceof ConfigError && error.message.includes(path) && /askEmail\.maxReAsks/.test(error.message) && /crm\.timeout/.test(error.message),
     );
     assert.throws(() => loadRoutingConfigFile(join(dir, 'missing.yaml')), /cannot read routing config/);
+  });
+});
+
+describe('shift calendar', () => {
+  const at = (iso: string) => Date.parse(iso);
+  const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+  const office = { timezone: 'Europe/Madrid', days: ['mon', 'tue', 'wed', 'thu', 'fri'] as const, start: '09:00', end: '17:00' };
+  const weekdays = { ...office, days: [...office.days] };
+
+  it('knows office hours in the team time zone', () => {
+    assert.equal(isOnShift(weekdays, at('2026-11-27T08:30:00Z')), true, 'Friday 09:30 in Madrid');
+    assert.equal(isOnShift(weekdays, at('2026-11-27T07:59:00Z')), false, 'Friday 08:59 in Madrid');
+    assert.equal(isOnShift(weekdays, at('2026-11-28T10:00:00Z')), false, 'Saturday');
+  });
+
+  it('finds the next change: end of today, then Monday morning', () => {
+    assert.equal(iso(nextShiftChange(weekdays, at('2026-11-27T08:30:00Z'))), '2026-11-27T16:00:00.000Z');
+    assert.equal(iso(nextShiftChange(weekdays, at('2026-11-27T16:30:00Z'))), '2026-11-30T08:00:00.000Z');
+  });
+
+  it('runs a night shift past midnight, counted on the day it starts', () => {
+    const night = { timezone: 'UTC', days: ['mon' as const], start: '22:00', end: '06:00' };
+    assert.equal(isOnShift(night, at('2026-11-30T23:00:00Z')), true, 'Monday 23:00');
+    assert.equal(isOnShift(night, at('2026-12-01T05:00:00Z')), true, 'Tuesday 05:00, still Monday night');
+    assert.equal(isOnShift(night, at('2026-12-01T23:00:00Z')), false, 'Tuesday night is not worked');
+    assert.equal(iso(nextShiftChange(night, at('2026-11-30T23:00:00Z'))), '2026-12-01T06:00:00.000Z');
+  });
+
+  it('follows daylight saving time', () => {
+    const daily = { timezone: 'Europe/Madrid', days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as Array<'mon'>, start: '09:00', end: '17:00' };
+    // Saturday 24 October 2026 is summer time (UTC+2); Sunday 25 October is winter time (UTC+1).
+    assert.equal(iso(nextShiftChange(daily, at('2026-10-24T06:00:00Z'))), '2026-10-24T07:00:00.000Z');
+    assert.equal(iso(nextShiftChange(daily, at('2026-10-24T16:00:00Z'))), '2026-10-25T08:00:00.000Z');
   });
 });

@@ -1,26 +1,49 @@
-import { assignFirstAvailable, type AssignRequest, releaseAssignment } from '../db/assignments';
+import {
+  enqueueRequest,
+  findOpenAssignment,
+  lastAgentFor,
+  releaseAssignment,
+  transfer,
+  withdraw,
+} from '../db/assignments';
 import type { Db } from '../db/pool';
-import { dequeue, enqueue, listQueue, type QueueEntry } from '../db/queue';
-import type { AssignmentResult } from '../workflows/types';
+import { dispatchAndNotify, type Notify } from '../dispatcher';
+import type { AssignmentRequest, AssignmentResult, AssignTarget, TransferRequest, TransferResult } from '../workflows/types';
 
-export function createAssignmentActivities(deps: { db: Db }) {
-  const { db } = deps;
+export function createAssignmentActivities(deps: { db: Db; notify: Notify }) {
+  const { db, notify } = deps;
   return {
-    async assignConversation(request: AssignRequest): Promise<AssignmentResult | null> {
-      return assignFirstAvailable(db, request);
+    /**
+     * Joins the queue with this chain of targets and runs the dispatcher. Idempotent: a retry after a
+     * crash between the commit and the report returns the assignment already made.
+     */
+    async requestAssignment(request: AssignmentRequest): Promise<AssignmentResult | null> {
+      const existing = await findOpenAssignment(db, request.conversationId);
+      if (existing) return existing;
+      await enqueueRequest(db, request);
+      await dispatchAndNotify(db, notify, request.workflowId);
+      return findOpenAssignment(db, request.conversationId);
     },
+    /** Leaves the queue; returns the assignment if the dispatcher got there first. */
+    async withdrawFromQueue(conversationId: string): Promise<AssignmentResult | null> {
+      return withdraw(db, conversationId);
+    },
+    /** Frees the agent's slot and serves the queue with it. */
     async releaseConversation(conversationId: string): Promise<string | null> {
-      return releaseAssignment(db, conversationId);
+      const released = await releaseAssignment(db, conversationId);
+      await dispatchAndNotify(db, notify);
+      return released;
     },
-    async enqueueConversation(entry: Omit<QueueEntry, 'enqueuedAt'>): Promise<void> {
-      await enqueue(db, entry);
+    async transferConversation(input: {
+      conversation: Pick<AssignmentRequest, 'conversationId' | 'workflowId' | 'contactId' | 'capacity' | 'onlineOnly'>;
+      to: TransferRequest & { target: AssignTarget };
+    }): Promise<TransferResult> {
+      const outcome = await transfer(db, input.conversation, input.to);
+      if (outcome.transferred) await dispatchAndNotify(db, notify);
+      return outcome;
     },
-    async leaveQueue(conversationId: string): Promise<void> {
-      await dequeue(db, conversationId);
-    },
-    /** Who to wake when capacity frees up, in service order. */
-    async listQueuedWorkflows(): Promise<string[]> {
-      return (await listQueue(db)).map((entry) => entry.workflowId);
+    async findLastAgent({ contactId, withinDays }: { contactId: string; withinDays: number }): Promise<string | null> {
+      return lastAgentFor(db, contactId, withinDays);
     },
   };
 }

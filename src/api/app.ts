@@ -3,6 +3,7 @@ import express from 'express';
 import type { Db } from '../db/pool';
 import type { Logger } from '../logger';
 import type { RoutingConfig } from '../routing-config';
+import { signalAssignmentChanged } from '../dispatcher';
 import { Conversations } from './conversations';
 import { errorHandler, unknownRoute } from './errors';
 import { agentRoutes } from './routes/agents';
@@ -28,7 +29,8 @@ export function createApp({ client, db, routing, taskQueue, log }: AppDeps): exp
   const conversations = new Conversations(client, taskQueue, routing);
   app.use(healthRoutes({ db, client }));
   app.use(conversationRoutes({ conversations, db }));
-  app.use(agentRoutes({ db, client, log }));
+  const notify = signalAssignmentChanged(client, (workflowId, error) => log.warn({ err: error, workflowId }, 'could not wake a conversation'));
+  app.use(agentRoutes({ db, client, notify, log }));
   app.use(directoryRoutes({ db }));
 
   app.use(unknownRoute);

@@ -1,14 +1,21 @@
-import { type Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  type Client,
+  WorkflowExecutionAlreadyStartedError,
+  type WorkflowHandle,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import type { RoutingConfig } from '../routing-config';
 import {
   closeConversationSignal,
   messageReceivedSignal,
   ROUTING_WORKFLOW,
   stateQuery,
+  transferUpdate,
   workflowIdForContact,
 } from '../workflows/messages';
-import type { ContactInput, ConversationStatus, InboundMessage, RoutingInput } from '../workflows/types';
-import { notFound } from './errors';
+import type { ContactInput, ConversationStatus, InboundMessage, RoutingInput, TransferRequest, TransferResult } from '../workflows/types';
+import { HttpError, notFound } from './errors';
 
 /** The Temporal side of the API: one routing run per contact's open conversation. */
 export class Conversations {
@@ -48,6 +55,18 @@ export class Conversations {
   async close(contactId: string, reason?: string): Promise<void> {
     const { handle } = await this.openHandle(contactId);
     await this.ifStillOpen(contactId, () => handle.signal(closeConversationSignal, { reason }));
+  }
+
+  /** Moves an assigned conversation; the run carries it out, so it is in the history like any other step. */
+  async transfer(contactId: string, request: TransferRequest): Promise<TransferResult> {
+    const { handle } = await this.openHandle(contactId);
+    try {
+      return await this.ifStillOpen(contactId, () => handle.executeUpdate(transferUpdate, { args: [request] }));
+    } catch (error) {
+      // The run's validator refused: the conversation is not in a state that can be transferred.
+      if (error instanceof WorkflowUpdateFailedError) throw new HttpError(409, 'not_transferable', error.cause?.message ?? error.message);
+      throw error;
+    }
   }
 
   /** The live state while open; the final state of the latest run once closed. */

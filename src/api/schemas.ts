@@ -44,7 +44,8 @@ export const putAgentBody = z.object({
   team: z.string().trim().min(1).max(100),
   role: z.enum(['agent', 'manager']).default('agent'),
   online: z.boolean().default(true),
-  capacity: z.number().int().min(0).max(1000).default(5),
+  /** Omitted or null: the team's default from the routing config. */
+  capacity: z.number().int().min(0).max(1000).nullable().optional(),
 });
 
 export const patchAgentBody = z
@@ -60,3 +61,13 @@ export const putCustomerBody = z.object({
   accountManager: id.nullable().optional(),
   name: optionalText,
 });
+
+export const transferBody = z
+  .object({
+    agentId: id.optional(),
+    team: z.string().trim().min(1).max(100).optional(),
+    force: z.boolean().default(false),
+    reason: z.string().trim().max(500).optional(),
+  })
+  .strict()
+  .refine((b) => (b.agentId === undefined) !== (b.team === undefined), 'name exactly one of agentId or team');

@@ -8,7 +8,8 @@ export interface Agent {
   team: string;
   role: AgentRole;
   online: boolean;
-  capacity: number;
+  /** Null: the team's default capacity from the routing config. */
+  capacity: number | null;
   openConversations: number;
   lastAssignedAt: string | null;
 }
@@ -18,7 +19,7 @@ const agentColumns = `a.id, a.name, a.team, a.role, a.online, a.capacity, a.last
 
 export async function putAgent(
   db: Queryable,
-  agent: { id: string; name: string; team: string; role: AgentRole; online: boolean; capacity: number },
+  agent: { id: string; name: string; team: string; role: AgentRole; online: boolean; capacity?: number | null },
 ): Promise<{ agent: Agent; created: boolean }> {
   await db.query(`INSERT INTO teams (name) VALUES ($1) ON CONFLICT DO NOTHING`, [agent.team]);
   const { rows } = await db.query(
@@ -27,7 +28,7 @@ export async function putAgent(
      ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, team = EXCLUDED.team, role = EXCLUDED.role,
        online = EXCLUDED.online, capacity = EXCLUDED.capacity, updated_at = now()
      RETURNING (xmax = 0) AS created`,
-    [agent.id, agent.name, agent.team, agent.role, agent.online, agent.capacity],
+    [agent.id, agent.name, agent.team, agent.role, agent.online, agent.capacity ?? null],
   );
   const stored = await getAgent(db, agent.id);
   return { agent: stored!, created: Boolean(rows[0]?.created) };
@@ -62,4 +63,14 @@ export async function listAgents(db: Queryable): Promise<Agent[]> {
 export async function countAgents(db: Queryable): Promise<number> {
   const { rows } = await db.query(`SELECT count(*)::int AS n FROM agents`);
   return rows[0].n;
+}
+
+/** The open conversations an agent holds, for re-routing when they leave. */
+export async function openConversationsOf(db: Queryable, agentId: string): Promise<Array<{ conversationId: string; workflowId: string }>> {
+  const { rows } = await db.query(
+    `SELECT conversation_id AS "conversationId", workflow_id AS "workflowId" FROM assignments
+      WHERE agent_id = $1 AND released_at IS NULL ORDER BY assigned_at`,
+    [agentId],
+  );
+  return rows;
 }

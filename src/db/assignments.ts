@@ -1,90 +1,140 @@
 import type pg from 'pg';
-import type { AssignmentResult, AssignTarget } from '../workflows/types';
-import { type Db, inTransaction, isUniqueViolation, type Queryable } from './pool';
+import type {
+  AssignmentRequest,
+  AssignmentResult,
+  AssignTarget,
+  CapacityDefaults,
+  TransferRequest,
+  TransferResult,
+} from '../workflows/types';
+import { type Db, inTransaction, type Queryable } from './pool';
 
-export interface AssignRequest {
-  conversationId: string;
-  workflowId: string;
-  contactId: string;
-  targets: AssignTarget[];
-  onlineOnly: boolean;
-  note?: string;
-}
+/**
+ * Every assignment goes through one dispatcher. It holds one advisory lock, so dispatches never
+ * interleave, and serves the queue in order — priority, then the longest waiting — so a regular
+ * contact never takes the slot a waiting VIP could have had. A partial unique index allows one open
+ * assignment per conversation whatever happens around it.
+ */
+const DISPATCH_LOCK = 0x76697072; // 'vipr'
 
-interface Candidate {
+interface AgentRow {
   id: string;
   name: string;
   team: string;
   role: string;
-  capacity: number;
+  online: boolean;
+  capacity: number | null;
   lastAssignedAt: Date | null;
   open: number;
 }
 
-/**
- * Assigns the conversation to the first available agent along the chain, in one transaction.
- * Every candidate row is locked in id order (no deadlocks between concurrent runs), so two runs can
- * never both take an agent's last free slot; the partial unique index makes a retried call return the
- * assignment it already made instead of making a second one.
- */
-export async function assignFirstAvailable(db: Db, request: AssignRequest): Promise<AssignmentResult | null> {
-  try {
-    return await inTransaction(db, (tx) => assignInTransaction(tx, request));
-  } catch (error) {
-    if (!isUniqueViolation(error)) throw error;
-    return findOpenAssignment(db, request.conversationId);
-  }
+export interface Dispatched {
+  workflowId: string;
+  conversationId: string;
+  assignment: AssignmentResult;
 }
 
-async function assignInTransaction(tx: pg.PoolClient, request: AssignRequest): Promise<AssignmentResult | null> {
-  const existing = await findOpenAssignment(tx, request.conversationId);
-  if (existing) return existing;
+/** Adds (or refreshes) the conversation's queue entry, unless it is already assigned. */
+export async function enqueueRequest(db: Queryable, request: AssignmentRequest): Promise<void> {
+  await db.query(
+    `INSERT INTO queue_entries (conversation_id, workflow_id, contact_id, tier, priority, request)
+     SELECT $1, $2, $3, $4, $5, $6
+      WHERE NOT EXISTS (SELECT 1 FROM assignments WHERE conversation_id = $1 AND released_at IS NULL)
+     ON CONFLICT (conversation_id) DO UPDATE SET request = EXCLUDED.request, priority = EXCLUDED.priority,
+       tier = EXCLUDED.tier, updated_at = now()`,
+    [request.conversationId, request.workflowId, request.contactId, request.tier, request.priority, JSON.stringify(request)],
+  );
+}
 
-  const candidates = await lockCandidates(tx, request);
-  for (const target of request.targets) {
-    const available = candidates
-      .filter((agent) => matchesTarget(agent, target) && agent.open < agent.capacity)
-      .sort(target.kind === 'agent' ? () => 0 : byStrategy(target.strategy));
-    const chosen = available[0];
-    if (!chosen) continue;
-    const strategy = target.kind === 'agent' ? 'direct' : target.strategy;
-    await tx.query(
-      `INSERT INTO assignments (conversation_id, workflow_id, contact_id, agent_id, strategy, via, note)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [request.conversationId, request.workflowId, request.contactId, chosen.id, strategy, target.via, request.note ?? null],
+/** Serves waiting conversations in order, as far as free capacity goes; returns who got whom. */
+export async function dispatch(db: Db): Promise<Dispatched[]> {
+  return inTransaction(db, async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [DISPATCH_LOCK]);
+    const { rows: entries } = await tx.query<{ request: AssignmentRequest }>(
+      `SELECT request FROM queue_entries ORDER BY priority DESC, enqueued_at, conversation_id`,
     );
-    await tx.query(`UPDATE agents SET last_assigned_at = clock_timestamp() WHERE id = $1`, [chosen.id]);
-    await tx.query(`DELETE FROM queue_entries WHERE conversation_id = $1`, [request.conversationId]);
-    return { agentId: chosen.id, name: chosen.name, team: chosen.team, via: target.via, strategy };
+    if (entries.length === 0) return [];
+    // An entry whose conversation got an assignee some other way (a transfer) is no longer waiting.
+    const { rows: served } = await tx.query<{ conversation_id: string }>(
+      `DELETE FROM queue_entries q USING assignments s
+        WHERE s.conversation_id = q.conversation_id AND s.released_at IS NULL RETURNING q.conversation_id`,
+    );
+    const alreadyServed = new Set(served.map((row) => row.conversation_id));
+    const pool = await loadAgents(tx);
+    const cursors = await loadCursors(tx);
+    const made: Dispatched[] = [];
+    for (const { request } of entries) {
+      if (alreadyServed.has(request.conversationId)) continue;
+      const choice = choose(request, pool, cursors);
+      if (!choice) continue;
+      const { agent, target } = choice;
+      agent.open++;
+      agent.lastAssignedAt = new Date();
+      if (target.kind === 'team' && target.strategy === 'round_robin') cursors.set(target.team, agent.id);
+      made.push({ workflowId: request.workflowId, conversationId: request.conversationId, assignment: result(agent, target) });
+      await insertAssignment(tx, request, agent, target);
+    }
+    await saveCursors(tx, cursors);
+    return made;
+  });
+}
+
+async function insertAssignment(tx: pg.PoolClient, request: AssignmentRequest, agent: AgentRow, target: AssignTarget): Promise<void> {
+  await tx.query(
+    `INSERT INTO assignments (conversation_id, workflow_id, contact_id, agent_id, strategy, via, note)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [request.conversationId, request.workflowId, request.contactId, agent.id, strategyOf(target), target.via, request.note ?? null],
+  );
+  await tx.query(`UPDATE agents SET last_assigned_at = clock_timestamp() WHERE id = $1`, [agent.id]);
+  await tx.query(`DELETE FROM queue_entries WHERE conversation_id = $1`, [request.conversationId]);
+}
+
+async function loadAgents(tx: pg.PoolClient): Promise<AgentRow[]> {
+  const { rows } = await tx.query<Omit<AgentRow, 'open'>>(
+    `SELECT id, name, team, role, online, capacity, last_assigned_at AS "lastAssignedAt" FROM agents ORDER BY id FOR UPDATE`,
+  );
+  // Counted after the locks are held, in a fresh snapshot: every assignment committed before is visible.
+  const counts = await tx.query<{ agent_id: string; open: number }>(
+    `SELECT agent_id, count(*)::int AS open FROM assignments WHERE released_at IS NULL GROUP BY agent_id`,
+  );
+  const openByAgent = new Map(counts.rows.map((row) => [row.agent_id, row.open]));
+  return rows.map((row) => ({ ...row, open: openByAgent.get(row.id) ?? 0 }));
+}
+
+async function loadCursors(tx: pg.PoolClient): Promise<Map<string, string>> {
+  const { rows } = await tx.query<{ team: string; last_agent_id: string }>(`SELECT team, last_agent_id FROM team_cursors FOR UPDATE`);
+  return new Map(rows.map((row) => [row.team, row.last_agent_id]));
+}
+
+async function saveCursors(tx: pg.PoolClient, cursors: Map<string, string>): Promise<void> {
+  for (const [team, agentId] of cursors) {
+    await tx.query(
+      `INSERT INTO team_cursors (team, last_agent_id) VALUES ($1, $2)
+       ON CONFLICT (team) DO UPDATE SET last_agent_id = EXCLUDED.last_agent_id, updated_at = now()
+       WHERE team_cursors.last_agent_id <> EXCLUDED.last_agent_id`,
+      [team, agentId],
+    );
   }
-  return null;
 }
 
-async function lockCandidates(tx: pg.PoolClient, request: AssignRequest): Promise<Candidate[]> {
-  const agentIds = request.targets.flatMap((t) => (t.kind === 'agent' ? [t.agentId] : []));
-  const teams = request.targets.flatMap((t) => (t.kind === 'team' ? [t.team] : []));
-  const roles = request.targets.flatMap((t) => (t.kind === 'role' ? [t.role] : []));
-  const locked = await tx.query(
-    `SELECT id, name, team, role, capacity, last_assigned_at AS "lastAssignedAt"
-       FROM agents
-      WHERE (id = ANY($1) OR team = ANY($2) OR role = ANY($3)) AND (online OR NOT $4)
-      ORDER BY id
-        FOR UPDATE`,
-    [agentIds, teams, roles, request.onlineOnly],
-  );
-  if (locked.rows.length === 0) return [];
-  // Counted after the locks are held, in a fresh snapshot: every assignment committed by a run that
-  // held these locks before us is visible.
-  const counts = await tx.query(
-    `SELECT agent_id, count(*)::int AS open FROM assignments
-      WHERE released_at IS NULL AND agent_id = ANY($1) GROUP BY agent_id`,
-    [locked.rows.map((row) => row.id)],
-  );
-  const openByAgent = new Map<string, number>(counts.rows.map((row) => [row.agent_id, row.open]));
-  return locked.rows.map((row) => ({ ...row, open: openByAgent.get(row.id) ?? 0 }));
+export function effectiveCapacity(agent: Pick<AgentRow, 'capacity' | 'team'>, defaults: CapacityDefaults): number {
+  return agent.capacity ?? defaults.byTeam[agent.team] ?? defaults.fallback;
 }
 
-function matchesTarget(agent: Candidate, target: AssignTarget): boolean {
+/** The first target of the chain with someone free, and whom it picks. */
+function choose(request: AssignmentRequest, pool: AgentRow[], cursors: Map<string, string>) {
+  for (const target of request.targets) {
+    const onlineOnly = target.kind === 'team' ? target.onlineOnly : request.onlineOnly;
+    const free = pool.filter(
+      (agent) => matches(agent, target) && (agent.online || !onlineOnly) && agent.open < effectiveCapacity(agent, request.capacity),
+    );
+    const agent = pick(free, target, cursors);
+    if (agent) return { agent, target };
+  }
+  return undefined;
+}
+
+function matches(agent: AgentRow, target: AssignTarget): boolean {
   switch (target.kind) {
     case 'agent':
       return agent.id === target.agentId;
@@ -95,19 +145,34 @@ function matchesTarget(agent: Candidate, target: AssignTarget): boolean {
   }
 }
 
-const neverAssignedFirst = (agent: Candidate) => agent.lastAssignedAt?.getTime() ?? -Infinity;
+const idleSince = (agent: AgentRow) => agent.lastAssignedAt?.getTime() ?? -Infinity;
+const byId = (a: AgentRow, b: AgentRow) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-function byStrategy(strategy: 'least_open' | 'round_robin') {
-  return (a: Candidate, b: Candidate): number => {
-    if (strategy === 'least_open' && a.open !== b.open) return a.open - b.open;
-    const idle = neverAssignedFirst(a) - neverAssignedFirst(b);
-    if (idle !== 0 && !Number.isNaN(idle)) return idle;
-    return a.id.localeCompare(b.id);
-  };
+/**
+ * Least open: fewest open conversations, ties to the longest idle. Round robin: the next agent by id
+ * after the team's cursor, wrapping; an offline agent is simply skipped and rejoins in their place.
+ */
+function pick(free: AgentRow[], target: AssignTarget, cursors: Map<string, string>): AgentRow | undefined {
+  if (free.length === 0) return undefined;
+  if (target.kind === 'agent') return free[0];
+  if (target.kind === 'team' && target.strategy === 'round_robin') {
+    const sorted = [...free].sort(byId);
+    const cursor = cursors.get(target.team);
+    return (cursor === undefined ? undefined : sorted.find((agent) => agent.id > cursor)) ?? sorted[0];
+  }
+  return [...free].sort((a, b) => a.open - b.open || idleSince(a) - idleSince(b) || byId(a, b))[0];
 }
 
-async function findOpenAssignment(db: Queryable, conversationId: string): Promise<AssignmentResult | null> {
-  const { rows } = await db.query(
+function strategyOf(target: AssignTarget): AssignmentResult['strategy'] {
+  return target.kind === 'agent' ? 'direct' : target.strategy;
+}
+
+function result(agent: AgentRow, target: AssignTarget): AssignmentResult {
+  return { agentId: agent.id, name: agent.name, team: agent.team, via: target.via, strategy: strategyOf(target) };
+}
+
+export async function findOpenAssignment(db: Queryable, conversationId: string): Promise<AssignmentResult | null> {
+  const { rows } = await db.query<AssignmentResult>(
     `SELECT s.agent_id AS "agentId", a.name, a.team, s.via, s.strategy
        FROM assignments s JOIN agents a ON a.id = s.agent_id
       WHERE s.conversation_id = $1 AND s.released_at IS NULL`,
@@ -116,11 +181,67 @@ async function findOpenAssignment(db: Queryable, conversationId: string): Promis
   return rows[0] ?? null;
 }
 
-/** Frees the agent's slot; releasing twice is harmless. */
-export async function releaseAssignment(db: Queryable, conversationId: string): Promise<string | null> {
-  const { rows } = await db.query(
-    `UPDATE assignments SET released_at = now() WHERE conversation_id = $1 AND released_at IS NULL RETURNING agent_id`,
-    [conversationId],
+/** Leaves the queue; if the dispatcher assigned the conversation in the meantime, that assignment. */
+export async function withdraw(db: Db, conversationId: string): Promise<AssignmentResult | null> {
+  return inTransaction(db, async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [DISPATCH_LOCK]);
+    await tx.query(`DELETE FROM queue_entries WHERE conversation_id = $1`, [conversationId]);
+    return findOpenAssignment(tx, conversationId);
+  });
+}
+
+/** Frees the agent's slot (and leaves the queue); releasing twice is harmless. */
+export async function releaseAssignment(db: Db, conversationId: string): Promise<string | null> {
+  return inTransaction(db, async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [DISPATCH_LOCK]);
+    await tx.query(`DELETE FROM queue_entries WHERE conversation_id = $1`, [conversationId]);
+    const { rows } = await tx.query<{ agent_id: string }>(
+      `UPDATE assignments SET released_at = now() WHERE conversation_id = $1 AND released_at IS NULL RETURNING agent_id`,
+      [conversationId],
+    );
+    return rows[0]?.agent_id ?? null;
+  });
+}
+
+/** The agent who last served this contact within the window, if any. */
+export async function lastAgentFor(db: Queryable, contactId: string, withinDays: number): Promise<string | null> {
+  const { rows } = await db.query<{ agent_id: string }>(
+    `SELECT agent_id FROM assignments WHERE contact_id = $1 AND assigned_at > now() - make_interval(secs => $2)
+      ORDER BY assigned_at DESC LIMIT 1`,
+    [contactId, withinDays * 86_400],
   );
   return rows[0]?.agent_id ?? null;
+}
+
+/**
+ * Moves an open conversation to another agent or team in one transaction: the same capacity rules as
+ * routing unless forced; the old agent's slot is freed for the queue.
+ */
+export async function transfer(
+  db: Db,
+  conversation: Pick<AssignmentRequest, 'conversationId' | 'workflowId' | 'contactId' | 'capacity' | 'onlineOnly'>,
+  to: TransferRequest & { target: AssignTarget },
+): Promise<TransferResult> {
+  return inTransaction(db, async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [DISPATCH_LOCK]);
+    const current = await findOpenAssignment(tx, conversation.conversationId);
+    if (!current) return { transferred: false, reason: 'the conversation has no assignee to transfer from' };
+    const pool = (await loadAgents(tx)).filter((agent) => agent.id !== current.agentId);
+    const cursors = await loadCursors(tx);
+    const request: AssignmentRequest = { ...conversation, tier: 'transfer', priority: 0, targets: [to.target], note: to.reason };
+    let choice = choose(request, pool, cursors);
+    if (!choice && to.force) {
+      // Forced: past capacity, and for a named agent past presence too; a team still needs someone online.
+      const candidates = pool.filter((agent) => matches(agent, to.target) && (to.target.kind === 'agent' || agent.online));
+      const agent = pick(candidates, to.target, cursors);
+      if (agent) choice = { agent, target: to.target };
+    }
+    if (!choice) {
+      const where = to.target.kind === 'agent' ? `agent ${to.target.agentId}` : to.target.kind === 'team' ? `team ${to.target.team}` : 'managers';
+      return { transferred: false, reason: `nobody available in ${where} (offline, unknown or at capacity)` };
+    }
+    await tx.query(`UPDATE assignments SET released_at = now() WHERE conversation_id = $1 AND released_at IS NULL`, [conversation.conversationId]);
+    await insertAssignment(tx, request, choice.agent, choice.target);
+    return { transferred: true, assignee: result(choice.agent, choice.target) };
+  });
 }

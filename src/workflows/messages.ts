@@ -1,11 +1,15 @@
-import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { ConversationStatus, InboundMessage } from './types';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ConversationStatus, InboundMessage, TransferRequest, TransferResult } from './types';
 
-/** Wire names: camelCase verbs, shared by the workflow and the API. */
+/** Wire names: camelCase, shared by the workflow, its activities and the API. */
 export const messageReceivedSignal = defineSignal<[InboundMessage]>('messageReceived');
 export const closeConversationSignal = defineSignal<[{ reason?: string }?]>('closeConversation');
-/** Capacity may have freed up: queued conversations try to get assigned again. */
-export const capacityFreedSignal = defineSignal('capacityFreed');
+/** The dispatcher changed this conversation's assignment (or capacity moved): look again. */
+export const assignmentChangedSignal = defineSignal('assignmentChanged');
+/** An agent of this conversation went offline; the run re-routes if its rules say so. */
+export const agentWentOfflineSignal = defineSignal<[{ agentId: string }]>('agentWentOffline');
+/** An operator moves the conversation to another agent or team. */
+export const transferUpdate = defineUpdate<TransferResult, [TransferRequest]>('transfer');
 export const stateQuery = defineQuery<ConversationStatus>('state');
 
 export const ROUTING_WORKFLOW = 'routeConversation';

@@ -1,5 +1,5 @@
-import type { RoutingConfig, TierConfig } from '../routing-config';
-import type { AssignTarget } from './types';
+import type { ChainStep, RoutingConfig } from '../routing-config';
+import type { AssignTarget, CapacityDefaults } from './types';
 
 // Deliberately stricter than RFC 5322: a routing service wants addresses people actually use
 // (local@domain.tld), not quoted local parts or IP literals.
@@ -29,39 +29,83 @@ export function extractEmail(reply: string): string | undefined {
 export interface Tier {
   name: string;
   priority: number;
-  config?: TierConfig;
+  chain: ChainStep[];
 }
 
 export function tierFor(customerType: unknown, config: RoutingConfig): Tier {
   const tier = typeof customerType === 'string' ? config.tiers.find((t) => t.customerTypes.includes(customerType)) : undefined;
-  if (tier) return { name: tier.name, priority: tier.priority, config: tier };
-  return { name: config.regular.name, priority: config.regular.priority };
+  return tier ?? config.regular;
 }
 
-function strategyFor(team: string, config: RoutingConfig) {
-  return config.assignment.teamStrategies[team] ?? config.assignment.defaultStrategy;
+/** A chain step made concrete for one conversation: whom to ask, and how long to wait there. */
+export interface ResolvedStep {
+  target: AssignTarget;
+  wait: number;
 }
 
-/** Who to try, in order, for a contact of this tier. */
-export function assignmentChain(tier: Tier, crmFields: Record<string, unknown>, config: RoutingConfig): AssignTarget[] {
-  const teams = tier.config ? tier.config.teams : config.regular.teams;
-  const chain: AssignTarget[] = [];
-  const accountManager = crmFields['accountManager'];
-  if (tier.config?.useAccountManager && typeof accountManager === 'string' && accountManager !== '') {
-    chain.push({ kind: 'agent', agentId: accountManager, via: 'account_manager' });
-  }
-  if (tier.config?.dedicatedAgentId) {
-    chain.push({ kind: 'agent', agentId: tier.config.dedicatedAgentId, via: 'dedicated_agent' });
-  }
-  for (const team of teams) chain.push({ kind: 'team', team, strategy: strategyFor(team, config), via: 'team' });
-  if (tier.config?.managerFallback) {
-    chain.push({ kind: 'role', role: config.escalation.role, strategy: config.assignment.defaultStrategy, via: 'manager' });
-  }
-  return chain;
+export interface ChainContext {
+  crmFields: Record<string, unknown>;
+  /** Who last served this contact within the step's window, when the chain asks for it. */
+  lastAgentId?: string | null;
 }
 
-export function escalationChain(config: RoutingConfig): AssignTarget[] {
-  return [{ kind: 'role', role: config.escalation.role, strategy: config.assignment.defaultStrategy, via: 'escalation' }];
+export function teamTarget(team: string, config: RoutingConfig, via: 'team' | 'transfer' | 'next_shift' = 'team'): AssignTarget {
+  const settings = config.teams[team];
+  return {
+    kind: 'team',
+    team,
+    strategy: settings?.strategy ?? config.assignment.defaultStrategy,
+    onlineOnly: settings?.onlineOnly ?? config.assignment.onlineOnly,
+    via,
+  };
+}
+
+/** The tier's chain for this contact; steps that name nobody (no account manager in the CRM) drop out. */
+export function resolveChain(chain: ChainStep[], context: ChainContext, config: RoutingConfig): ResolvedStep[] {
+  return chain.flatMap((step): ResolvedStep[] => {
+    const target = resolveTarget(step, context, config);
+    return target ? [{ target, wait: step.wait }] : [];
+  });
+}
+
+function resolveTarget(step: ChainStep, context: ChainContext, config: RoutingConfig): AssignTarget | undefined {
+  switch (step.kind) {
+    case 'account_manager': {
+      const manager = context.crmFields['accountManager'];
+      return typeof manager === 'string' && manager !== '' ? { kind: 'agent', agentId: manager, via: 'account_manager' } : undefined;
+    }
+    case 'last_agent':
+      return context.lastAgentId ? { kind: 'agent', agentId: context.lastAgentId, via: 'last_agent' } : undefined;
+    case 'agent':
+      return { kind: 'agent', agentId: step.agentId, via: 'dedicated_agent' };
+    case 'team':
+      return teamTarget(step.team, config);
+    case 'manager':
+      return { kind: 'role', role: config.escalation.role, strategy: config.assignment.defaultStrategy, via: 'manager' };
+  }
+}
+
+export function escalationChain(config: RoutingConfig): ResolvedStep[] {
+  return [{ target: { kind: 'role', role: config.escalation.role, strategy: config.assignment.defaultStrategy, via: 'escalation' }, wait: 0 }];
+}
+
+export function capacityDefaults(config: RoutingConfig): CapacityDefaults {
+  const byTeam: Record<string, number> = {};
+  for (const [team, settings] of Object.entries(config.teams)) {
+    if (settings.defaultCapacity !== undefined) byTeam[team] = settings.defaultCapacity;
+  }
+  return { byTeam, fallback: config.assignment.defaultCapacity };
+}
+
+export function describeTarget(target: AssignTarget): string {
+  switch (target.kind) {
+    case 'agent':
+      return `${target.via.replace('_', ' ')} ${target.agentId}`;
+    case 'team':
+      return `team ${target.team}`;
+    case 'role':
+      return `any ${target.role}`;
+  }
 }
 
 /** Wait before CRM attempt `attempt + 1`: exponential, capped. */

@@ -27,11 +27,32 @@ export interface RoutingInput {
   config: RoutingConfig;
 }
 
-/** One place to look for someone, in the order the chain tries them. */
+/** One place to look for someone, resolved for this conversation. */
 export type AssignTarget =
-  | { kind: 'agent'; agentId: string; via: 'account_manager' | 'dedicated_agent' }
-  | { kind: 'team'; team: string; strategy: AssignmentStrategy; via: 'team' }
+  | { kind: 'agent'; agentId: string; via: 'account_manager' | 'last_agent' | 'dedicated_agent' | 'transfer' }
+  | { kind: 'team'; team: string; strategy: AssignmentStrategy; onlineOnly: boolean; via: 'team' | 'transfer' | 'next_shift' }
   | { kind: 'role'; role: 'manager'; strategy: AssignmentStrategy; via: 'manager' | 'escalation' };
+
+/** Everything the dispatcher needs to serve one waiting conversation; stored with its queue entry. */
+export interface AssignmentRequest {
+  conversationId: string;
+  workflowId: string;
+  contactId: string;
+  tier: string;
+  priority: number;
+  /** Preferred first. */
+  targets: AssignTarget[];
+  /** For agent and manager targets; team targets carry their own. */
+  onlineOnly: boolean;
+  capacity: CapacityDefaults;
+  note?: string;
+}
+
+/** An agent's capacity when they have none of their own: their team's default, else the fallback. */
+export interface CapacityDefaults {
+  byTeam: Record<string, number>;
+  fallback: number;
+}
 
 export interface Assignee {
   agentId: string;
@@ -43,6 +64,16 @@ export interface AssignmentResult extends Assignee {
   via: AssignTarget['via'];
   strategy: AssignmentStrategy | 'direct';
 }
+
+export interface TransferRequest {
+  agentId?: string;
+  team?: string;
+  /** Past capacity (and, for an agent, presence). */
+  force?: boolean;
+  reason?: string;
+}
+
+export type TransferResult = { transferred: true; assignee: AssignmentResult } | { transferred: false; reason: string };
 
 export type CrmOutcome =
   | { outcome: 'found'; fields: Record<string, unknown>; status: number }
@@ -60,6 +91,14 @@ export interface Decision {
   detail: string;
 }
 
+/** Where the assignment chain stands while nobody has been assigned yet. */
+export interface ChainPosition {
+  step: number;
+  steps: string[];
+  /** ISO time when this step's wait (or the queue's maximum wait) ends. */
+  until: string;
+}
+
 export interface ConversationStatus {
   contactId: string;
   conversationId: string;
@@ -67,6 +106,7 @@ export interface ConversationStatus {
   customerType?: string;
   tier?: string;
   assignee?: Assignee;
+  chain?: ChainPosition;
   invalidReplies: number;
   path: string[];
   decisions: Decision[];

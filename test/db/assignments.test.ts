@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { putAgent } from '../../src/db/agents';
-import { assignFirstAvailable, releaseAssignment } from '../../src/db/assignments';
+import { dispatch, enqueueRequest, findOpenAssignment, releaseAssignment, transfer } from '../../src/db/assignments';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
-import type { AssignTarget } from '../../src/workflows/types';
+import { listQueue } from '../../src/db/queue';
+import type { AssignmentRequest, AssignTarget } from '../../src/workflows/types';
 import { acquireTestServers, createScratchDatabase } from '../support/servers';
 
-/** The assignment transaction on a real PostgreSQL: capacity and one-assignee-per-conversation under races. */
-describe('assignment transaction', () => {
+/** The dispatcher on a real PostgreSQL: order, fairness, capacity and one assignee per conversation under races. */
+describe('dispatcher', () => {
   let db: Db;
   let release: () => Promise<void>;
   before(async () => {
@@ -21,36 +22,59 @@ describe('assignment transaction', () => {
     await release();
   });
 
-  const team = (name: string): AssignTarget[] => [{ kind: 'team', team: name, strategy: 'least_open', via: 'team' }];
-  const request = (conversationId: string, targets: AssignTarget[]) => ({
+  const team = (name: string, strategy: 'least_open' | 'round_robin' = 'least_open'): AssignTarget[] => [
+    { kind: 'team', team: name, strategy, onlineOnly: true, via: 'team' },
+  ];
+  const request = (conversationId: string, targets: AssignTarget[], priority = 0): AssignmentRequest => ({
     conversationId,
     workflowId: `wf-${conversationId}`,
     contactId: `contact-${conversationId}`,
+    tier: priority > 0 ? 'vip' : 'regular',
+    priority,
     targets,
     onlineOnly: true,
+    capacity: { byTeam: { defaults: 2 }, fallback: 5 },
   });
+  /** What the requestAssignment activity does: join the queue, run the dispatcher, read the outcome. */
+  const ask = async (r: AssignmentRequest) => {
+    await enqueueRequest(db, r);
+    await dispatch(db);
+    return findOpenAssignment(db, r.conversationId);
+  };
+  const openCounts = async (prefix: string) => {
+    const { rows } = await db.query(
+      `SELECT agent_id, count(*)::int AS n FROM assignments WHERE released_at IS NULL AND agent_id LIKE $1 GROUP BY agent_id ORDER BY agent_id`,
+      [`${prefix}%`],
+    );
+    return Object.fromEntries(rows.map((r) => [r.agent_id, r.n]));
+  };
+  const agents = async (team: string, ids: string[], capacity: number | null = 100, online = true) => {
+    for (const id of ids) await putAgent(db, { id, name: id, team, role: 'agent', online, capacity });
+  };
 
   it('never exceeds capacity when 40 conversations race for 3 agents of capacity 4', async () => {
-    for (const id of ['race-a', 'race-b', 'race-c']) await putAgent(db, { id, name: id, team: 'race', role: 'agent', online: true, capacity: 4 });
-    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => assignFirstAvailable(db, request(`race-${i}`, team('race')))));
+    await agents('race', ['race-a', 'race-b', 'race-c'], 4);
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => ask(request(`race-${i}`, team('race')))));
     assert.equal(results.filter(Boolean).length, 12);
-    const { rows } = await db.query(
-      `SELECT agent_id, count(*)::int AS n FROM assignments WHERE released_at IS NULL AND agent_id LIKE 'race-%' GROUP BY agent_id ORDER BY agent_id`,
-    );
-    assert.deepEqual(rows, [
-      { agent_id: 'race-a', n: 4 },
-      { agent_id: 'race-b', n: 4 },
-      { agent_id: 'race-c', n: 4 },
-    ]);
+    assert.deepEqual(await openCounts('race-'), { 'race-a': 4, 'race-b': 4, 'race-c': 4 });
+    assert.equal((await listQueue(db)).filter((e) => e.conversationId.startsWith('race-')).length, 28);
+    // Close the served conversations: the next 12 waiting ones take the slots, the counts stay exact.
+    const served = results.flatMap((r, i) => (r ? [`race-${i}`] : []));
+    for (const id of served) await releaseAssignment(db, id);
+    assert.equal((await dispatch(db)).length, 12);
+    assert.deepEqual(await openCounts('race-'), { 'race-a': 4, 'race-b': 4, 'race-c': 4 });
+    assert.equal((await listQueue(db)).filter((e) => e.conversationId.startsWith('race-')).length, 16);
+    for (let i = 0; i < 40; i++) await releaseAssignment(db, `race-${i}`);
   });
 
-  it('returns the same assignment when the same conversation is assigned twice at once (activity retry)', async () => {
-    await putAgent(db, { id: 'retry-a', name: 'A', team: 'retry', role: 'agent', online: true, capacity: 10 });
-    await putAgent(db, { id: 'retry-b', name: 'B', team: 'retry', role: 'agent', online: true, capacity: 10 });
-    const results = await Promise.all(Array.from({ length: 8 }, () => assignFirstAvailable(db, request('same-conversation', team('retry')))));
+  it('assigns a conversation once however many times it is requested at once (activity retries)', async () => {
+    await agents('retry', ['retry-a', 'retry-b']);
+    const results = await Promise.all(Array.from({ length: 8 }, () => ask(request('same-conversation', team('retry')))));
     assert.equal(new Set(results.map((r) => r?.agentId)).size, 1);
     const { rows } = await db.query(`SELECT count(*)::int AS n FROM assignments WHERE conversation_id = 'same-conversation'`);
     assert.equal(rows[0].n, 1);
+    await enqueueRequest(db, request('same-conversation', team('retry')));
+    assert.equal((await listQueue(db)).some((e) => e.conversationId === 'same-conversation'), false, 'an assigned conversation cannot re-enter the queue');
   });
 
   it('walks the chain: dedicated agent offline → team → manager', async () => {
@@ -59,28 +83,83 @@ describe('assignment transaction', () => {
     await putAgent(db, { id: 'chain-mgr', name: 'M', team: 'chain-mgr', role: 'manager', online: true, capacity: 5 });
     const chain: AssignTarget[] = [
       { kind: 'agent', agentId: 'chain-am', via: 'account_manager' },
-      { kind: 'team', team: 'chain-vip', strategy: 'least_open', via: 'team' },
+      { kind: 'team', team: 'chain-vip', strategy: 'least_open', onlineOnly: true, via: 'team' },
       { kind: 'role', role: 'manager', strategy: 'least_open', via: 'manager' },
     ];
-    const first = await assignFirstAvailable(db, request('chain-1', chain));
-    const second = await assignFirstAvailable(db, request('chain-2', chain));
-    assert.equal(first?.agentId, 'chain-vip');
-    assert.equal(first?.via, 'team');
-    assert.equal(second?.via, 'manager', 'the VIP team is full: a manager takes it');
+    const first = await ask(request('chain-1', chain));
+    const second = await ask(request('chain-2', chain));
+    assert.deepEqual([first?.agentId, first?.via], ['chain-vip', 'team']);
+    assert.deepEqual([second?.agentId, second?.via], ['chain-mgr', 'manager'], 'the VIP team is full: a manager takes it');
   });
 
-  it('frees capacity on release, and releasing twice is harmless', async () => {
-    await putAgent(db, { id: 'rel-a', name: 'R', team: 'rel', role: 'agent', online: true, capacity: 1 });
-    assert.equal((await assignFirstAvailable(db, request('rel-1', team('rel'))))?.agentId, 'rel-a');
-    assert.equal(await assignFirstAvailable(db, request('rel-2', team('rel'))), null);
-    assert.equal(await releaseAssignment(db, 'rel-1'), 'rel-a');
-    assert.equal(await releaseAssignment(db, 'rel-1'), null);
-    assert.equal((await assignFirstAvailable(db, request('rel-2', team('rel'))))?.agentId, 'rel-a');
+  it('serves the queue VIPs first, then the longest waiting, as capacity frees one slot at a time', async () => {
+    await agents('order', ['order-a'], 1);
+    assert.ok(await ask(request('order-busy', team('order'))));
+    for (let i = 1; i <= 5; i++) assert.equal(await ask(request(`order-regular-${i}`, team('order'))), null);
+    for (let i = 1; i <= 2; i++) assert.equal(await ask(request(`order-vip-${i}`, team('order'), 10)), null);
+    const served: string[] = [];
+    let holder = 'order-busy';
+    for (let i = 0; i < 7; i++) {
+      await releaseAssignment(db, holder);
+      const [made] = await dispatch(db);
+      holder = made!.conversationId;
+      served.push(holder);
+    }
+    assert.deepEqual(served, ['order-vip-1', 'order-vip-2', 'order-regular-1', 'order-regular-2', 'order-regular-3', 'order-regular-4', 'order-regular-5']);
+  });
+
+  it('round robin: 30 conversations over 3 agents give 10 each, and stays fair when one goes offline and back', async () => {
+    await agents('rr', ['rr-a', 'rr-b', 'rr-c']);
+    for (let i = 0; i < 30; i++) assert.ok(await ask(request(`rr-${i}`, team('rr', 'round_robin'))));
+    assert.deepEqual(await openCounts('rr-'), { 'rr-a': 10, 'rr-b': 10, 'rr-c': 10 });
+
+    await db.query(`UPDATE agents SET online = false WHERE id = 'rr-b'`);
+    for (let i = 30; i < 36; i++) await ask(request(`rr-${i}`, team('rr', 'round_robin')));
+    assert.deepEqual(await openCounts('rr-'), { 'rr-a': 13, 'rr-b': 10, 'rr-c': 13 }, 'the offline agent is skipped');
+    await db.query(`UPDATE agents SET online = true WHERE id = 'rr-b'`);
+    for (let i = 36; i < 45; i++) await ask(request(`rr-${i}`, team('rr', 'round_robin')));
+    assert.deepEqual(await openCounts('rr-'), { 'rr-a': 16, 'rr-b': 13, 'rr-c': 16 }, 'back in the rotation, in turn');
+  });
+
+  it('least open: unequal loads converge, ties go to the longest idle', async () => {
+    await agents('lo', ['lo-a', 'lo-b', 'lo-c']);
+    for (let i = 0; i < 4; i++) await ask(request(`lo-pre-a-${i}`, [{ kind: 'agent', agentId: 'lo-a', via: 'dedicated_agent' }]));
+    await ask(request('lo-pre-b', [{ kind: 'agent', agentId: 'lo-b', via: 'dedicated_agent' }]));
+    assert.deepEqual(await openCounts('lo-'), { 'lo-a': 4, 'lo-b': 1 });
+    const picks: string[] = [];
+    for (let i = 0; i < 7; i++) picks.push((await ask(request(`lo-${i}`, team('lo'))))!.agentId);
+    assert.deepEqual(await openCounts('lo-'), { 'lo-a': 4, 'lo-b': 4, 'lo-c': 4 });
+    // c has none, so c first; then b and c both hold 1 and b has waited longer since its last one.
+    assert.deepEqual(picks.slice(0, 2), ['lo-c', 'lo-b']);
+  });
+
+  it('uses the team default capacity for agents without their own', async () => {
+    await agents('defaults', ['defaults-a'], null);
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(await ask(request(`defaults-${i}`, team('defaults'))));
+    assert.equal(results.filter(Boolean).length, 2, 'team default 2, not the fallback 5');
+  });
+
+  it('transfers within capacity unless forced, and the freed slot serves the queue', async () => {
+    await agents('tx-from', ['tx-from-a'], 1);
+    await agents('tx-to', ['tx-to-a'], 1);
+    assert.ok(await ask(request('tx-1', team('tx-from'))));
+    assert.ok(await ask(request('tx-2', team('tx-to'))));
+    assert.equal(await ask(request('tx-waiting', team('tx-from'))), null);
+    const conversation = request('tx-1', []);
+    const refused = await transfer(db, conversation, { target: { kind: 'agent', agentId: 'tx-to-a', via: 'transfer' } });
+    assert.deepEqual(refused, { transferred: false, reason: 'nobody available in agent tx-to-a (offline, unknown or at capacity)' });
+    const forced = await transfer(db, conversation, { force: true, target: { kind: 'agent', agentId: 'tx-to-a', via: 'transfer' } });
+    assert.equal(forced.transferred, true);
+    assert.deepEqual(await openCounts('tx-'), { 'tx-to-a': 2 });
+    await dispatch(db);
+    assert.equal((await findOpenAssignment(db, 'tx-waiting'))?.agentId, 'tx-from-a');
+    assert.deepEqual(await openCounts('tx-'), { 'tx-from-a': 1, 'tx-to-a': 2 });
   });
 
   it('refuses a second open assignment for one conversation at the schema level', async () => {
-    await putAgent(db, { id: 'schema-a', name: 'S', team: 'schema', role: 'agent', online: true, capacity: 5 });
-    await assignFirstAvailable(db, request('schema-1', team('schema')));
+    await agents('schema', ['schema-a']);
+    await ask(request('schema-1', team('schema')));
     await assert.rejects(
       db.query(`INSERT INTO assignments (conversation_id, workflow_id, contact_id, agent_id, strategy, via) VALUES ('schema-1', 'w', 'c', 'schema-a', 'direct', 'team')`),
       /assignments_one_open_per_conversation/,

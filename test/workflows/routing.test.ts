@@ -253,7 +253,7 @@ describe('conversation lifecycle', () => {
   });
 
   it('queues when nobody is online and assigns when an agent comes online', async () => {
-    const lateTeam = await Harness.start({ routing: { regular: { teams: ['late-shift'] } } });
+    const lateTeam = await Harness.start({ routing: { regular: { chain: [{ kind: 'team', team: 'late-shift' }] } } });
     try {
       await lateTeam.putAgent('late-1', { team: 'late-shift', online: false, capacity: 1 });
       const id = lateTeam.contactId('queued');

@@ -1,40 +1,49 @@
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
-import { type Agent, listAgents, patchAgent, putAgent } from '../../db/agents';
+import { type Agent, getAgent, listAgents, openConversationsOf, patchAgent, putAgent } from '../../db/agents';
 import type { Db } from '../../db/pool';
 import { listQueue } from '../../db/queue';
-import { capacityFreedSignal } from '../../workflows/messages';
+import { dispatchAndNotify, type Notify } from '../../dispatcher';
+import { agentWentOfflineSignal } from '../../workflows/messages';
 import { notFound } from '../errors';
 import { agentIdParams, patchAgentBody, putAgentBody } from '../schemas';
 
-/** True when the change can let a queued conversation through. */
+/** True when the change can let a waiting conversation through. */
 function gainedRoom(before: Agent | undefined, after: Agent): boolean {
-  if (!after.online || after.openConversations >= after.capacity) return false;
-  return !before || !before.online || after.capacity > before.capacity || after.team !== before.team || after.role !== before.role;
+  if (!after.online) return false;
+  return !before || !before.online || (after.capacity ?? Infinity) > (before.capacity ?? Infinity) || after.team !== before.team || after.role !== before.role;
 }
 
-export function agentRoutes({ db, client, log }: { db: Db; client: Client; log: { warn: (o: object, m: string) => void } }): Router {
+export interface AgentRouteDeps {
+  db: Db;
+  client: Client;
+  notify: Notify;
+  log: { warn: (o: object, m: string) => void };
+}
+
+export function agentRoutes({ db, client, notify, log }: AgentRouteDeps): Router {
   const router = Router();
 
-  /** Presence and capacity changes wake the queued runs, in the order they are served. */
-  async function wakeQueue(): Promise<void> {
-    const waiting = await listQueue(db);
-    await Promise.all(
-      waiting.map((entry) =>
-        client.workflow
-          .getHandle(entry.workflowId)
-          .signal(capacityFreedSignal)
-          .catch((error: unknown) => log.warn({ err: error, workflowId: entry.workflowId }, 'could not wake a queued conversation')),
-      ),
-    );
+  /** Presence and capacity changes are the events that serve the queue, and that re-route an absent agent's work. */
+  async function afterChange(before: Agent | undefined, after: Agent): Promise<void> {
+    if (gainedRoom(before, after)) await dispatchAndNotify(db, notify);
+    if (before?.online && !after.online) {
+      // Each run decides by its own rules whether an absent assignee means re-routing.
+      for (const { workflowId } of await openConversationsOf(db, after.id)) {
+        await client.workflow
+          .getHandle(workflowId)
+          .signal(agentWentOfflineSignal, { agentId: after.id })
+          .catch((error: unknown) => log.warn({ err: error, workflowId }, 'could not tell a conversation its agent went offline'));
+      }
+    }
   }
 
   router.put('/v1/agents/:agentId', async (req, res) => {
     const { agentId } = agentIdParams.parse(req.params);
     const body = putAgentBody.parse(req.body);
-    const before = (await listAgents(db)).find((a) => a.id === agentId);
+    const before = await getAgent(db, agentId);
     const { agent } = await putAgent(db, { id: agentId, ...body });
-    if (gainedRoom(before, agent)) await wakeQueue();
+    await afterChange(before, agent);
     res.json(agent);
   });
 
@@ -43,7 +52,7 @@ export function agentRoutes({ db, client, log }: { db: Db; client: Client; log: 
     const changes = patchAgentBody.parse(req.body);
     const result = await patchAgent(db, agentId, changes);
     if (!result) throw notFound(`unknown agent ${agentId}`);
-    if (gainedRoom(result.before, result.after)) await wakeQueue();
+    await afterChange(result.before, result.after);
     res.json(result.after);
   });
 
@@ -53,7 +62,8 @@ export function agentRoutes({ db, client, log }: { db: Db; client: Client; log: 
 
   router.get('/v1/queue', async (_req, res) => {
     const now = Date.now();
-    const waiting = (await listQueue(db)).map((entry) => ({
+    const waiting = (await listQueue(db)).map((entry, index) => ({
+      position: index + 1,
       ...entry,
       waitingMs: now - new Date(entry.enqueuedAt).getTime(),
     }));

@@ -4,7 +4,8 @@ import { getContact } from '../../db/contacts';
 import type { Db } from '../../db/pool';
 import type { Conversations } from '../conversations';
 import { notFound } from '../errors';
-import { contactIdParams, inboundMessageBody, startConversationBody } from '../schemas';
+import { HttpError } from '../errors';
+import { contactIdParams, inboundMessageBody, startConversationBody, transferBody } from '../schemas';
 
 export function conversationRoutes({ conversations, db }: { conversations: Conversations; db: Db }): Router {
   const router = Router();
@@ -24,6 +25,14 @@ export function conversationRoutes({ conversations, db }: { conversations: Conve
     const { contactId } = contactIdParams.parse(req.params);
     await conversations.close(contactId, 'closed through the API');
     res.status(202).json({ contactId, closing: true });
+  });
+
+  router.post('/v1/conversations/:contactId/transfer', async (req, res) => {
+    const { contactId } = contactIdParams.parse(req.params);
+    const request = transferBody.parse(req.body);
+    const outcome = await conversations.transfer(contactId, request);
+    if (!outcome.transferred) throw new HttpError(409, 'transfer_refused', outcome.reason);
+    res.json({ contactId, assignee: outcome.assignee });
   });
 
   router.post('/v1/contacts/:contactId/messages', async (req, res) => {

@@ -1,0 +1,140 @@
+import { condition, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { RoutingConfig } from '../routing-config';
+import { capacityDefaults, describeTarget, type ResolvedStep, teamTarget } from './rules';
+import type { Run } from './run';
+import { isOnShift, nextShiftChange } from './shifts';
+import type { AssignmentRequest, AssignmentResult, AssignTarget, ContactInput } from './types';
+
+/** PostgreSQL work: retried until the database is back, a conversation is never dropped for an outage. */
+const { requestAssignment, withdrawFromQueue, releaseConversation, transferConversation } = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+export interface AssigningContext {
+  run: Run;
+  config: RoutingConfig;
+  contact: ContactInput;
+  workflowId: string;
+  conversationId: string;
+}
+
+/** Why serving an assigned conversation stopped, short of a close: it goes back to routing with this chain. */
+export interface Reroute {
+  chain: ResolvedStep[];
+  reason: string;
+}
+
+/**
+ * Finding someone, and keeping the conversation with someone: the chain with its per-step waits, the
+ * queue, transfers, re-routing when an agent goes offline, and shift hand-overs.
+ */
+export function assigning({ run, config, contact, workflowId, conversationId }: AssigningContext) {
+  const base = { conversationId, workflowId, contactId: contact.id, onlineOnly: config.assignment.onlineOnly, capacity: capacityDefaults(config) };
+
+  const shiftOf = (target: AssignTarget) => (target.kind === 'team' ? config.teams[target.team]?.shift : undefined);
+  /** Teams off shift get no new conversations. */
+  const onShift = (targets: AssignTarget[], now: number) => targets.filter((t) => !shiftOf(t) || isOnShift(shiftOf(t)!, now));
+  const nextChangeAmong = (targets: AssignTarget[], now: number) =>
+    Math.min(...targets.map((t) => (shiftOf(t) ? (nextShiftChange(shiftOf(t)!, now) ?? Infinity) : Infinity)));
+
+  /**
+   * Walks the chain: step k offers the conversation to steps 0..k (earlier ones stay preferred) and waits
+   * up to its `wait`, woken early when the dispatcher assigns it; after the last step, the queue, up to
+   * maxQueueWait. Undefined when closed or when the queue wait ran out.
+   */
+  async function assignAlong(chain: ResolvedStep[], tier: { name: string; priority: number }, note?: string): Promise<AssignmentResult | undefined> {
+    const phases = [
+      ...chain.map((step, i) => ({ targets: chain.slice(0, i + 1).map((s) => s.target), wait: step.wait })),
+      { targets: chain.map((s) => s.target), wait: config.assignment.maxQueueWait },
+    ];
+    const labels = [...chain.map((s) => describeTarget(s.target)), 'queue'];
+    const last = phases.length - 1;
+    let phase = 0;
+    let phaseEnds = Date.now() + phases[0]!.wait;
+    run.enter('assigning');
+    for (;;) {
+      while (phase < last && Date.now() >= phaseEnds) {
+        phase++;
+        phaseEnds = Date.now() + phases[phase]!.wait;
+      }
+      const now = Date.now();
+      const changesSeen = run.assignmentChanges;
+      const request: AssignmentRequest = { ...base, tier: tier.name, priority: tier.priority, targets: onShift(phases[phase]!.targets, now), note };
+      const assigned = await requestAssignment(request);
+      if (assigned) {
+        delete run.status.chain;
+        return assigned;
+      }
+      if (phase === last && run.status.state !== 'queued') {
+        run.enter('queued');
+        run.step('queued', `nobody available in ${labels.slice(0, -1).join(' → ') || 'an empty chain'}`);
+      }
+      run.status.chain = { step: phase, steps: labels, until: new Date(phaseEnds).toISOString() };
+      const wakeAt = Math.min(phaseEnds, nextChangeAmong(phases[phase]!.targets, now));
+      await condition(() => run.closed || run.assignmentChanges !== changesSeen, Math.max(wakeAt - Date.now(), 1));
+      if (run.closed || (phase === last && Date.now() >= phaseEnds)) {
+        // The dispatcher may have served us just before we gave up: that assignment stands.
+        const raced = await withdrawFromQueue(conversationId);
+        delete run.status.chain;
+        return raced ?? undefined;
+      }
+    }
+  }
+
+  /**
+   * Keeps the conversation with its assignee until it closes, carrying out transfers as they come.
+   * Returns a re-route when the assignee went offline (and the rules say so) or their shift ended
+   * with nobody free in the next shift's team.
+   */
+  async function serve(initial: AssignmentResult, chain: ResolvedStep[]): Promise<Reroute | undefined> {
+    let current = initial;
+    for (;;) {
+      run.status.assignee = { agentId: current.agentId, name: current.name, team: current.team };
+      run.enter(current.via === 'escalation' ? 'escalated' : 'assigned');
+      const shift = config.teams[current.team]?.shift;
+      const nextTeam = config.teams[current.team]?.nextShiftTeam;
+      const shiftEnds = shift && nextTeam && isOnShift(shift, Date.now()) ? nextShiftChange(shift, Date.now()) : undefined;
+      const needsAttention = () => run.closed || run.transfers.length > 0 || run.rerouteRequested;
+      const woke = shiftEnds === undefined ? (await condition(needsAttention), true) : await condition(needsAttention, Math.max(shiftEnds - Date.now(), 1));
+      if (run.closed) return undefined;
+      const pending = run.transfers.shift();
+      if (pending) {
+        const { request } = pending;
+        const target: AssignTarget = request.agentId
+          ? { kind: 'agent', agentId: request.agentId, via: 'transfer' }
+          : teamTarget(request.team!, config, 'transfer');
+        pending.result = await transferConversation({ conversation: base, to: { ...request, target } });
+        run.step(pending.result.transferred ? 'transfer' : 'transfer_refused', pending.result.transferred
+          ? `to ${pending.result.assignee.agentId}${request.reason ? `: ${request.reason}` : ''}`
+          : pending.result.reason);
+        if (pending.result.transferred) current = pending.result.assignee;
+        continue;
+      }
+      if (run.rerouteRequested) {
+        run.rerouteRequested = false;
+        run.step('agent_offline', `${current.agentId} went offline: re-routing`);
+        await releaseConversation(conversationId);
+        return { chain, reason: 'assignee went offline' };
+      }
+      if (!woke && nextTeam) {
+        const target = teamTarget(nextTeam, config, 'next_shift');
+        const handover = await transferConversation({ conversation: base, to: { target, reason: `shift of ${current.team} ended` } });
+        run.step('shift_ended', handover.transferred ? `${current.team} → ${handover.assignee.agentId}` : `${current.team}: ${handover.reason}`);
+        if (handover.transferred) {
+          current = handover.assignee;
+          continue;
+        }
+        await releaseConversation(conversationId);
+        return { chain: [{ target, wait: 0 }], reason: `shift of ${current.team} ended` };
+      }
+    }
+  }
+
+  async function release(): Promise<string | null> {
+    return releaseConversation(conversationId);
+  }
+
+  return { assignAlong, serve, release };
+}
