@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerInterceptors } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { directoryUrlFromEnv, parseEnv } from './config';
 import { createPool, type Db, migrateDatabase } from './db/pool';
@@ -19,6 +19,8 @@ export interface RoutingWorkerOptions {
   workflowBundlePath?: string;
   http?: typeof fetch;
   directoryUrl?: string;
+  /** For fault-injection tests. */
+  interceptors?: WorkerInterceptors;
 }
 
 export async function createRoutingWorker(options: RoutingWorkerOptions): Promise<Worker> {
@@ -29,6 +31,7 @@ export async function createRoutingWorker(options: RoutingWorkerOptions): Promis
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('./workflows') }),
+    interceptors: options.interceptors,
     activities: createActivities({
       db: options.db,
       outbound: options.outbound,
@@ -53,6 +56,7 @@ export interface WorkerProcessOptions {
   workflowBundlePath?: string;
   directoryUrl?: string;
   outbound?: { webhookUrl?: string; webhookSecret?: string };
+  interceptors?: WorkerInterceptors;
   /** Called once the worker polls. */
   onRunning?: () => void;
 }
