@@ -45,6 +45,11 @@ export function assigning({ run, config, contact, workflowId, conversationId }: 
    * maxQueueWait. Undefined when closed or when the queue wait ran out.
    */
   async function assignAlong(chain: ResolvedStep[], tier: { name: string; priority: number }, note?: string): Promise<AssignmentResult | undefined> {
+    if (chain.length === 0) {
+      // e.g. a chain of only the account manager, for a contact the CRM gives none: nobody to wait for.
+      run.step('empty_chain', `the ${tier.name} chain names nobody for this contact`);
+      return undefined;
+    }
     const phases = [
       ...chain.map((step, i) => ({ targets: chain.slice(0, i + 1).map((s) => s.target), wait: step.wait })),
       { targets: chain.map((s) => s.target), wait: config.assignment.maxQueueWait },
