@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
@@ -9,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { findFreePort } from '../src/infra/ports';
 import { askedThenRouted } from './support/paths';
+import { envWithout, Hopeless, type Proc, request, run, STEERING_VARS, TEST_RUNNER_VARS, waitFor } from './support/processes';
 import { acquireTestServers, createScratchDatabase } from './support/servers';
 
 /**
@@ -28,91 +28,6 @@ const BUILD_DEADLINE_MS = 60_000;
 const START_DEADLINE_MS = 20_000;
 const STEP_DEADLINE_MS = 15_000;
 const STOP_DEADLINE_MS = 15_000;
-const POLL_MS = 100;
-
-/** Env vars of the test process that would steer the entries away from what this file sets. */
-const STEERING_VARS = [
-  'PORT',
-  'DATABASE_URL',
-  'TEMPORAL_ADDRESS',
-  'TEMPORAL_NAMESPACE',
-  'TEMPORAL_TASK_QUEUE',
-  'VIP_ROUTER_API_URL',
-  'VIP_ROUTER_SEED_DEMO',
-  'ROUTING_CONFIG',
-  'OUTBOUND_WEBHOOK_URL',
-  'OUTBOUND_WEBHOOK_SECRET',
-  'LOG_LEVEL',
-  'NODE_OPTIONS',
-  'NODE_TEST_CONTEXT',
-];
-
-interface Proc {
-  name: string;
-  child: ChildProcess;
-  /** stdout and stderr so far, interleaved. */
-  output(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  exit?: { code: number | null; signal: NodeJS.Signals | null };
-}
-
-function run(name: string, command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Proc {
-  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const proc: Proc = {
-    name,
-    child,
-    output: () => output,
-    exited: new Promise((done) => {
-      child.once('exit', (code, signal) => {
-        proc.exit = { code, signal };
-        done({ code, signal });
-      });
-    }),
-  };
-  return proc;
-}
-
-/** Thrown by a probe when waiting longer cannot help (a process exited): waitFor fails at once. */
-class Hopeless extends Error {}
-
-async function waitFor<T>(what: string, deadlineMs: number, probe: () => Promise<T | undefined>, context = () => ''): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      if (error instanceof Hopeless) assert.fail(`${what}: ${error.message}\n${context()}`);
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      const why = last instanceof Error ? last.message : String(last ?? 'condition never held');
-      assert.fail(`${what}: not within ${deadlineMs} ms (${why})\n${context()}`);
-    }
-    await new Promise((tick) => setTimeout(tick, POLL_MS));
-  }
-}
-
-async function request(url: string, method = 'GET', body?: unknown): Promise<{ status: number; body: any }> {
-  const response = await fetch(url, {
-    method,
-    headers: body === undefined ? undefined : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(5_000),
-  });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON: keep the text for the failure message
-  }
-  return { status: response.status, body: parsed };
-}
 
 /** The top-level node_modules entries `npm prune --omit=dev` would keep (npm ls reads the tree; no registry). */
 async function productionPackages(): Promise<string[]> {
@@ -238,8 +153,8 @@ describe('production entries (npm run build, node dist/src/worker.js, node dist/
     assert.ok(bundleSha256, 'the build step ran');
     const port = await findFreePort();
     api = `http://127.0.0.1:${port}`;
-    const inherited = { ...process.env };
-    for (const name of STEERING_VARS) delete inherited[name];
+    // Nothing inherited steers the entries, nor makes them think they run under the test runner.
+    const inherited = envWithout([...STEERING_VARS, ...TEST_RUNNER_VARS]);
     env = {
       ...inherited,
       TEMPORAL_ADDRESS: temporalAddress,

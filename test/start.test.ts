@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findFreePort } from '../src/infra/ports';
+import { envWithout, type Proc, request, run, STEERING_VARS, waitFor } from './support/processes';
 
 /**
  * What the README promises about `npm start`: the real entry, on a fresh data dir, starts its own PostgreSQL and
@@ -16,80 +16,8 @@ const REPO_ROOT = resolve(__dirname, '..');
 const START_DEADLINE_MS = 45_000;
 const STEP_DEADLINE_MS = 15_000;
 const STOP_DEADLINE_MS = 20_000;
-const POLL_MS = 100;
 
-/** Env vars that would steer the child away from the defaults this file is about. */
-const STEERING_VARS = [
-  'DATABASE_URL',
-  'TEMPORAL_ADDRESS',
-  'TEMPORAL_NAMESPACE',
-  'TEMPORAL_TASK_QUEUE',
-  'VIP_ROUTER_API_URL',
-  'VIP_ROUTER_SEED_DEMO',
-  'ROUTING_CONFIG',
-  'OUTBOUND_WEBHOOK_URL',
-  'OUTBOUND_WEBHOOK_SECRET',
-];
-
-interface Service {
-  child: ChildProcess;
-  /** stdout and stderr so far, interleaved. */
-  output(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function startService(env: NodeJS.ProcessEnv): Service {
-  // Its own process group: after() can take the whole tree down, and a group SIGINT is what Ctrl-C sends.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: REPO_ROOT,
-    env,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => {
-    child.once('exit', (code, signal) => done({ code, signal }));
-  });
-  return { child, output: () => output, exited };
-}
-
-async function waitFor<T>(what: string, deadlineMs: number, probe: () => Promise<T | undefined>, context = () => ''): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      const why = last instanceof Error ? last.message : String(last ?? 'condition never held');
-      assert.fail(`${what}: not within ${deadlineMs} ms (${why})\n${context()}`);
-    }
-    await new Promise((tick) => setTimeout(tick, POLL_MS));
-  }
-}
-
-async function request(url: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
-  const response = await fetch(url, {
-    ...init,
-    headers: init.body ? { 'content-type': 'application/json' } : undefined,
-    signal: AbortSignal.timeout(5_000),
-  });
-  const text = await response.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // not JSON (the Temporal UI's HTML)
-  }
-  return { status: response.status, body };
-}
-
-const postJson = (url: string, body: unknown) => request(url, { method: 'POST', body: JSON.stringify(body) });
+const postJson = (url: string, body: unknown) => request(url, 'POST', body);
 
 /**
  * Live processes that belong to a run: those in its process group, or with the data dir in their command line or
@@ -114,7 +42,7 @@ async function survivors(dataDir: string, groupId: number): Promise<string[]> {
   return found;
 }
 
-function killGroup(service: Service | undefined): void {
+function killGroup(service: Proc | undefined): void {
   if (!service?.child.pid) return;
   try {
     process.kill(-service.child.pid, 'SIGKILL');
@@ -128,7 +56,7 @@ describe('npm start (src/main.ts)', { timeout: 120_000 }, () => {
   let env: NodeJS.ProcessEnv;
   let api: string;
   let uiPort: number;
-  let service: Service | undefined;
+  let service: Proc | undefined;
   const timings: Record<string, number> = {};
   const runId = Date.now().toString(36);
   const vipContact = `readme-ana-${runId}`;
@@ -139,16 +67,15 @@ describe('npm start (src/main.ts)', { timeout: 120_000 }, () => {
   /** Starts the entry and waits for /readyz = 200; returns how long that took. */
   async function boot(): Promise<number> {
     const started = Date.now();
-    service = startService(env);
+    // Its own process group: after() can take the whole tree down, and a group SIGINT is what Ctrl-C sends.
+    service = run('service', process.execPath, ['--import', 'tsx', 'src/main.ts'], REPO_ROOT, env, { detached: true });
     const current = service;
-    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-    void current.exited.then((e) => (exit = e));
     let processes: string[] = [];
     await waitFor(
       'GET /readyz answers 200',
       START_DEADLINE_MS,
       async () => {
-        if (exit) throw new Error(`the service exited early with ${exit.signal ?? exit.code}`);
+        if (current.exit) throw new Error(`the service exited early with ${current.exit.signal ?? current.exit.code}`);
         processes = await survivors(dataDir, current.child.pid!);
         return (await request(`${api}/readyz`)).status === 200 ? true : undefined;
       },
@@ -205,15 +132,15 @@ describe('npm start (src/main.ts)', { timeout: 120_000 }, () => {
     const [port, temporalPort, temporalUiPort] = await Promise.all([findFreePort(), findFreePort(), findFreePort()]);
     uiPort = temporalUiPort;
     api = `http://127.0.0.1:${port}`;
+    // Nothing inherited steers the service away from the defaults this file is about (PORT and LOG_LEVEL are set here).
     env = {
-      ...process.env,
+      ...envWithout(STEERING_VARS),
       VIP_ROUTER_DATA_DIR: dataDir,
       PORT: String(port),
       TEMPORAL_PORT: String(temporalPort),
       TEMPORAL_UI_PORT: String(temporalUiPort),
       LOG_LEVEL: 'warn',
     };
-    for (const name of STEERING_VARS) delete env[name];
   });
 
   after(async () => {
@@ -267,7 +194,7 @@ describe('npm start (src/main.ts)', { timeout: 120_000 }, () => {
 
   it('exits with code 0 on SIGINT and leaves no process behind', async () => {
     // A change the seed would undo if the database came back empty.
-    const patched = await request(`${api}/v1/agents/victor`, { method: 'PATCH', body: JSON.stringify({ capacity: 7 }) });
+    const patched = await request(`${api}/v1/agents/victor`, 'PATCH', { capacity: 7 });
     assert.equal(patched.status, 200);
     timings['first stop'] = await stop('process');
   });
