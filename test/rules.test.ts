@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadRoutingConfigFile, parseRoutingConfig } from '../src/routing-config';
 import { capacityDefaults, crmBackoff, describeTarget, extractEmail, isValidEmail, resolveChain, tierFor } from '../src/workflows/rules';
-import { isOnShift, nextShiftChange } from '../src/workflows/shifts';
+import { isOnShift, nextShiftChange, nextShiftEnd } from '../src/workflows/shifts';
 import { fillTemplate } from '../src/workflows/template';
 
 describe('email validation', () => {
@@ -152,5 +152,13 @@ describe('shift calendar', () => {
     // Saturday 24 October 2026 is summer time (UTC+2); Sunday 25 October is winter time (UTC+1).
     assert.equal(iso(nextShiftChange(daily, at('2026-10-24T06:00:00Z'))), '2026-10-24T07:00:00.000Z');
     assert.equal(iso(nextShiftChange(daily, at('2026-10-24T16:00:00Z'))), '2026-10-25T08:00:00.000Z');
+  });
+});
+
+describe('shift end', () => {
+  it('is the end of the shift in force, or off shift, of the next one', () => {
+    const shift = { timezone: 'UTC', days: ['mon', 'tue', 'wed', 'thu', 'fri'] as Array<'mon'>, start: '09:00', end: '17:00' };
+    assert.equal(new Date(nextShiftEnd(shift, Date.parse('2026-11-27T10:00:00Z'))!).toISOString(), '2026-11-27T17:00:00.000Z');
+    assert.equal(new Date(nextShiftEnd(shift, Date.parse('2026-11-27T18:00:00Z'))!).toISOString(), '2026-11-30T17:00:00.000Z');
   });
 });

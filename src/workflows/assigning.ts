@@ -3,7 +3,7 @@ import type { Activities } from '../activities';
 import type { RoutingConfig } from '../routing-config';
 import { capacityDefaults, describeTarget, type ResolvedStep, teamTarget } from './rules';
 import type { Run } from './run';
-import { isOnShift, nextShiftChange } from './shifts';
+import { isOnShift, nextShiftChange, nextShiftEnd } from './shifts';
 import type { AssignmentRequest, AssignmentResult, AssignTarget, ContactInput } from './types';
 
 /** PostgreSQL work: retried until the database is back, a conversation is never dropped for an outage. */
@@ -100,7 +100,7 @@ export function assigning({ run, config, contact, workflowId, conversationId }: 
       run.enter(current.via === 'escalation' ? 'escalated' : 'assigned');
       const shift = config.teams[current.team]?.shift;
       const nextTeam = config.teams[current.team]?.nextShiftTeam;
-      const shiftEnds = shift && nextTeam && isOnShift(shift, Date.now()) ? nextShiftChange(shift, Date.now()) : undefined;
+      const shiftEnds = shift && nextTeam ? nextShiftEnd(shift, Date.now()) : undefined;
       const needsAttention = () => run.closed || run.transfers.length > 0 || run.rerouteRequested;
       const woke = shiftEnds === undefined ? (await condition(needsAttention), true) : await condition(needsAttention, Math.max(shiftEnds - Date.now(), 1));
       if (run.closed) return undefined;
@@ -125,6 +125,13 @@ export function assigning({ run, config, contact, workflowId, conversationId }: 
       }
       if (!woke && nextTeam) {
         const target = teamTarget(nextTeam, config, 'next_shift');
+        const nextShift = config.teams[nextTeam]?.shift;
+        if (nextShift && !isOnShift(nextShift, Date.now())) {
+          // A gap between shifts: the conversation waits for the next team's start rather than reach it early.
+          run.step('shift_ended', `${current.team}: ${nextTeam} is not on shift yet`);
+          await releaseConversation(conversationId);
+          return { chain: [{ target, wait: 0 }], reason: `shift of ${current.team} ended` };
+        }
         const handover = await transferConversation({ conversation: base, to: { target, reason: `shift of ${current.team} ended` } });
         run.step('shift_ended', handover.transferred ? `${current.team} → ${handover.assignee.agentId}` : `${current.team}: ${handover.reason}`);
         if (handover.transferred) {

@@ -67,3 +67,10 @@ export function nextShiftChange(shift: ShiftConfig, instant: number): number | u
   }
   return candidates.sort((a, b) => a - b).find((candidate) => isOnShift(shift, candidate) !== onNow);
 }
+
+/** When the shift in force (or, off shift, the next one) ends: a conversation taken outside hours still hands over. */
+export function nextShiftEnd(shift: ShiftConfig, instant: number): number | undefined {
+  const change = nextShiftChange(shift, instant);
+  if (change === undefined || isOnShift(shift, instant)) return change;
+  return nextShiftChange(shift, change);
+}

@@ -1,13 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { WorkflowHandle } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
+import { createApp } from '../../src/api/app';
 import { type AgentRole, putAgent } from '../../src/db/agents';
 import { type TranscriptMessage, transcript } from '../../src/db/messages';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
 import { listQueue } from '../../src/db/queue';
 import { resolveTemporalBinary } from '../../src/infra/temporal-cli';
+import { createLogger } from '../../src/logger';
 import type { RoutingConfigInput } from '../../src/routing-config';
 import { createRoutingWorker } from '../../src/worker';
 import { ROUTING_WORKFLOW, stateQuery, workflowIdForContact } from '../../src/workflows/messages';
@@ -34,6 +38,7 @@ export class TimeSkippingWorld {
   readonly taskQueue = `vip-router-ts-${randomUUID()}`;
   private worker?: Worker;
   private workerRun?: Promise<void>;
+  private api?: Server;
 
   private constructor(
     readonly env: TestWorkflowEnvironment,
@@ -98,6 +103,20 @@ export class TimeSkippingWorld {
     }
   }
 
+  /**
+   * The real API (createApp over this world's client and database) on a loopback port, started on first
+   * use: presence changes then go through the same PATCH, dispatcher and signals as in production.
+   */
+  async apiUrl(): Promise<string> {
+    if (!this.api) {
+      const log = createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent');
+      const app = createApp({ client: this.env.client, db: this.db, routing: testRouting(), taskQueue: this.taskQueue, log });
+      this.api = createServer(app);
+      await new Promise<void>((ready) => this.api!.listen(0, '127.0.0.1', ready));
+    }
+    return `http://127.0.0.1:${(this.api.address() as AddressInfo).port}`;
+  }
+
   transcript(contactId: string): Promise<TranscriptMessage[]> {
     return transcript(this.db, contactId);
   }
@@ -115,6 +134,10 @@ export class TimeSkippingWorld {
   }
 
   async close(): Promise<void> {
+    if (this.api) {
+      this.api.closeAllConnections();
+      await new Promise((done) => this.api!.close(done));
+    }
     this.worker?.shutdown();
     await this.workerRun;
     await this.env.teardown();
