@@ -8,10 +8,13 @@ import { agentWentOfflineSignal } from '../../workflows/messages';
 import { notFound } from '../errors';
 import { agentIdParams, patchAgentBody, putAgentBody } from '../schemas';
 
-/** True when the change can let a waiting conversation through. */
+/**
+ * True when the change can let a waiting conversation through. A null capacity stands for a team default that
+ * only each run's config knows, so any capacity change counts; a needless dispatch finds nothing to do.
+ */
 function gainedRoom(before: Agent | undefined, after: Agent): boolean {
   if (!after.online) return false;
-  return !before || !before.online || (after.capacity ?? Infinity) > (before.capacity ?? Infinity) || after.team !== before.team || after.role !== before.role;
+  return !before || !before.online || after.capacity !== before.capacity || after.team !== before.team || after.role !== before.role;
 }
 
 export interface AgentRouteDeps {
