@@ -1,23 +1,39 @@
-import type { Client } from '@temporalio/client';
-import { dispatch, type Dispatched } from './db/assignments';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import { dispatch, type Dispatched, markWoken, pendingWakeUps } from './db/assignments';
 import type { Db } from './db/pool';
 import { assignmentChangedSignal } from './workflows/messages';
 
-/** Tells runs that the dispatcher changed their assignment, so a waiting run looks again. */
-export type Notify = (workflowIds: string[]) => Promise<void>;
+/** Tells runs that the dispatcher changed their assignment, so a waiting run looks again; returns those told. */
+export type Notify = (workflowIds: string[]) => Promise<string[]>;
 
-/** Signals through a Temporal client; a run that has closed since needs no wake-up, so failures only get reported. */
+/** Signals through a Temporal client. A run that has closed since needs no wake-up: it counts as told. */
 export function signalAssignmentChanged(client: Client, onError: (workflowId: string, error: unknown) => void = () => undefined): Notify {
   return async (workflowIds) => {
-    await Promise.all(
+    const told = await Promise.all(
       workflowIds.map((id) =>
         client.workflow
           .getHandle(id)
           .signal(assignmentChangedSignal)
-          .catch((error: unknown) => onError(id, error)),
+          .then(
+            () => true,
+            (error: unknown) => {
+              if (error instanceof WorkflowNotFoundError) return true;
+              onError(id, error);
+              return false;
+            },
+          ),
       ),
     );
+    return workflowIds.filter((_, i) => told[i]);
   };
+}
+
+/** Wakes every run served but not yet told, whoever served it: a wake-up lost to a crash or an outage is sent again. */
+export async function wakeServedRuns(db: Db, notify: Notify): Promise<void> {
+  const pending = await pendingWakeUps(db);
+  if (pending.length === 0) return;
+  const told = new Set(await notify([...new Set(pending.map((p) => p.workflowId))]));
+  await markWoken(db, pending.filter((p) => told.has(p.workflowId)).map((p) => p.id));
 }
 
 /**
@@ -25,8 +41,7 @@ export function signalAssignmentChanged(client: Client, onError: (workflowId: st
  * which learns from its own activity's result. Called on every event that can free or add capacity.
  */
 export async function dispatchAndNotify(db: Db, notify: Notify, self?: string): Promise<Dispatched[]> {
-  const made = await dispatch(db);
-  const others = made.map((m) => m.workflowId).filter((id) => id !== self);
-  if (others.length > 0) await notify(others);
+  const made = await dispatch(db, self);
+  await wakeServedRuns(db, notify);
   return made;
 }

@@ -7,7 +7,7 @@ import { directoryUrlFromEnv, parseEnv } from './config';
 import { createPool, type Db, migrateDatabase } from './db/pool';
 import { createLogger, redactUrl } from './logger';
 import { routeTemporalLogs } from './temporal';
-import { signalAssignmentChanged } from './dispatcher';
+import { signalAssignmentChanged, wakeServedRuns } from './dispatcher';
 
 export interface RoutingWorkerOptions {
   connection: NativeConnection;
@@ -26,6 +26,9 @@ export interface RoutingWorkerOptions {
 export async function createRoutingWorker(options: RoutingWorkerOptions): Promise<Worker> {
   const bundle = options.workflowBundlePath;
   const client = new Client({ connection: options.connection, namespace: options.namespace });
+  const notify = signalAssignmentChanged(client);
+  // Wake-ups lost to a crash between a dispatch's commit and its signals are sent on the next start.
+  await wakeServedRuns(options.db, notify);
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
@@ -37,7 +40,7 @@ export async function createRoutingWorker(options: RoutingWorkerOptions): Promis
       outbound: options.outbound,
       http: options.http,
       directoryUrl: options.directoryUrl,
-      notify: signalAssignmentChanged(client),
+      notify,
     }),
   });
 }

@@ -7,7 +7,7 @@ import {
   withdraw,
 } from '../db/assignments';
 import type { Db } from '../db/pool';
-import { dispatchAndNotify, type Notify } from '../dispatcher';
+import { dispatchAndNotify, type Notify, wakeServedRuns } from '../dispatcher';
 import type { AssignmentRequest, AssignmentResult, AssignTarget, TransferRequest, TransferResult } from '../workflows/types';
 
 export function createAssignmentActivities(deps: { db: Db; notify: Notify }) {
@@ -19,7 +19,11 @@ export function createAssignmentActivities(deps: { db: Db; notify: Notify }) {
      */
     async requestAssignment(request: AssignmentRequest): Promise<AssignmentResult | null> {
       const existing = await findOpenAssignment(db, request.conversationId);
-      if (existing) return existing;
+      if (existing) {
+        // A retry: the lost attempt may have served others too, and died before waking them.
+        await wakeServedRuns(db, notify);
+        return existing;
+      }
       await enqueueRequest(db, request);
       await dispatchAndNotify(db, notify, request.workflowId);
       return findOpenAssignment(db, request.conversationId);

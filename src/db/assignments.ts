@@ -46,8 +46,11 @@ export async function enqueueRequest(db: Queryable, request: AssignmentRequest):
   );
 }
 
-/** Serves waiting conversations in order, as far as free capacity goes; returns who got whom. */
-export async function dispatch(db: Db): Promise<Dispatched[]> {
+/**
+ * Serves waiting conversations in order, as far as free capacity goes; returns who got whom. Every run served
+ * but `self` (which learns from its own activity's result) is marked to be woken: see pendingWakeUps.
+ */
+export async function dispatch(db: Db, self?: string): Promise<Dispatched[]> {
   return inTransaction(db, async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [DISPATCH_LOCK]);
     const { rows: entries } = await tx.query<{ request: AssignmentRequest }>(
@@ -72,18 +75,24 @@ export async function dispatch(db: Db): Promise<Dispatched[]> {
       agent.lastAssignedAt = new Date();
       if (target.kind === 'team' && target.strategy === 'round_robin') cursors.set(target.team, agent.id);
       made.push({ workflowId: request.workflowId, conversationId: request.conversationId, assignment: result(agent, target) });
-      await insertAssignment(tx, request, agent, target);
+      await insertAssignment(tx, request, agent, target, request.workflowId !== self);
     }
     await saveCursors(tx, cursors);
     return made;
   });
 }
 
-async function insertAssignment(tx: pg.PoolClient, request: AssignmentRequest, agent: AgentRow, target: AssignTarget): Promise<void> {
+async function insertAssignment(
+  tx: pg.PoolClient,
+  request: AssignmentRequest,
+  agent: AgentRow,
+  target: AssignTarget,
+  wakePending = false,
+): Promise<void> {
   await tx.query(
-    `INSERT INTO assignments (conversation_id, workflow_id, contact_id, agent_id, strategy, via, note)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [request.conversationId, request.workflowId, request.contactId, agent.id, strategyOf(target), target.via, request.note ?? null],
+    `INSERT INTO assignments (conversation_id, workflow_id, contact_id, agent_id, strategy, via, note, wake_pending)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [request.conversationId, request.workflowId, request.contactId, agent.id, strategyOf(target), target.via, request.note ?? null, wakePending],
   );
   await tx.query(`UPDATE agents SET last_assigned_at = clock_timestamp() WHERE id = $1`, [agent.id]);
   await tx.query(`DELETE FROM queue_entries WHERE conversation_id = $1`, [request.conversationId]);
@@ -169,6 +178,18 @@ function strategyOf(target: AssignTarget): AssignmentResult['strategy'] {
 
 function result(agent: AgentRow, target: AssignTarget): AssignmentResult {
   return { agentId: agent.id, name: agent.name, team: agent.team, via: target.via, strategy: strategyOf(target) };
+}
+
+/** Open assignments whose run has not been told yet. */
+export async function pendingWakeUps(db: Queryable): Promise<Array<{ id: string; workflowId: string }>> {
+  const { rows } = await db.query<{ id: string; workflowId: string }>(
+    `SELECT id, workflow_id AS "workflowId" FROM assignments WHERE wake_pending AND released_at IS NULL ORDER BY id`,
+  );
+  return rows;
+}
+
+export async function markWoken(db: Queryable, assignmentIds: string[]): Promise<void> {
+  if (assignmentIds.length > 0) await db.query(`UPDATE assignments SET wake_pending = false WHERE id = ANY($1::bigint[])`, [assignmentIds]);
 }
 
 export async function findOpenAssignment(db: Queryable, conversationId: string): Promise<AssignmentResult | null> {
