@@ -1,11 +1,21 @@
-import { parseEnv } from '../../src/config';
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import type { Context } from '@temporalio/activity';
+import type { ActivityInboundCallsInterceptor, WorkerInterceptors } from '@temporalio/worker';
+import { directoryUrlFor, parseEnv } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { routeTemporalLogs } from '../../src/temporal';
 import { runWorker } from '../../src/worker';
 
 /**
  * A routing worker in its own OS process, for tests that kill it: TEMPORAL_ADDRESS, DATABASE_URL,
- * TEMPORAL_TASK_QUEUE and VIP_TEST_WORKFLOW_BUNDLE come from the environment. Prints "worker running" once polling.
+ * TEMPORAL_TASK_QUEUE and VIP_TEST_WORKFLOW_BUNDLE come from the environment, VIP_ROUTER_API_URL (where the
+ * built-in directory is) optionally. Prints "worker running" once polling.
+ *
+ * VIP_TEST_CRASH_AFTER_ACTIVITY=<activity type> makes the process SIGKILL itself as soon as an activity of that
+ * type has done its work and returned a non-null result, before the result reaches the server: a crash between
+ * the commit and the report.
  */
 async function main(): Promise<void> {
   const env = parseEnv();
@@ -20,11 +30,88 @@ async function main(): Promise<void> {
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     workflowBundlePath: bundle,
+    // Only when told: a test worker never asks whatever happens to listen on the production default port.
+    directoryUrl: env.VIP_ROUTER_API_URL ? directoryUrlFor(env.VIP_ROUTER_API_URL) : undefined,
+    interceptors: crashAfter(process.env['VIP_TEST_CRASH_AFTER_ACTIVITY']),
     onRunning: () => console.log('worker running'),
   });
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+function crashAfter(activityType: string | undefined): WorkerInterceptors | undefined {
+  if (!activityType) return undefined;
+  const crashing = (ctx: Context): { inbound: ActivityInboundCallsInterceptor } => ({
+    inbound: {
+      async execute(input, next) {
+        const result = await next(input);
+        if (result !== null && result !== undefined && ctx.info.activityType === activityType) {
+          process.kill(process.pid, 'SIGKILL');
+          await new Promise(() => undefined); // never report, however late the signal lands
+        }
+        return result;
+      },
+    },
+  });
+  return { activity: [crashing] };
+}
+
+export type WorkerProcess = ChildProcessByStdio<null, Readable, Readable>;
+
+export interface WorkerProcessEnv {
+  temporalAddress: string;
+  databaseUrl: string;
+  taskQueue: string;
+  workflowBundlePath: string;
+  /** The harness API, whose built-in directory the CRM step asks when the routing config names no CRM url. */
+  apiUrl?: string;
+  /** See VIP_TEST_CRASH_AFTER_ACTIVITY above. */
+  crashAfterActivity?: string;
+}
+
+/** Starts this file as a worker process; resolves once it polls. */
+export async function spawnWorkerProcess(options: WorkerProcessEnv): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', __filename], {
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: options.temporalAddress,
+      DATABASE_URL: options.databaseUrl,
+      TEMPORAL_TASK_QUEUE: options.taskQueue,
+      VIP_TEST_WORKFLOW_BUNDLE: options.workflowBundlePath,
+      ...(options.apiUrl ? { VIP_ROUTER_API_URL: options.apiUrl } : {}),
+      ...(options.crashAfterActivity ? { VIP_TEST_CRASH_AFTER_ACTIVITY: options.crashAfterActivity } : {}),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer) => void (output = (output + chunk.toString()).slice(-4_000));
+  child.stderr.on('data', keep);
+  await new Promise<void>((running, failed) => {
+    const timer = setTimeout(() => failed(new Error(`worker process not running after 30 s:\n${output}`)), 30_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      keep(chunk);
+      if (output.includes('worker running')) {
+        clearTimeout(timer);
+        running();
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      failed(new Error(`worker process exited (${signal ?? code}) before running:\n${output}`));
+    });
+  });
+  return child;
+}
+
+/** Sends the signal unless the process is gone already, and waits for it to exit. */
+export async function stopWorkerProcess(child: WorkerProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill(signal);
+  await exited;
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

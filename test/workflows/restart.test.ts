@@ -1,8 +1,4 @@
 import assert from 'node:assert/strict';
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { getContact } from '../../src/db/contacts';
 import { workflowIdForContact } from '../../src/workflows/messages';
@@ -10,10 +6,7 @@ import { FakeCrm } from '../support/fake-crm';
 import { Harness } from '../support/harness';
 import { assignmentsOf, waitForPendingTimer } from '../support/time-skipping';
 import { askedThenRouted } from '../support/paths';
-
-type WorkerProcess = ChildProcessByStdio<null, Readable, Readable>;
-
-const WORKER_ENTRY = join(__dirname, '..', 'support', 'worker-process.ts');
+import { spawnWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../support/worker-process';
 
 async function transcriptKinds(h: Harness, contactId: string): Promise<string[]> {
   return (await h.transcript(contactId)).map((m) => `${m.direction}:${m.kind}`);
@@ -61,44 +54,17 @@ describe('a conversation outlives the worker that started it', () => {
 
     /** A worker in its own OS process on the harness's task queue and database; resolves once it polls. */
     async function spawnWorker(): Promise<WorkerProcess> {
-      const child = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], {
-        env: {
-          ...process.env,
-          TEMPORAL_ADDRESS: h.servers.temporalAddress,
-          DATABASE_URL: h.databaseUrl,
-          TEMPORAL_TASK_QUEUE: h.taskQueue,
-          VIP_TEST_WORKFLOW_BUNDLE: h.servers.workflowBundlePath,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+      const child = await spawnWorkerProcess({
+        temporalAddress: h.servers.temporalAddress,
+        databaseUrl: h.databaseUrl,
+        taskQueue: h.taskQueue,
+        workflowBundlePath: h.servers.workflowBundlePath,
       });
       processes.add(child);
       child.once('exit', () => processes.delete(child));
-      let output = '';
-      const keep = (chunk: Buffer) => void (output = (output + chunk.toString()).slice(-4_000));
-      child.stderr.on('data', keep);
-      await new Promise<void>((running, failed) => {
-        const timer = setTimeout(() => failed(new Error(`worker process not running after 30 s:\n${output}`)), 30_000);
-        child.stdout.on('data', (chunk: Buffer) => {
-          keep(chunk);
-          if (output.includes('worker running')) {
-            clearTimeout(timer);
-            running();
-          }
-        });
-        child.once('exit', (code, signal) => {
-          clearTimeout(timer);
-          failed(new Error(`worker process exited (${signal ?? code}) before running:\n${output}`));
-        });
-      });
       return child;
     }
-
-    async function stop(child: WorkerProcess, signal: NodeJS.Signals): Promise<void> {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill(signal);
-      await exited;
-    }
+    const stop = stopWorkerProcess;
 
     before(async () => {
       await crm.start();
