@@ -20,18 +20,17 @@ const agentColumns = `a.id, a.name, a.team, a.role, a.online, a.capacity, a.last
 export async function putAgent(
   db: Queryable,
   agent: { id: string; name: string; team: string; role: AgentRole; online: boolean; capacity?: number | null },
-): Promise<{ agent: Agent; created: boolean }> {
+): Promise<Agent> {
   await db.query(`INSERT INTO teams (name) VALUES ($1) ON CONFLICT DO NOTHING`, [agent.team]);
-  const { rows } = await db.query(
+  await db.query(
     `INSERT INTO agents (id, name, team, role, online, capacity)
      VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, team = EXCLUDED.team, role = EXCLUDED.role,
-       online = EXCLUDED.online, capacity = EXCLUDED.capacity, updated_at = now()
-     RETURNING (xmax = 0) AS created`,
+       online = EXCLUDED.online, capacity = EXCLUDED.capacity, updated_at = now()`,
     [agent.id, agent.name, agent.team, agent.role, agent.online, agent.capacity ?? null],
   );
   const stored = await getAgent(db, agent.id);
-  return { agent: stored!, created: Boolean(rows[0]?.created) };
+  return stored!;
 }
 
 export async function patchAgent(

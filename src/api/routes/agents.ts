@@ -45,7 +45,7 @@ export function agentRoutes({ db, client, notify, log }: AgentRouteDeps): Router
     const { agentId } = agentIdParams.parse(req.params);
     const body = putAgentBody.parse(req.body);
     const before = await getAgent(db, agentId);
-    const { agent } = await putAgent(db, { id: agentId, ...body });
+    const agent = await putAgent(db, { id: agentId, ...body });
     await afterChange(before, agent);
     res.json(agent);
   });
