@@ -7,7 +7,7 @@ import { directoryUrlFromEnv, parseEnv } from './config';
 import { createPool, type Db, migrateDatabase } from './db/pool';
 import { createLogger, redactUrl } from './logger';
 import { routeTemporalLogs } from './temporal';
-import { signalAssignmentChanged, wakeServedRuns } from './dispatcher';
+import { dispatchAndNotify, signalAssignmentChanged } from './dispatcher';
 
 export interface RoutingWorkerOptions {
   connection: NativeConnection;
@@ -27,8 +27,9 @@ export async function createRoutingWorker(options: RoutingWorkerOptions): Promis
   const bundle = options.workflowBundlePath;
   const client = new Client({ connection: options.connection, namespace: options.namespace });
   const notify = signalAssignmentChanged(client);
-  // Wake-ups lost to a crash between a dispatch's commit and its signals are sent on the next start.
-  await wakeServedRuns(options.db, notify);
+  // A start serves what a crash left undone: capacity freed but never dispatched, and wake-ups lost between a
+  // dispatch's commit and its signals.
+  await dispatchAndNotify(options.db, notify);
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,

@@ -42,8 +42,24 @@ describe('wake-ups lost between a dispatch and its signal', () => {
     assert.equal(rows[0].n, 0);
   });
 
-  it('is sent again by the next dispatch, whoever triggers it', async () => {
+  it('a worker start serves capacity that was freed but never dispatched', async () => {
     await h.request('PATCH', '/v1/agents/restart-agent', { online: false });
+    await h.putAgent('freed-agent', { team: 'solo', capacity: 1 });
+    const holder = h.contactId('freed-holder');
+    await h.open({ id: holder, email: `${holder}@example.com` });
+    await h.waitForState(holder, 'assigned');
+    const waiting = h.contactId('freed-waiting');
+    await h.open({ id: waiting, email: `${waiting}@example.com` });
+    await h.waitForState(waiting, 'queued');
+    // A release committed by a process that died before it could dispatch.
+    await releaseAssignment(h.db, (await h.conversation(holder)).conversationId);
+    await h.stopWorker();
+    await h.startWorker();
+    assert.equal((await h.waitForState(waiting, 'assigned')).assignee?.agentId, 'freed-agent');
+    await h.request('PATCH', '/v1/agents/freed-agent', { online: false });
+  });
+
+  it('is sent again by the next dispatch, whoever triggers it', async () => {
     const { waiting } = await servedButNotTold('later');
     await h.putAgent('later-other', { team: 'elsewhere', capacity: 1 });
     const status = await h.waitForState(waiting, 'assigned');
