@@ -171,9 +171,7 @@ export const routingConfigSchema = z
 
 export type RoutingConfigInput = z.input<typeof routingConfigSchema>;
 export type RoutingConfig = z.output<typeof routingConfigSchema>;
-export type TierConfig = RoutingConfig['tiers'][number];
 export type ChainStep = z.output<typeof chainStep>;
-export type TeamConfig = z.output<typeof teamSchema>;
 export type ShiftConfig = z.output<typeof shiftSchema>;
 export type CrmConfig = RoutingConfig['crm'];
 export type AssignmentStrategy = z.output<typeof strategy>;

@@ -37,7 +37,3 @@ export async function inTransaction<T>(pool: Db, work: (client: pg.PoolClient) =
     client.release();
   }
 }
-
-export function isUniqueViolation(error: unknown): boolean {
-  return (error as { code?: string } | null)?.code === '23505';
-}
