@@ -1,7 +1,8 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import { type Agent, openConversationsOf } from './db/agents';
 import { dispatch, type Dispatched, markWoken, pendingWakeUps } from './db/assignments';
 import type { Db } from './db/pool';
-import { assignmentChangedSignal } from './workflows/messages';
+import { agentWentOfflineSignal, assignmentChangedSignal } from './workflows/messages';
 
 /** Tells runs that the dispatcher changed their assignment, so a waiting run looks again; returns those told. */
 export type Notify = (workflowIds: string[]) => Promise<string[]>;
@@ -44,4 +45,41 @@ export async function dispatchAndNotify(db: Db, notify: Notify, self?: string): 
   const made = await dispatch(db, self);
   await wakeServedRuns(db, notify);
   return made;
+}
+
+/** Tells the runs an agent holds that the agent went offline; each run decides by its own rules what that means. */
+export type TellOffline = (workflowIds: string[], agentId: string) => Promise<void>;
+
+export function signalAgentWentOffline(client: Client, onError: (workflowId: string, error: unknown) => void = () => undefined): TellOffline {
+  return async (workflowIds, agentId) => {
+    await Promise.all(
+      workflowIds.map((id) =>
+        client.workflow
+          .getHandle(id)
+          .signal(agentWentOfflineSignal, { agentId })
+          .catch((error: unknown) => onError(id, error)),
+      ),
+    );
+  };
+}
+
+/**
+ * True when the change can let a waiting conversation through. A null capacity stands for a team default that
+ * only each run's config knows, so any capacity change counts; a needless dispatch finds nothing to do.
+ */
+function gainedRoom(before: Agent | undefined, after: Agent): boolean {
+  if (!after.online) return false;
+  return !before || !before.online || after.capacity !== before.capacity || after.team !== before.team || after.role !== before.role;
+}
+
+/**
+ * What an agent change sets off, whoever made it (the API, an agent sync): room gained serves the queue, an agent
+ * gone offline is told to the runs they hold.
+ */
+export async function afterAgentChange(db: Db, events: { notify: Notify; tellOffline: TellOffline }, before: Agent | undefined, after: Agent): Promise<void> {
+  if (gainedRoom(before, after)) await dispatchAndNotify(db, events.notify);
+  if (before?.online && !after.online) {
+    const held = await openConversationsOf(db, after.id);
+    if (held.length > 0) await events.tellOffline(held.map((c) => c.workflowId), after.id);
+  }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { primaryLanguage } from '../language';
 import { isValidEmail } from '../workflows/rules';
 
 /** Ids travel in workflow ids and URL paths: keep them printable and bounded. */
@@ -30,6 +31,14 @@ export const startConversationBody = z.object({
     email: email.nullable().optional(),
     phone: optionalText,
     channel: optionalText,
+    /** The contact's language ("es", "pt-BR"): texts are sent in its primary language when configured. */
+    language: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$/, 'a language tag such as "es" or "pt-BR"')
+      .transform((tag) => primaryLanguage(tag)!)
+      .nullable()
+      .optional(),
   }),
 });
 
@@ -46,6 +55,9 @@ export const putAgentBody = z.object({
   online: z.boolean().default(true),
   /** Omitted or null: the team's default from the routing config. */
   capacity: z.number().int().min(0).max(1000).nullable().optional(),
+  /** How respond.io knows the agent, for assignments there (an agent sync fills both); omitted: kept. */
+  email: email.nullable().optional(),
+  respondioUserId: z.string().regex(/^\d{1,20}$/, 'a respond.io user id (digits)').nullable().optional(),
 });
 
 export const patchAgentBody = z

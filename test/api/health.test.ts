@@ -7,6 +7,7 @@ import { createPool } from '../../src/db/pool';
 import { findFreePort } from '../../src/infra/ports';
 import { createLogger } from '../../src/logger';
 import { parseRoutingConfig } from '../../src/routing-config';
+import { ApiKeys } from '../../src/security/api-keys';
 import { acquireTestServers } from '../support/servers';
 
 /** Readiness tells an orchestrator the truth: not ready while PostgreSQL or Temporal is unreachable. */
@@ -22,7 +23,7 @@ describe('readiness', () => {
 
   async function readyz(databaseUrl: string, client: Client) {
     const db = createPool(databaseUrl);
-    const app = createApp({ client, db, routing: parseRoutingConfig({}), taskQueue: 'unused', log: createLogger('silent') });
+    const { app } = createApp({ client, db, routing: parseRoutingConfig({}), taskQueue: 'unused', log: createLogger('silent'), apiKeys: new ApiKeys(db) });
     const server = app.listen(0, '127.0.0.1');
     await new Promise((ready) => server.once('listening', ready));
     try {

@@ -59,7 +59,11 @@ describe('API input validation', () => {
   });
 
   it('refuses a body sent as another content type', async () => {
-    const response = await fetch(`${h.baseUrl}/v1/conversations`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'contact' });
+    const response = await fetch(`${h.baseUrl}/v1/conversations`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', authorization: `Bearer ${h.adminKey}` },
+      body: 'contact',
+    });
     assert.equal(response.status, 400);
   });
 
@@ -109,8 +113,26 @@ describe('API input validation', () => {
     assert.equal(created.status, 200);
     assert.deepEqual(
       { ...created.body, lastAssignedAt: undefined },
-      { id: 'a-3', name: 'Ana', team: 'support', role: 'agent', online: true, capacity: 3, openConversations: 0, lastAssignedAt: undefined },
+      {
+        id: 'a-3',
+        name: 'Ana',
+        team: 'support',
+        role: 'agent',
+        online: true,
+        capacity: 3,
+        openConversations: 0,
+        lastAssignedAt: undefined,
+        email: null,
+        respondioUserId: null,
+        removedAt: null,
+      },
     );
+    const linked = await h.request('PUT', '/v1/agents/a-3', { name: 'Ana', team: 'support', capacity: 3, email: 'Ana@Example.com', respondioUserId: '42' });
+    assert.equal(linked.body.email, 'ana@example.com');
+    assert.equal(linked.body.respondioUserId, '42');
+    const replaced = await h.request('PUT', '/v1/agents/a-3', { name: 'Ana S.', team: 'support', capacity: 3 });
+    assert.equal(replaced.body.respondioUserId, '42', 'how respond.io knows the agent is kept when a PUT leaves it out');
+    assertError(await h.request('PUT', '/v1/agents/a-3', { name: 'Ana', team: 'support', respondioUserId: 'abc' }), 400, 'validation_failed');
     const patched = await h.request('PATCH', '/v1/agents/a-3', { online: false });
     assert.equal(patched.body.online, false);
     assert.equal(patched.body.capacity, 3);

@@ -25,6 +25,13 @@ export const STEERING_VARS: readonly string[] = [
   'OUTBOUND_WEBHOOK_URL',
   'OUTBOUND_WEBHOOK_SECRET',
   'LOG_LEVEL',
+  'VIP_ROUTER_BOOTSTRAP_API_KEY',
+  'VIP_ROUTER_API_KEY',
+  'VIP_ROUTER_CODEC_KEYS',
+  'VIP_ROUTER_CODEC_KEYS_FILE',
+  'RESPONDIO_API_TOKEN',
+  'RESPONDIO_API_URL',
+  'RESPONDIO_WEBHOOK_SIGNING_KEYS',
 ];
 
 /** Env vars node's test runner sets for the test process, which a plain `node` entry should not inherit. */
@@ -109,11 +116,17 @@ export async function waitFor<T>(what: string, deadlineMs: number, probe: () => 
   }
 }
 
-/** An HTTP request with an optional JSON body; the response body parsed as JSON, or its text when it is not JSON. */
-export async function request(url: string, method = 'GET', body?: unknown): Promise<{ status: number; body: any }> {
+/**
+ * An HTTP request with an optional JSON body and API key; the response body parsed as JSON, or its text when it is
+ * not JSON.
+ */
+export async function request(url: string, method = 'GET', body?: unknown, apiKey?: string): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (apiKey) headers['authorization'] = `Bearer ${apiKey}`;
   const response = await fetch(url, {
     method,
-    headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+    headers,
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(5_000),
   });

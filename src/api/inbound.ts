@@ -1,0 +1,31 @@
+import { recordMessage } from '../db/messages';
+import type { Db } from '../db/pool';
+import type { InboundMessage } from '../workflows/types';
+import type { Conversations } from './conversations';
+
+/**
+ * A contact's message, from the API or a respond.io webhook: signalled to the open run, then kept in the
+ * transcript. Without an open conversation the signal fails with 404 and nothing is stored; a message id seen
+ * before is ignored by the run and by the transcript.
+ */
+export async function receiveMessage(
+  conversations: Conversations,
+  db: Db,
+  contactId: string,
+  message: InboundMessage,
+): Promise<{ runId: string; duplicate: boolean }> {
+  // Taken before the signal, so the transcript shows the reply before the answer it triggers.
+  const receivedAt = new Date();
+  const { runId } = await conversations.message(contactId, message);
+  const { inserted } = await recordMessage(db, {
+    contactId,
+    conversationId: runId,
+    direction: 'inbound',
+    kind: 'reply',
+    externalId: message.messageId,
+    text: message.text,
+    occurredAt: receivedAt,
+    platformTimestamp: message.timestamp,
+  });
+  return { runId, duplicate: !inserted };
+}
