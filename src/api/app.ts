@@ -3,13 +3,21 @@ import express from 'express';
 import type { Db } from '../db/pool';
 import type { Logger } from '../logger';
 import type { RoutingConfig } from '../routing-config';
-import { signalAssignmentChanged } from '../dispatcher';
+import type { ApiKeys } from '../security/api-keys';
+import { signalAgentWentOffline, signalAssignmentChanged } from '../dispatcher';
+import type { RoutingInput } from '../workflows/types';
+import type { PayloadCodec } from '@temporalio/common';
+import { allow, authenticate, authenticateFromPath } from './auth';
 import { Conversations } from './conversations';
 import { errorHandler, unknownRoute } from './errors';
+import { type RateLimit, RateLimiter } from './rate-limit';
 import { agentRoutes } from './routes/agents';
+import { codecCors, codecRouter } from './routes/codec';
 import { conversationRoutes } from './routes/conversations';
 import { directoryRoutes } from './routes/directory';
 import { healthRoutes } from './routes/health';
+import { webhookRoutes } from './routes/webhooks';
+import { WebhookInbox, type WebhookInboxOptions } from './webhook-inbox';
 
 export interface AppDeps {
   client: Client;
@@ -17,23 +25,54 @@ export interface AppDeps {
   routing: RoutingConfig;
   taskQueue: string;
   log: Logger;
+  apiKeys: ApiKeys;
+  /** Per API key; unset: no limit. */
+  rateLimit?: RateLimit;
+  /** respond.io: the signing keys of its webhooks, and whether new runs mirror their effects there. */
+  respondio?: { signingKeys: readonly string[]; platform?: RoutingInput['platform'] };
+  inbox?: Partial<Pick<WebhookInboxOptions, 'pollMs' | 'effectTimeoutMs' | 'echoWindowMs'>>;
+  /** The payload codec served to Temporal UI and the CLI (`/codec/encode`, `/codec/decode`), and who may call it from a browser. */
+  codec?: { codec: PayloadCodec; corsOrigins: string[] };
 }
 
-/** The HTTP API of SPEC.md; listening is the caller's business. */
-export function createApp({ client, db, routing, taskQueue, log }: AppDeps): express.Express {
+export interface Api {
+  app: express.Express;
+  /** Applies accepted respond.io events; its owner starts and stops it with the server. */
+  inbox: WebhookInbox;
+}
+
+/**
+ * The HTTP API; listening is the caller's business. Health checks and the signed webhook are open; every other
+ * route needs an API key whose scope allows it.
+ */
+export function createApp({ client, db, routing, taskQueue, log, apiKeys, rateLimit, respondio, inbox: inboxOptions, codec }: AppDeps): Api {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(express.json({ limit: '100kb' }));
 
-  const conversations = new Conversations(client, taskQueue, routing);
+  const conversations = new Conversations(client, taskQueue, routing, respondio?.platform);
+  const inbox = new WebhookInbox({ db, conversations, log, ...inboxOptions });
   app.use(healthRoutes({ db, client }));
+  // Before the JSON parser: the signature is checked over the raw bytes.
+  app.use(webhookRoutes({ inbox, signingKeys: respondio?.signingKeys ?? [], log }));
+
+  if (codec) {
+    // CORS first: a browser's preflight carries no key. Temporal UI's endpoint has its key in the path.
+    const cors = codecCors(codec.corsOrigins);
+    app.use('/codec/ui/:key', cors, authenticateFromPath(apiKeys), allow('codec'), codecRouter(codec.codec));
+    app.use('/codec', cors, authenticate(apiKeys), allow('codec'), codecRouter(codec.codec));
+  }
+
+  // Keys are checked before bodies are read: an unauthenticated caller learns nothing about the API.
+  app.use('/v1', authenticate(apiKeys, rateLimit ? new RateLimiter(rateLimit) : undefined));
+  app.use(express.json({ limit: '100kb' }));
   app.use(conversationRoutes({ conversations, db }));
   const notify = signalAssignmentChanged(client, (workflowId, error) => log.warn({ err: error, workflowId }, 'could not wake a conversation'));
-  app.use(agentRoutes({ db, client, notify, log }));
+  const tellOffline = signalAgentWentOffline(client, (workflowId, error) => log.warn({ err: error, workflowId }, 'could not tell a conversation its agent went offline'));
+  app.use(agentRoutes({ db, notify, tellOffline }));
   app.use(directoryRoutes({ db }));
 
   app.use(unknownRoute);
   app.use(errorHandler(log));
-  return app;
+  return { app, inbox };
 }

@@ -9,12 +9,22 @@ import type { RoutingConfig } from '../routing-config';
 import {
   closeConversationSignal,
   messageReceivedSignal,
+  platformAssigneeChangedSignal,
   ROUTING_WORKFLOW,
   stateQuery,
   transferUpdate,
   workflowIdForContact,
 } from '../workflows/messages';
-import type { ContactInput, ConversationStatus, InboundMessage, RoutingInput, TransferRequest, TransferResult } from '../workflows/types';
+import type {
+  CloseRequest,
+  ContactInput,
+  ConversationStatus,
+  InboundMessage,
+  PlatformAssigneeChange,
+  RoutingInput,
+  TransferRequest,
+  TransferResult,
+} from '../workflows/types';
 import { HttpError, notFound } from './errors';
 
 /** The Temporal side of the API: one routing run per contact's open conversation. */
@@ -23,12 +33,14 @@ export class Conversations {
     private readonly client: Client,
     private readonly taskQueue: string,
     private readonly routing: RoutingConfig,
+    /** Set when respond.io is configured: new runs mirror their effects there. */
+    private readonly platform?: RoutingInput['platform'],
   ) {}
 
   /** Starts the run; a duplicate trigger while one is open returns the open one (`created: false`). */
   async open(contact: ContactInput): Promise<{ workflowId: string; runId: string; created: boolean }> {
     const workflowId = workflowIdForContact(contact.id);
-    const input: RoutingInput = { contact, config: this.routing };
+    const input: RoutingInput = { contact, config: this.routing, ...(this.platform ? { platform: this.platform } : {}) };
     try {
       const handle = await this.client.workflow.start(ROUTING_WORKFLOW, {
         workflowId,
@@ -52,9 +64,14 @@ export class Conversations {
     return { runId };
   }
 
-  async close(contactId: string, reason?: string): Promise<void> {
+  async close(contactId: string, request: CloseRequest): Promise<void> {
     const { handle } = await this.openHandle(contactId);
-    await this.ifStillOpen(contactId, () => handle.signal(closeConversationSignal, { reason }));
+    await this.ifStillOpen(contactId, () => handle.signal(closeConversationSignal, request));
+  }
+
+  async platformAssigneeChanged(contactId: string, change: PlatformAssigneeChange): Promise<void> {
+    const { handle } = await this.openHandle(contactId);
+    await this.ifStillOpen(contactId, () => handle.signal(platformAssigneeChangedSignal, change));
   }
 
   /** Moves an assigned conversation; the run carries it out, so it is in the history like any other step. */

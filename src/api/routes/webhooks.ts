@@ -1,0 +1,44 @@
+import express, { Router } from 'express';
+import type { Logger } from '../../logger';
+import { verifyWebhookSignature, WebhookPayloadError } from '../../respondio/webhook';
+import { HttpError, notFound } from '../errors';
+import type { WebhookInbox } from '../webhook-inbox';
+
+export interface WebhookRouteDeps {
+  inbox: WebhookInbox;
+  /** One per webhook configured in respond.io: each has its own signing key. */
+  signingKeys: readonly string[];
+  log: Pick<Logger, 'info' | 'warn'>;
+}
+
+/**
+ * `POST /v1/webhooks/respondio`: respond.io's events as it sends them. Authenticated by the signature, not an API
+ * key. The answer comes once the event is recorded (milliseconds); its effect follows in the background.
+ */
+export function webhookRoutes({ inbox, signingKeys, log }: WebhookRouteDeps): Router {
+  const router = Router();
+  router.post('/v1/webhooks/respondio', express.raw({ type: () => true, limit: '1mb' }), async (req, res) => {
+    if (signingKeys.length === 0) throw notFound('respond.io webhooks are not enabled: set RESPONDIO_WEBHOOK_SIGNING_KEYS');
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    if (!verifyWebhookSignature(raw, req.get('x-webhook-signature'), signingKeys)) {
+      log.warn({ bytes: raw.length, signed: req.get('x-webhook-signature') !== undefined }, 'respond.io webhook refused: bad signature');
+      throw new HttpError(401, 'invalid_signature', 'X-Webhook-Signature is missing or does not match any configured signing key');
+    }
+    let payload: unknown;
+    try {
+      payload = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new HttpError(400, 'invalid_json', 'the body is not valid JSON');
+    }
+    if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw new HttpError(400, 'invalid_json', 'the body is not a JSON object');
+    try {
+      const { event, duplicate } = await inbox.accept(payload);
+      log.info({ eventId: event.eventId, eventType: event.eventType, contactId: event.contactId, duplicate }, 'respond.io event received');
+      res.json({ received: true, eventId: event.eventId, duplicate });
+    } catch (error) {
+      if (error instanceof WebhookPayloadError) throw new HttpError(400, 'validation_failed', error.message, error.details);
+      throw error;
+    }
+  });
+  return router;
+}

@@ -1,0 +1,165 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { primaryLanguage } from '../language';
+import { isValidEmail } from '../workflows/rules';
+import type { ContactInput, InboundMessage, PlatformUser } from '../workflows/types';
+
+/**
+ * respond.io signs each webhook with that webhook's own key: `X-Webhook-Signature` is
+ * base64(HMAC-SHA256(raw body, key)). Checked over the raw bytes against every configured key, in constant time.
+ */
+export function verifyWebhookSignature(rawBody: Buffer, header: string | undefined, signingKeys: readonly string[]): boolean {
+  if (!header || signingKeys.length === 0) return false;
+  const presented = Buffer.from(header.trim(), 'base64');
+  let valid = false;
+  for (const key of signingKeys) {
+    const expected = createHmac('sha256', key).update(rawBody).digest();
+    // Every key is tried, so the time taken does not say which one matched.
+    if (presented.length === expected.length && timingSafeEqual(presented, expected)) valid = true;
+  }
+  return valid;
+}
+
+const numericId = z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,20}$/)]).transform(String);
+const unixSeconds = z.union([z.number().nonnegative(), z.string().regex(/^\d{1,12}$/).transform(Number)]);
+const text = z.string().nullish();
+
+const user = z.looseObject({
+  id: z.union([z.number(), z.string()]).nullish(),
+  firstName: text,
+  lastName: text,
+  email: text,
+});
+
+/** Fields respond.io sends that the flow uses; every other field is kept as it came and never checked. */
+const contact = z.looseObject({
+  id: numericId,
+  firstName: text,
+  lastName: text,
+  email: text,
+  phone: text,
+  language: text,
+  // An un-assigned contact has null, or an empty object in some events.
+  assignee: user.nullish(),
+});
+
+const envelope = z.looseObject({
+  event_id: z.string().trim().min(1).max(200),
+  event_type: z.string().trim().min(1).max(100),
+});
+
+const withContact = envelope.extend({ contact });
+
+const conversationOpened = withContact.extend({
+  conversation: z.looseObject({ source: text }).nullish(),
+});
+
+const messageReceived = withContact.extend({
+  message: z.looseObject({
+    messageId: z.union([z.number(), z.string().min(1).max(200)]).transform(String),
+    traffic: z.string().optional(),
+    timestamp: unixSeconds.nullish(),
+    message: z.looseObject({ type: z.string().min(1).max(50), text: z.string().max(10_000).nullish() }),
+  }),
+  channel: z.looseObject({ source: text, name: text }).nullish(),
+});
+
+export type WebhookIntent =
+  | { kind: 'open'; contact: ContactInput }
+  | { kind: 'message'; contactId: string; message: InboundMessage }
+  | { kind: 'close'; contactId: string }
+  | { kind: 'assignee'; contactId: string; assignee: PlatformUser | null }
+  | { kind: 'ignore'; reason: string };
+
+export interface WebhookEvent {
+  eventId: string;
+  eventType: string;
+  contactId?: string;
+  intent: WebhookIntent;
+}
+
+export class WebhookPayloadError extends Error {
+  constructor(
+    message: string,
+    readonly details: Array<{ path: string; message: string }>,
+  ) {
+    super(message);
+  }
+}
+
+function parse<T extends z.ZodType>(schema: T, payload: unknown): z.output<T> {
+  const result = schema.safeParse(payload);
+  if (!result.success) {
+    throw new WebhookPayloadError(
+      'the webhook payload is not a respond.io event this service understands',
+      result.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+    );
+  }
+  return result.data;
+}
+
+const clip = (value: string | null | undefined, max = 200) => {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed.slice(0, max) : undefined;
+};
+
+function toContactInput(raw: z.output<typeof contact>, channel?: string | null): ContactInput {
+  const email = raw.email?.trim().toLowerCase();
+  return {
+    id: raw.id,
+    firstName: clip(raw.firstName),
+    lastName: clip(raw.lastName),
+    // An address respond.io holds but that is not usable is treated like no address: the flow asks for one.
+    email: email && isValidEmail(email) ? email : null,
+    phone: clip(raw.phone, 50),
+    channel: clip(channel),
+    language: primaryLanguage(raw.language),
+  };
+}
+
+function toPlatformUser(raw: z.output<typeof user> | null | undefined): PlatformUser | null {
+  const id = raw?.id === undefined || raw?.id === null || raw?.id === '' ? undefined : String(raw.id);
+  const email = raw?.email?.trim().toLowerCase() || undefined;
+  if (!id && !email) return null;
+  const name = [raw?.firstName, raw?.lastName].filter((part) => part && part.trim()).join(' ') || undefined;
+  return { userId: id, email, name };
+}
+
+/**
+ * What a respond.io event asks of the service. Event types the flow does not use are ignored (and answered 2xx);
+ * a payload of a type it does use but without the fields it needs is refused.
+ */
+export function parseWebhookEvent(payload: unknown): WebhookEvent {
+  const { event_id: eventId, event_type: eventType } = parse(envelope, payload);
+  const base = { eventId, eventType };
+  switch (eventType) {
+    case 'conversation.opened': {
+      const event = parse(conversationOpened, payload);
+      return { ...base, contactId: event.contact.id, intent: { kind: 'open', contact: toContactInput(event.contact, event.conversation?.source) } };
+    }
+    case 'message.received': {
+      const event = parse(messageReceived, payload);
+      const contactId = event.contact.id;
+      const { message } = event;
+      if (message.traffic !== undefined && message.traffic !== 'incoming') {
+        return { ...base, contactId, intent: { kind: 'ignore', reason: `${message.traffic} message` } };
+      }
+      const body = message.message.type === 'text' ? (message.message.text ?? '') : `[${message.message.type}]`;
+      const timestamp = message.timestamp ? new Date(message.timestamp * 1000).toISOString() : undefined;
+      return { ...base, contactId, intent: { kind: 'message', contactId, message: { messageId: message.messageId, text: body, timestamp } } };
+    }
+    case 'conversation.closed': {
+      const event = parse(withContact, payload);
+      return { ...base, contactId: event.contact.id, intent: { kind: 'close', contactId: event.contact.id } };
+    }
+    case 'contact.assignee.updated': {
+      const event = parse(withContact, payload);
+      const contactId = event.contact.id;
+      return { ...base, contactId, intent: { kind: 'assignee', contactId, assignee: toPlatformUser(event.contact.assignee) } };
+    }
+    default: {
+      const contactId = numericId.safeParse((payload as { contact?: { id?: unknown } }).contact?.id);
+      return { ...base, contactId: contactId.success ? contactId.data : undefined, intent: { kind: 'ignore', reason: `event type ${eventType} is not used` } };
+    }
+  }
+}
