@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { FAILURE_CONVERTER_PATH } from '../src/service';
 
 const USAGE = 'usage: tsx scripts/bundle-workflows.ts <outPath>';
 
@@ -9,7 +10,7 @@ async function main(): Promise<void> {
   const outArg = process.argv[2];
   if (!outArg) throw new Error(USAGE);
   const outPath = resolve(outArg);
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows') });
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), failureConverterPath: FAILURE_CONVERTER_PATH });
   await mkdir(dirname(outPath), { recursive: true });
   await writeFile(outPath, code);
   console.log(`workflow bundle written to ${outPath} (${Buffer.byteLength(code)} bytes)`);

@@ -1,6 +1,10 @@
 import { resolve } from 'node:path';
+import ms from 'ms';
 import { z } from 'zod';
+import { parseRateLimit } from './api/rate-limit';
+import { RESPONDIO_API_URL } from './respondio/client';
 import { ConfigError, loadRoutingConfigFile, type RoutingConfig } from './routing-config';
+import { temporalConnectionEnv } from './temporal-connection';
 
 const optionalString = z
   .string()
@@ -8,6 +12,7 @@ const optionalString = z
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
 const envSchema = z.object({
+  ...temporalConnectionEnv.shape,
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -23,6 +28,51 @@ const envSchema = z.object({
   OUTBOUND_WEBHOOK_SECRET: optionalString,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   VIP_ROUTER_SEED_DEMO: z.enum(['0', '1']).default('1'),
+  /** An admin key chosen by the operator (automation); unset, `npm start` makes one on first start and prints it. */
+  VIP_ROUTER_BOOTSTRAP_API_KEY: optionalString,
+  /** The worker's key (scope read) for the built-in customer directory, which sits behind the API's keys. */
+  VIP_ROUTER_API_KEY: optionalString,
+  VIP_ROUTER_RATE_LIMIT: z.string().default('1200/1m').transform((value, ctx) => {
+    try {
+      return parseRateLimit(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  }),
+  /** Browser origins allowed to call the codec endpoint (a Temporal UI elsewhere than npm start's). */
+  VIP_ROUTER_CODEC_CORS_ORIGINS: optionalString.transform((v) => (v ?? '').split(',').map((origin) => origin.trim()).filter(Boolean)),
+  /** The respond.io Developer API: set, every effect of a run goes to respond.io. */
+  RESPONDIO_API_TOKEN: optionalString,
+  RESPONDIO_API_URL: optionalString.pipe(z.url().optional()).transform((v) => v ?? RESPONDIO_API_URL),
+  /** One signing key per webhook configured in respond.io, comma-separated. */
+  RESPONDIO_WEBHOOK_SIGNING_KEYS: optionalString.transform((v) => (v ?? '').split(',').map((key) => key.trim()).filter(Boolean)),
+  /** How often the agents are imported from respond.io's users (a Temporal Schedule). */
+  RESPONDIO_AGENT_SYNC_INTERVAL: z.string().default('5m').transform((value, ctx) => {
+    const parsed = ms(value as ms.StringValue);
+    if (typeof parsed !== 'number' || !(parsed >= 60_000)) {
+      ctx.addIssue({ code: 'custom', message: `not a duration of at least a minute: "${value}"` });
+      return z.NEVER;
+    }
+    return parsed;
+  }),
+  /** respond.io team name → vip-router team, for names that differ: "VIP Support=vip,Soporte=support". */
+  RESPONDIO_TEAM_MAP: optionalString.transform((v, ctx) => {
+    const map: Record<string, string> = {};
+    for (const pair of (v ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+      const at = pair.lastIndexOf('=');
+      if (at <= 0 || at === pair.length - 1) {
+        ctx.addIssue({ code: 'custom', message: `"${pair}" is not "respond.io team=vip-router team"` });
+        return z.NEVER;
+      }
+      map[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+    }
+    return map;
+  }),
+  /** The team of imported users who have none in respond.io. */
+  RESPONDIO_DEFAULT_TEAM: z.string().trim().min(1).default('support'),
+  /** Whether users new to vip-router start online (respond.io's API has no presence to copy). */
+  RESPONDIO_NEW_AGENTS_ONLINE: z.enum(['0', '1']).default('1'),
 });
 
 export type Env = z.output<typeof envSchema>;

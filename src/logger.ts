@@ -2,8 +2,12 @@ import pino from 'pino';
 
 export type Logger = pino.Logger;
 
-export function createLogger(level: string = process.env['LOG_LEVEL'] ?? 'info'): Logger {
-  return pino({ level, base: { service: 'vip-router' } });
+/** Where a secret could ride along in a logged object; none of our own lines log these, this is the belt to those braces. */
+const SECRET_PATHS = ['authorization', 'apiKey', 'token', 'secret', 'signingKeys', 'codecKeys', '*.authorization', '*.apiKey', '*.token', '*.secret', 'headers.authorization', '*.headers.authorization'];
+
+export function createLogger(level: string = process.env['LOG_LEVEL'] ?? 'info', destination?: pino.DestinationStream): Logger {
+  const options = { level, base: { service: 'vip-router' }, redact: { paths: SECRET_PATHS, censor: '[redacted]' } };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** `postgres://user:secret@host/db` → `postgres://user:***@host/db`: addresses are logged, passwords never. */

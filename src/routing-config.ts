@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import ms from 'ms';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { MESSAGE_KEYS, type MessageSet, SHIPPED_MESSAGES } from './routing-texts';
 
 /** A duration written as "24h", "500ms", "3d" or a number of milliseconds, held as milliseconds. */
 const duration = z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
@@ -100,6 +101,47 @@ const crmSchema = z.strictObject({
     .prefault({}),
 });
 
+const language = z.string().regex(/^[a-z]{2,3}$/, 'a primary language subtag such as "es"');
+const messageText = z.string().min(1).max(4_000);
+const messageOverrides = z.strictObject(Object.fromEntries(MESSAGE_KEYS.map((key) => [key, messageText.optional()])) as Record<
+  (typeof MESSAGE_KEYS)[number],
+  z.ZodOptional<typeof messageText>
+>);
+
+const askEmailSchema = z
+  .preprocess(
+    (raw) => {
+      // Before there were languages, `messages` held one set of texts: they are the fallback language's.
+      if (raw === null || typeof raw !== 'object') return raw;
+      const { messages, fallbackLanguage } = raw as { messages?: unknown; fallbackLanguage?: unknown };
+      if (messages === null || typeof messages !== 'object' || !MESSAGE_KEYS.some((key) => key in messages)) return raw;
+      return { ...raw, messages: { [typeof fallbackLanguage === 'string' ? fallbackLanguage : 'en']: messages } };
+    },
+    z.strictObject({
+      maxReAsks: z.number().int().min(0).max(20).default(3),
+      replyTimeout: duration.default(ms('24h')),
+      onReplyTimeout: z.enum(['route_regular', 'escalate', 'close']).default('route_regular'),
+      /** The language of contacts whose own language has no texts (or is unknown). */
+      fallbackLanguage: language.default('en'),
+      /** Per language, any of the texts; the shipped ones (en, es, pt) fill in the rest. */
+      messages: z.record(language, messageOverrides).default({}),
+    }),
+  )
+  .transform((askEmail, ctx) => {
+    const shipped = SHIPPED_MESSAGES as Record<string, MessageSet>;
+    const base = shipped[askEmail.fallbackLanguage] ?? { ...SHIPPED_MESSAGES.en, ...askEmail.messages[askEmail.fallbackLanguage] };
+    const messages: Record<string, MessageSet> = {};
+    for (const lang of new Set([...Object.keys(shipped), ...Object.keys(askEmail.messages)])) {
+      const overrides = Object.fromEntries(Object.entries(askEmail.messages[lang] ?? {}).filter(([, text]) => text !== undefined));
+      messages[lang] = { ...(shipped[lang] ?? base), ...overrides };
+    }
+    if (!shipped[askEmail.fallbackLanguage] && !askEmail.messages[askEmail.fallbackLanguage]) {
+      ctx.addIssue({ code: 'custom', path: ['fallbackLanguage'], message: `no texts for ${askEmail.fallbackLanguage}: add them under messages` });
+    }
+    return { ...askEmail, messages };
+  })
+  .prefault({});
+
 export const routingConfigSchema = z
   .strictObject({
     tiers: z
@@ -138,24 +180,7 @@ export const routingConfigSchema = z
       })
       .prefault({}),
     escalation: z.strictObject({ role: z.literal('manager').default('manager') }).prefault({}),
-    askEmail: z
-      .strictObject({
-        maxReAsks: z.number().int().min(0).max(20).default(3),
-        replyTimeout: duration.default(ms('24h')),
-        onReplyTimeout: z.enum(['route_regular', 'escalate', 'close']).default('route_regular'),
-        messages: z
-          .strictObject({
-            question: z.string().min(1).default('Hello! To route you to the right person, could you share your email address?'),
-            invalid: z.string().min(1).default("That doesn't look like an email address. Could you send it again? (e.g. name@example.com)"),
-            success: z.string().min(1).default('Thanks! We saved your email and are connecting you with an agent.'),
-            escalationNote: z
-              .string()
-              .min(1)
-              .default('Escalated: the contact sent {{invalidReplies}} replies that were not a valid email address.'),
-          })
-          .prefault({}),
-      })
-      .prefault({}),
+    askEmail: askEmailSchema,
     crm: crmSchema.prefault({}),
   })
   .superRefine((config, ctx) => {

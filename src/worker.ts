@@ -1,39 +1,59 @@
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerInterceptors } from '@temporalio/worker';
-import { createActivities } from './activities';
+import { type AgentSyncSettings, createActivities } from './activities';
+import { ensureAgentSyncSchedule } from './agent-sync-schedule';
 import { directoryUrlFromEnv, parseEnv } from './config';
+import { revokeApiKey } from './db/api-keys';
 import { createPool, type Db, migrateDatabase } from './db/pool';
+import { dispatchAndNotify, signalAgentWentOffline, signalAssignmentChanged } from './dispatcher';
 import { createLogger, redactUrl } from './logger';
+import type { RespondioClient } from './respondio/client';
+import { ApiKeys } from './security/api-keys';
+import type { AesGcmCodec } from './security/codec';
+import { agentSyncSettings, dataConverter, payloadCodec, respondioClient, temporalConnection } from './service';
 import { routeTemporalLogs } from './temporal';
-import { dispatchAndNotify, signalAssignmentChanged } from './dispatcher';
+import { describeTemporalConnection, type TemporalConnectionOptions } from './temporal-connection';
 
 export interface RoutingWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
   db: Db;
+  /** Encrypts every payload the worker writes to Temporal and decrypts what it reads. */
+  codec: AesGcmCodec;
   outbound?: { webhookUrl?: string; webhookSecret?: string };
   /** A bundle prebuilt by `npm run build`; without it the workflows are bundled from source at start. */
   workflowBundlePath?: string;
   http?: typeof fetch;
   directoryUrl?: string;
+  /** The key (scope read) the CRM step calls the built-in directory with. */
+  directoryApiKey?: string;
+  /** respond.io, when configured: runs mirror their effects there and a Schedule imports its users as agents. */
+  respondio?: RespondioClient;
+  agentSync?: AgentSyncSettings & { everyMs: number };
   /** For fault-injection tests. */
   interceptors?: WorkerInterceptors;
 }
 
 export async function createRoutingWorker(options: RoutingWorkerOptions): Promise<Worker> {
   const bundle = options.workflowBundlePath;
-  const client = new Client({ connection: options.connection, namespace: options.namespace });
+  const converter = dataConverter(options.codec);
+  const client = new Client({ connection: options.connection, namespace: options.namespace, dataConverter: converter });
   const notify = signalAssignmentChanged(client);
   // A start serves what a crash left undone: capacity freed but never dispatched, and wake-ups lost between a
   // dispatch's commit and its signals.
   await dispatchAndNotify(options.db, notify);
+  if (options.respondio && options.agentSync) {
+    await ensureAgentSyncSchedule(client, { taskQueue: options.taskQueue, everyMs: options.agentSync.everyMs });
+  }
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
+    dataConverter: converter,
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('./workflows') }),
     interceptors: options.interceptors,
     activities: createActivities({
@@ -41,7 +61,11 @@ export async function createRoutingWorker(options: RoutingWorkerOptions): Promis
       outbound: options.outbound,
       http: options.http,
       directoryUrl: options.directoryUrl,
+      directoryApiKey: options.directoryApiKey,
       notify,
+      tellOffline: signalAgentWentOffline(client),
+      respondio: options.respondio,
+      agentSync: options.agentSync,
     }),
   });
 }
@@ -52,27 +76,32 @@ export function prebuiltWorkflowBundle(): string | undefined {
   return existsSync(candidate) ? candidate : undefined;
 }
 
-export interface WorkerProcessOptions {
-  temporalAddress: string;
+export interface WorkerProcessOptions extends Omit<RoutingWorkerOptions, 'connection' | 'db'> {
+  temporal: TemporalConnectionOptions;
   databaseUrl: string;
-  namespace: string;
-  taskQueue: string;
-  workflowBundlePath?: string;
-  directoryUrl?: string;
-  outbound?: { webhookUrl?: string; webhookSecret?: string };
-  interceptors?: WorkerInterceptors;
   /** Called once the worker polls. */
   onRunning?: () => void;
 }
 
-/** A worker process's whole life: connect, run until SIGINT/SIGTERM (Worker.run drains in-flight tasks), disconnect. */
+/**
+ * A worker process's whole life: connect, run until SIGINT/SIGTERM (Worker.run drains in-flight tasks), disconnect.
+ * Without a directory key of its own, it makes one for its lifetime (it can: it has the database) and revokes it
+ * when it stops; a crash leaves a key whose value died with the process.
+ */
 export async function runWorker(options: WorkerProcessOptions): Promise<void> {
   const db = createPool(options.databaseUrl);
+  let minted: string | undefined;
   try {
     await migrateDatabase(db);
-    const connection = await NativeConnection.connect({ address: options.temporalAddress });
+    let directoryApiKey = options.directoryApiKey;
+    if (!directoryApiKey) {
+      const { key, record } = await new ApiKeys(db).create('read', `worker ${hostname()} pid ${process.pid} (built-in directory)`);
+      directoryApiKey = key;
+      minted = record.id;
+    }
+    const connection = await NativeConnection.connect(options.temporal);
     try {
-      const worker = await createRoutingWorker({ ...options, connection, db });
+      const worker = await createRoutingWorker({ ...options, directoryApiKey, connection, db });
       const running = worker.run();
       options.onRunning?.();
       await running;
@@ -80,6 +109,7 @@ export async function runWorker(options: WorkerProcessOptions): Promise<void> {
       await connection.close();
     }
   } finally {
+    if (minted) await revokeApiKey(db, minted).catch(() => undefined);
     await db.end();
   }
 }
@@ -92,15 +122,34 @@ async function main(): Promise<void> {
   routeTemporalLogs(log);
   const { TEMPORAL_ADDRESS: temporalAddress, DATABASE_URL: databaseUrl } = env;
   if (!temporalAddress || !databaseUrl) throw new Error('the worker needs TEMPORAL_ADDRESS and DATABASE_URL (npm start runs everything locally)');
+  const temporal = temporalConnection(env, temporalAddress);
+  const { codec, keys } = await payloadCodec({ generate: false });
+  const respondio = respondioClient(env);
   await runWorker({
-    temporalAddress,
+    temporal,
     databaseUrl,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
+    codec,
     workflowBundlePath: prebuiltWorkflowBundle(),
     directoryUrl: directoryUrlFromEnv(env),
+    directoryApiKey: env.VIP_ROUTER_API_KEY,
     outbound: { webhookUrl: env.OUTBOUND_WEBHOOK_URL, webhookSecret: env.OUTBOUND_WEBHOOK_SECRET },
-    onRunning: () => log.info({ temporal: temporalAddress, database: redactUrl(databaseUrl), taskQueue: env.TEMPORAL_TASK_QUEUE }, 'worker running'),
+    respondio,
+    agentSync: agentSyncSettings(env),
+    onRunning: () =>
+      log.info(
+        {
+          temporal: temporalAddress,
+          connection: describeTemporalConnection(temporal),
+          database: redactUrl(databaseUrl),
+          taskQueue: env.TEMPORAL_TASK_QUEUE,
+          codecKeys: codec.keyIds,
+          codecKeySource: keys.source,
+          respondio: respondio ? env.RESPONDIO_API_URL : 'off',
+        },
+        'worker running',
+      ),
   });
 }
 

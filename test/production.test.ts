@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
+import { createPool } from '../src/db/pool';
+import { generateCodecKey } from '../src/security/codec';
+import { dataConverter } from '../src/service';
+import { testCodec } from './support/codec';
 import { findFreePort } from '../src/infra/ports';
 import { askedThenRouted } from './support/paths';
 import { envWithout, Hopeless, type Proc, request, run, STEERING_VARS, TEST_RUNNER_VARS, waitFor } from './support/processes';
@@ -78,7 +82,10 @@ describe('production entries (npm run build, node dist/src/worker.js, node dist/
       .map((p) => `--- ${p.name} output${p.exit ? ` (exited ${p.exit.signal ?? p.exit.code})` : ''} ---\n${p.output()}`)
       .join('\n');
 
-  const statusOf = async (contactId: string) => (await request(`${api}/v1/conversations/${contactId}`)).body;
+  const adminKey = `prod-bootstrap-${randomBytes(16).toString('hex')}`;
+  const codecKeys = generateCodecKey('prod');
+  const call = (url: string, method?: string, body?: unknown) => request(url, method, body, adminKey);
+  const statusOf = async (contactId: string) => (await call(`${api}/v1/conversations/${contactId}`)).body;
 
   let lastStatus: unknown;
   const reaches = (contactId: string, state: string) =>
@@ -164,6 +171,8 @@ describe('production entries (npm run build, node dist/src/worker.js, node dist/
       VIP_ROUTER_API_URL: api,
       VIP_ROUTER_SEED_DEMO: '0',
       NODE_ENV: 'production',
+      VIP_ROUTER_BOOTSTRAP_API_KEY: adminKey,
+      VIP_ROUTER_CODEC_KEYS: codecKeys,
     };
 
     // Both at once on an empty database, as `docker compose up` starts them: both apply the migrations.
@@ -206,10 +215,10 @@ describe('production entries (npm run build, node dist/src/worker.js, node dist/
       ['alex', { name: 'Alex Account-Manager', team: 'account-managers', role: 'manager' }],
     ];
     for (const [id, agent] of agents) {
-      const put = await request(`${api}/v1/agents/${id}`, 'PUT', agent);
+      const put = await call(`${api}/v1/agents/${id}`, 'PUT', agent);
       assert.equal(put.status, 200, JSON.stringify(put.body));
     }
-    const customer = await request(`${api}/v1/directory/customers/${encodeURIComponent(vipEmail)}`, 'PUT', {
+    const customer = await call(`${api}/v1/directory/customers/${encodeURIComponent(vipEmail)}`, 'PUT', {
       customerType: 'VIP',
       accountManager: 'alex',
       name: 'Ana VIP',
@@ -217,7 +226,7 @@ describe('production entries (npm run build, node dist/src/worker.js, node dist/
     assert.equal(customer.status, 200, JSON.stringify(customer.body));
 
     const started = Date.now();
-    const opened = await request(`${api}/v1/conversations`, 'POST', { contact: { id: vipContact, firstName: 'Ana', email: vipEmail } });
+    const opened = await call(`${api}/v1/conversations`, 'POST', { contact: { id: vipContact, firstName: 'Ana', email: vipEmail } });
     assert.equal(opened.status, 202, JSON.stringify(opened.body));
     assert.equal(opened.body.workflowId, `conversation-${vipContact}`);
     const status = await reaches(vipContact, 'assigned');
@@ -229,20 +238,20 @@ describe('production entries (npm run build, node dist/src/worker.js, node dist/
 
   it('asks a contact without email, and routes it once the reply arrives', async () => {
     mustBeRunning();
-    const bob = await request(`${api}/v1/directory/customers/${encodeURIComponent(askedEmail)}`, 'PUT', { customerType: 'Regular' });
+    const bob = await call(`${api}/v1/directory/customers/${encodeURIComponent(askedEmail)}`, 'PUT', { customerType: 'Regular' });
     assert.equal(bob.status, 200, JSON.stringify(bob.body));
     const started = Date.now();
-    const opened = await request(`${api}/v1/conversations`, 'POST', { contact: { id: askedContact, firstName: 'Bob' } });
+    const opened = await call(`${api}/v1/conversations`, 'POST', { contact: { id: askedContact, firstName: 'Bob' } });
     assert.equal(opened.status, 202, JSON.stringify(opened.body));
     await reaches(askedContact, 'asking_email');
-    const reply = await request(`${api}/v1/contacts/${askedContact}/messages`, 'POST', { messageId: `m-${runId}`, text: `it is ${askedEmail}` });
+    const reply = await call(`${api}/v1/contacts/${askedContact}/messages`, 'POST', { messageId: `m-${runId}`, text: `it is ${askedEmail}` });
     assert.equal(reply.status, 202, JSON.stringify(reply.body));
     const status = await reaches(askedContact, 'assigned');
     timings['asked and routed'] = Date.now() - started;
     assert.equal(status.customerType, 'Regular', JSON.stringify(status));
     assert.equal(status.assignee?.agentId, 'sam', JSON.stringify(status));
     assert.deepEqual(status.path, askedThenRouted('regular'));
-    const transcript = await request(`${api}/v1/contacts/${askedContact}/messages`);
+    const transcript = await call(`${api}/v1/contacts/${askedContact}/messages`);
     const directions = transcript.body.messages.map((m: { direction: string }) => m.direction);
     assert.deepEqual(directions, ['outbound', 'inbound', 'outbound'], JSON.stringify(transcript.body));
   });
@@ -255,7 +264,7 @@ describe('production entries (npm run build, node dist/src/worker.js, node dist/
     // worker's identity "<pid>@<host>", on every workflow task the worker completes.
     const connection = await Connection.connect({ address: temporalAddress });
     try {
-      const client = new Client({ connection });
+      const client = new Client({ connection, dataConverter: dataConverter(testCodec(codecKeys)) });
       for (const contactId of [vipContact, askedContact]) {
         const history = await client.workflow.getHandle(`conversation-${contactId}`).fetchHistory();
         const completed = (history.events ?? []).map((e) => e.workflowTaskCompletedEventAttributes).filter((a) => a != null);
@@ -294,5 +303,13 @@ describe('production entries (npm run build, node dist/src/worker.js, node dist/
       context(),
     );
     assert.doesNotMatch(worker!.output() + server!.output(), /"level":(50|60)/, `an error was logged\n${context()}`);
+    const db = createPool(databaseUrl);
+    try {
+      const { rows } = await db.query(`SELECT name, revoked_at FROM api_keys WHERE name LIKE 'worker %'`);
+      assert.equal(rows.length, 1, 'the worker made itself one key for the built-in directory');
+      assert.ok(rows[0].revoked_at, 'and revoked it when it stopped');
+    } finally {
+      await db.end();
+    }
   });
 });

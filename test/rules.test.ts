@@ -7,6 +7,8 @@ import { ConfigError, loadRoutingConfigFile, parseRoutingConfig } from '../src/r
 import { capacityDefaults, crmBackoff, describeTarget, extractEmail, isValidEmail, resolveChain, tierFor } from '../src/workflows/rules';
 import { isOnShift, nextShiftChange, nextShiftEnd } from '../src/workflows/shifts';
 import { fillTemplate } from '../src/workflows/template';
+import { textsFor } from '../src/workflows/texts';
+import { SHIPPED_MESSAGES } from '../src/routing-texts';
 
 describe('email validation', () => {
   it('accepts addresses people use and refuses the rest', () => {
@@ -160,5 +162,53 @@ describe('shift end', () => {
     const shift = { timezone: 'UTC', days: ['mon', 'tue', 'wed', 'thu', 'fri'] as Array<'mon'>, start: '09:00', end: '17:00' };
     assert.equal(new Date(nextShiftEnd(shift, Date.parse('2026-11-27T10:00:00Z'))!).toISOString(), '2026-11-27T17:00:00.000Z');
     assert.equal(new Date(nextShiftEnd(shift, Date.parse('2026-11-27T18:00:00Z'))!).toISOString(), '2026-11-30T17:00:00.000Z');
+  });
+});
+
+describe('texts per language', () => {
+  it('ships English, Spanish and Portuguese, and falls back to the configured language', () => {
+    const config = parseRoutingConfig({});
+    assert.deepEqual(Object.keys(config.askEmail.messages).sort(), ['en', 'es', 'pt']);
+    assert.equal(textsFor(config.askEmail, 'es').question, SHIPPED_MESSAGES.es.question);
+    assert.equal(textsFor(config.askEmail, 'pt').success, SHIPPED_MESSAGES.pt.success);
+    assert.equal(textsFor(config.askEmail, 'de').question, SHIPPED_MESSAGES.en.question, 'no German texts: English');
+    assert.equal(textsFor(config.askEmail, undefined).question, SHIPPED_MESSAGES.en.question);
+    const spanishFirst = parseRoutingConfig({ askEmail: { fallbackLanguage: 'es' } });
+    assert.equal(textsFor(spanishFirst.askEmail, 'de').question, SHIPPED_MESSAGES.es.question);
+  });
+
+  it('lets routing.yaml override any text of any language and add languages', () => {
+    const config = parseRoutingConfig({
+      askEmail: {
+        messages: {
+          es: { question: '¿Cuál es tu correo, {{firstName}}?' },
+          fr: { question: 'Quelle est votre adresse e-mail ?', success: 'Merci !' },
+        },
+      },
+    });
+    const es = textsFor(config.askEmail, 'es');
+    assert.equal(es.question, '¿Cuál es tu correo, {{firstName}}?');
+    assert.equal(es.success, SHIPPED_MESSAGES.es.success, 'texts not overridden stay shipped');
+    const fr = textsFor(config.askEmail, 'fr');
+    assert.deepEqual([fr.question, fr.success, fr.invalid], ['Quelle est votre adresse e-mail ?', 'Merci !', SHIPPED_MESSAGES.en.invalid]);
+  });
+
+  it('reads the single set of texts written before there were languages as the fallback language', () => {
+    const config = parseRoutingConfig({ askEmail: { messages: { question: 'Your email, please?' } } });
+    assert.equal(textsFor(config.askEmail, 'en').question, 'Your email, please?');
+    assert.equal(textsFor(config.askEmail, 'es').question, SHIPPED_MESSAGES.es.question);
+  });
+
+  it('gives runs started before languages their one set of texts', () => {
+    const legacy = { question: 'Q', invalid: 'I', success: 'S', escalationNote: 'E' };
+    const texts = textsFor({ ...parseRoutingConfig({}).askEmail, messages: legacy as never }, 'es');
+    assert.deepEqual([texts.question, texts.invalid, texts.success, texts.escalationNote], ['Q', 'I', 'S', 'E']);
+    assert.equal(texts.escalationNoReply, 'the contact did not reply to the email question');
+  });
+
+  it('refuses unknown text names, bad language codes and a fallback without texts', () => {
+    assert.throws(() => parseRoutingConfig({ askEmail: { messages: { es: { greeting: 'hola' } } } }), /askEmail\.messages\.es/);
+    assert.throws(() => parseRoutingConfig({ askEmail: { messages: { Spanish: { question: 'hola' } } } }), /askEmail\.messages/);
+    assert.throws(() => parseRoutingConfig({ askEmail: { fallbackLanguage: 'de' } }), /no texts for de/);
   });
 });

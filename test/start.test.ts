@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findFreePort } from '../src/infra/ports';
+import { resolveTemporalBinary } from '../src/infra/temporal-cli';
 import { envWithout, type Proc, request, run, STEERING_VARS, waitFor } from './support/processes';
 
 /**
@@ -17,7 +18,7 @@ const START_DEADLINE_MS = 45_000;
 const STEP_DEADLINE_MS = 15_000;
 const STOP_DEADLINE_MS = 20_000;
 
-const postJson = (url: string, body: unknown) => request(url, 'POST', body);
+
 
 /**
  * Live processes that belong to a run: those in its process group, or with the data dir in their command line or
@@ -114,7 +115,11 @@ describe('npm start (src/main.ts)', { timeout: 120_000 }, () => {
     return elapsed;
   }
 
-  const statusOf = async (contactId: string) => (await request(`${api}/v1/conversations/${contactId}`)).body;
+  /** The admin key npm start printed on its first start. */
+  let adminKey = '';
+  const call = (url: string, method?: string, body?: unknown) => request(url, method, body, adminKey);
+  const postJson = (url: string, body: unknown) => call(url, 'POST', body);
+  const statusOf = async (contactId: string) => (await call(`${api}/v1/conversations/${contactId}`)).body;
 
   const reaches = (contactId: string, state: string) =>
     waitFor(
@@ -157,16 +162,20 @@ describe('npm start (src/main.ts)', { timeout: 120_000 }, () => {
 
   it('starts on an empty data dir and becomes ready', async () => {
     timings['first start'] = await boot();
+    // The admin key comes last, with a curl line to try it.
     const printed = await waitFor('the startup lines', 5_000, async () =>
-      /Temporal UI/.test(service!.output()) ? service!.output() : undefined,
+      /curl -H "Authorization: Bearer/.test(service!.output()) ? service!.output() : undefined,
       context,
     );
     assert.match(printed, new RegExp(`vip-router API\\s+http://(localhost|127\\.0\\.0\\.1):${env.PORT}\\b`));
     assert.match(printed, new RegExp(`Temporal UI\\s+http://(localhost|127\\.0\\.0\\.1):${uiPort}\\b`));
+    adminKey = /Your admin API key[^\n]*\n\s*\n\s*(vr_\S+)/.exec(printed)?.[1] ?? '';
+    assert.ok(adminKey, `the first start prints an admin key\n${printed}`);
+    assert.equal((await request(`${api}/v1/agents`)).status, 401, 'the API needs it');
     await waitFor('the Temporal UI answers 200', STEP_DEADLINE_MS, async () =>
       (await request(`http://127.0.0.1:${uiPort}/`)).status === 200 ? true : undefined,
     );
-    const { body } = await request(`${api}/v1/agents`);
+    const { body } = await call(`${api}/v1/agents`);
     assert.deepEqual(
       body.agents.map((a: { id: string }) => a.id).sort(),
       ['alex', 'maria', 'sam', 'sofia', 'vera', 'victor'],
@@ -188,25 +197,26 @@ describe('npm start (src/main.ts)', { timeout: 120_000 }, () => {
     const opened = await postJson(`${api}/v1/conversations`, { contact: { id: noEmailContact, firstName: 'Nadia' } });
     assert.equal(opened.status, 202, JSON.stringify(opened.body));
     await reaches(noEmailContact, 'asking_email');
-    const { body } = await request(`${api}/v1/contacts/${noEmailContact}/messages`);
+    const { body } = await call(`${api}/v1/contacts/${noEmailContact}/messages`);
     assert.ok(body.messages.some((m: { direction: string }) => m.direction === 'outbound'), 'the question was sent');
   });
 
   it('exits with code 0 on SIGINT and leaves no process behind', async () => {
     // A change the seed would undo if the database came back empty.
-    const patched = await request(`${api}/v1/agents/victor`, 'PATCH', { capacity: 7 });
+    const patched = await call(`${api}/v1/agents/victor`, 'PATCH', { capacity: 7 });
     assert.equal(patched.status, 200);
     timings['first stop'] = await stop('process');
   });
 
   it('a second start on the same data dir keeps the data and the waiting conversation', async () => {
     timings['restart'] = await boot();
-    const { body } = await request(`${api}/v1/agents`);
+    assert.doesNotMatch(service!.output(), /Your admin API key/, 'the admin key is printed on the first start only');
+    const { body } = await call(`${api}/v1/agents`);
     const ids = body.agents.map((a: { id: string }) => a.id).sort();
     assert.deepEqual(ids, ['alex', 'maria', 'sam', 'sofia', 'vera', 'victor'], 'same roster, nothing seeded twice');
     assert.equal(body.agents.find((a: { id: string }) => a.id === 'victor').capacity, 7, 'changes made before the stop are kept');
     assert.equal(body.agents.find((a: { id: string }) => a.id === 'alex').openConversations, 1, "alex keeps ana's conversation");
-    assert.equal((await request(`${api}/v1/directory/customers?email=ana%40example.com`)).status, 200);
+    assert.equal((await call(`${api}/v1/directory/customers?email=ana%40example.com`)).status, 200);
 
     const ana = await statusOf(vipContact);
     assert.equal(ana.state, 'assigned');
@@ -221,7 +231,73 @@ describe('npm start (src/main.ts)', { timeout: 120_000 }, () => {
     assert.ok(['sam', 'sofia'].includes(status.assignee?.agentId), JSON.stringify(status.assignee));
   });
 
+  it('keeps personal data out of Temporal: histories are encrypted, and read in clear only through the codec endpoint', async () => {
+    const temporalCli = await resolveTemporalBinary('cli');
+    assert.equal(temporalCli.type, 'existing-path');
+    const show = async (...extra: string[]) => {
+      const shown = run('temporal workflow show', (temporalCli as { path: string }).path, [
+        'workflow', 'show', '--workflow-id', `conversation-${noEmailContact}`, '--address', `127.0.0.1:${env.TEMPORAL_PORT}`, '-o', 'json', ...extra,
+      ], REPO_ROOT, process.env);
+      const exit = await shown.exited;
+      assert.deepEqual(exit, { code: 0, signal: null }, shown.output());
+      return shown.output();
+    };
+    /** What the history's payloads say, their data taken out of base64. */
+    const payloadTexts = (json: string) => {
+      const texts: string[] = [];
+      const walk = (node: unknown): void => {
+        if (node === null || typeof node !== 'object') return;
+        const payload = node as { metadata?: Record<string, string>; data?: string };
+        if (payload.metadata?.['encoding'] && typeof payload.data === 'string') {
+          texts.push(`${Buffer.from(payload.metadata['encoding'], 'base64').toString('utf8')} ${Buffer.from(payload.data, 'base64').toString('utf8')}`);
+        }
+        Object.values(node).forEach(walk);
+      };
+      walk(JSON.parse(json));
+      return texts;
+    };
+    const raw = await show();
+    const stored = payloadTexts(raw);
+    assert.ok(stored.length > 5 && stored.every((text) => text.startsWith('binary/encrypted ')), 'every payload is encrypted');
+    assert.ok(!stored.join('\n').includes('bob@example.com') && !raw.includes('bob@example.com'), 'no email in clear');
+    const decoded = payloadTexts(await show('--codec-endpoint', `${api}/codec`, '--codec-auth', `Bearer ${adminKey}`));
+    assert.match(decoded.join('\n'), /bob@example\.com/, 'the CLI reads it with the codec endpoint and an admin key');
+
+    // Temporal UI is pointed at the API's codec endpoint (its key in the path), and may call it from its origin.
+    const settings = await request(`http://127.0.0.1:${uiPort}/api/v1/settings`);
+    const endpoint: string = settings.body?.Codec?.Endpoint ?? '';
+    assert.match(endpoint, new RegExp(`^http://127\\.0\\.0\\.1:${env.PORT}/codec/ui/vr_`), JSON.stringify(settings.body));
+    const history = JSON.parse(raw);
+    const encrypted = history.events.find((e: any) => e.workflowExecutionStartedEventAttributes).workflowExecutionStartedEventAttributes.input.payloads;
+    const origin = `http://127.0.0.1:${uiPort}`;
+    const preflight = await fetch(`${endpoint}/decode`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' },
+    });
+    assert.equal(preflight.headers.get('access-control-allow-origin'), origin);
+    const viaUi = await fetch(`${endpoint}/decode`, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'application/json', 'x-namespace': 'default' },
+      body: JSON.stringify({ payloads: encrypted }),
+    });
+    assert.equal(viaUi.status, 200);
+    const text = Buffer.from(((await viaUi.json()) as any).payloads[0].data, 'base64').toString('utf8');
+    assert.match(text, new RegExp(noEmailContact), 'the UI gets the run input in clear');
+  });
+
   it('stops again on Ctrl-C (SIGINT to the whole process group)', async () => {
     timings['second stop'] = await stop('group');
+  });
+
+  it('leaves no email address in the Temporal server\'s SQLite files', async () => {
+    const files = (await readdir(dataDir)).filter((name) => name.startsWith('temporal.db'));
+    assert.ok(files.length > 0, `the dev server kept its data in ${dataDir}`);
+    for (const name of files) {
+      const bytes = await readFile(join(dataDir, name));
+      for (const email of ['ana@example.com', 'bob@example.com']) {
+        assert.equal(bytes.indexOf(email), -1, `${name} holds ${email}`);
+      }
+      assert.equal(bytes.indexOf('Nadia'), -1, `${name} holds the contact's name`);
+    }
   });
 });

@@ -1,4 +1,5 @@
 import {
+  adoptPlatformAssignee,
   enqueueRequest,
   findOpenAssignment,
   lastAgentFor,
@@ -8,7 +9,7 @@ import {
 } from '../db/assignments';
 import type { Db } from '../db/pool';
 import { dispatchAndNotify, type Notify, wakeServedRuns } from '../dispatcher';
-import type { AssignmentRequest, AssignmentResult, AssignTarget, TransferRequest, TransferResult } from '../workflows/types';
+import type { AssignmentRequest, AssignmentResult, AssignTarget, PlatformUser, TransferRequest, TransferResult } from '../workflows/types';
 
 export function createAssignmentActivities(deps: { db: Db; notify: Notify }) {
   const { db, notify } = deps;
@@ -45,6 +46,15 @@ export function createAssignmentActivities(deps: { db: Db; notify: Notify }) {
       const outcome = await transfer(db, input.conversation, input.to);
       if (outcome.transferred) await dispatchAndNotify(db, notify);
       return outcome;
+    },
+    /** Follows a re-assignment made by hand in the platform; the freed slot serves the queue. */
+    async adoptPlatformAssignee(input: {
+      conversation: Pick<AssignmentRequest, 'conversationId' | 'workflowId' | 'contactId'>;
+      user: PlatformUser | null;
+    }): Promise<{ assignee: AssignmentResult | null }> {
+      const assignee = await adoptPlatformAssignee(db, input.conversation, input.user);
+      await dispatchAndNotify(db, notify, input.conversation.workflowId);
+      return { assignee };
     },
     async findLastAgent({ contactId, withinDays }: { contactId: string; withinDays: number }): Promise<string | null> {
       return lastAgentFor(db, contactId, withinDays);

@@ -32,7 +32,7 @@ export function mapFields(body: unknown, mapping: Record<string, string>): Recor
  * One CRM request. Outcomes are values, not exceptions: the workflow owns the retry loop so that each
  * attempt and its reason are visible in the history.
  */
-export function createCrmActivities(deps: { fetch: typeof fetch; env: NodeJS.ProcessEnv; directoryUrl?: string }) {
+export function createCrmActivities(deps: { fetch: typeof fetch; env: NodeJS.ProcessEnv; directoryUrl?: string; directoryApiKey?: string }) {
   return {
     async fetchCustomerData({ email, contact, crm }: CrmLookup): Promise<CrmOutcome> {
       const template = crm.url ?? deps.directoryUrl;
@@ -47,6 +47,8 @@ export function createCrmActivities(deps: { fetch: typeof fetch; env: NodeJS.Pro
       } catch (error) {
         return { outcome: 'error', retryable: false, reason: (error as Error).message };
       }
+      // The built-in directory sits behind the API's keys like every other route.
+      if (!crm.url && deps.directoryApiKey) headers['authorization'] = `Bearer ${deps.directoryApiKey}`;
       const body = crm.body === undefined ? undefined : fillTemplate(crm.body, values, (v) => JSON.stringify(v).slice(1, -1));
       if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
         headers['content-type'] = 'application/json';

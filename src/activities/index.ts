@@ -1,9 +1,12 @@
 import type { Db } from '../db/pool';
-import type { Notify } from '../dispatcher';
+import type { Notify, TellOffline } from '../dispatcher';
+import type { RespondioClient } from '../respondio/client';
+import { type AgentSyncSettings, createAgentSyncActivities } from './agent-sync';
 import { createAssignmentActivities } from './assignment';
 import { createContactActivities } from './contacts';
 import { createCrmActivities } from './crm';
 import { createMessagingActivities, type OutboundChannel } from './messaging';
+import { createPlatformActivities } from './platform';
 
 export interface ActivityDeps {
   db: Db;
@@ -12,18 +15,39 @@ export interface ActivityDeps {
   outbound?: OutboundChannel;
   /** Where CRM steps without a url of their own find the built-in customer directory. */
   directoryUrl?: string;
+  /** The API key the built-in directory is called with. */
+  directoryApiKey?: string;
   /** Wakes runs the dispatcher assigned (signals through a Temporal client). */
   notify: Notify;
+  /** Tells runs their agent went offline (an agent sync removing a user). */
+  tellOffline?: TellOffline;
+  /** respond.io's Developer API, when this worker has a token. */
+  respondio?: RespondioClient;
+  agentSync?: AgentSyncSettings;
 }
 
 /** Every side effect of the routing flow, built from its dependencies. */
-export function createActivities({ db, http = fetch, env = process.env, outbound = {}, directoryUrl, notify }: ActivityDeps) {
+export function createActivities({
+  db,
+  http = fetch,
+  env = process.env,
+  outbound = {},
+  directoryUrl,
+  directoryApiKey,
+  notify,
+  tellOffline,
+  respondio,
+  agentSync = { teamMap: {}, defaultTeam: 'support', newAgentsOnline: true },
+}: ActivityDeps) {
   return {
-    ...createContactActivities({ db }),
-    ...createCrmActivities({ fetch: http, env, directoryUrl }),
+    ...createContactActivities({ db, respondio }),
+    ...createCrmActivities({ fetch: http, env, directoryUrl, directoryApiKey }),
     ...createAssignmentActivities({ db, notify }),
-    ...createMessagingActivities({ db, fetch: http, outbound }),
+    ...createMessagingActivities({ db, fetch: http, outbound, respondio }),
+    ...createPlatformActivities({ db, respondio }),
+    ...createAgentSyncActivities({ db, notify, tellOffline, respondio, settings: agentSync }),
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+export type { AgentSyncSettings };

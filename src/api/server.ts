@@ -2,6 +2,9 @@ import { Client, Connection } from '@temporalio/client';
 import { loadServiceConfig } from '../config';
 import { createPool, migrateDatabase } from '../db/pool';
 import { createLogger, redactUrl } from '../logger';
+import { ApiKeys, bootstrapApiKeys } from '../security/api-keys';
+import { dataConverter, payloadCodec, temporalConnection } from '../service';
+import { describeTemporalConnection } from '../temporal-connection';
 import { createApp } from './app';
 
 /** Production entry (`npm run api`): the HTTP API against an existing Temporal server and PostgreSQL. */
@@ -13,18 +16,38 @@ async function main(): Promise<void> {
   const { env, routing } = loadServiceConfig();
   const log = createLogger(env.LOG_LEVEL);
   if (!env.TEMPORAL_ADDRESS || !env.DATABASE_URL) throw new Error('the API needs TEMPORAL_ADDRESS and DATABASE_URL (npm start runs everything locally)');
+  const temporal = temporalConnection(env, env.TEMPORAL_ADDRESS);
+  const { codec } = await payloadCodec({ generate: false });
   const db = createPool(env.DATABASE_URL);
   await migrateDatabase(db);
-  const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
-  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
-  const app = createApp({ client, db, routing, taskQueue: env.TEMPORAL_TASK_QUEUE, log });
-  const server = app.listen(env.PORT, () => {
-    log.info({ port: env.PORT, temporal: env.TEMPORAL_ADDRESS, database: redactUrl(env.DATABASE_URL!) }, 'API listening');
+  const apiKeys = new ApiKeys(db);
+  const { anyActive } = await bootstrapApiKeys(apiKeys, { bootstrapKey: env.VIP_ROUTER_BOOTSTRAP_API_KEY, createIfNone: false });
+  if (!anyActive) log.warn('no API key exists: every /v1 route answers 401 until one is made (npm run api-key -- create --scope admin)');
+  const connection = await Connection.connect(temporal);
+  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: dataConverter(codec) });
+  const { app, inbox } = createApp({
+    client,
+    db,
+    routing,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    log,
+    apiKeys,
+    rateLimit: env.VIP_ROUTER_RATE_LIMIT,
+    respondio: { signingKeys: env.RESPONDIO_WEBHOOK_SIGNING_KEYS, platform: env.RESPONDIO_API_TOKEN ? 'respondio' : undefined },
+    codec: { codec, corsOrigins: env.VIP_ROUTER_CODEC_CORS_ORIGINS },
   });
+  const server = app.listen(env.PORT, () => {
+    log.info(
+      { port: env.PORT, temporal: env.TEMPORAL_ADDRESS, connection: describeTemporalConnection(temporal), database: redactUrl(env.DATABASE_URL!) },
+      'API listening',
+    );
+  });
+  inbox.start();
   stop = () => {
     server.close(() => {
-      connection
-        .close()
+      inbox
+        .stop()
+        .then(() => connection.close())
         .then(() => db.end())
         .catch((error: unknown) => {
           log.error({ err: error }, 'shutdown failed');

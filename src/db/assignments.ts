@@ -4,6 +4,7 @@ import type {
   AssignmentResult,
   AssignTarget,
   CapacityDefaults,
+  PlatformUser,
   TransferRequest,
   TransferResult,
 } from '../workflows/types';
@@ -132,10 +133,12 @@ export function effectiveCapacity(agent: Pick<AgentRow, 'capacity' | 'team'>, de
 
 /** The first target of the chain with someone free, and whom it picks. */
 function choose(request: AssignmentRequest, pool: AgentRow[], cursors: Map<string, string>) {
+  const excluded = new Set(request.excludeAgentIds ?? []);
   for (const target of request.targets) {
     const onlineOnly = target.kind === 'team' ? target.onlineOnly : request.onlineOnly;
     const free = pool.filter(
-      (agent) => matches(agent, target) && (agent.online || !onlineOnly) && agent.open < effectiveCapacity(agent, request.capacity),
+      (agent) =>
+        !excluded.has(agent.id) && matches(agent, target) && (agent.online || !onlineOnly) && agent.open < effectiveCapacity(agent, request.capacity),
     );
     const agent = pick(free, target, cursors);
     if (agent) return { agent, target };
@@ -264,5 +267,42 @@ export async function transfer(
     await tx.query(`UPDATE assignments SET released_at = now() WHERE conversation_id = $1 AND released_at IS NULL`, [conversation.conversationId]);
     await insertAssignment(tx, request, choice.agent, choice.target);
     return { transferred: true, assignee: result(choice.agent, choice.target) };
+  });
+}
+
+/**
+ * A person re-assigned the conversation in the platform by hand: it leaves the queue and its old agent, and is
+ * counted against the new assignee when they are one of our agents (past capacity and presence: a person chose).
+ * Null: an un-assignment, or a user we do not know. Repeating it changes nothing more.
+ */
+export async function adoptPlatformAssignee(
+  db: Db,
+  conversation: Pick<AssignmentRequest, 'conversationId' | 'workflowId' | 'contactId'>,
+  user: PlatformUser | null,
+): Promise<AssignmentResult | null> {
+  return inTransaction(db, async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [DISPATCH_LOCK]);
+    const { rows } = user
+      ? await tx.query<AgentRow>(
+          `SELECT id, name, team, role, online, capacity, last_assigned_at AS "lastAssignedAt", 0 AS open FROM agents
+            WHERE respondio_user_id = $1 OR ($2::text IS NOT NULL AND lower(email) = $2)
+            ORDER BY (respondio_user_id = $1) DESC NULLS LAST LIMIT 1`,
+          [user.userId ?? null, user.email?.toLowerCase() ?? null],
+        )
+      : { rows: [] };
+    const agent = rows[0];
+    const current = await findOpenAssignment(tx, conversation.conversationId);
+    if (agent && current?.agentId === agent.id) return current;
+    await tx.query(`DELETE FROM queue_entries WHERE conversation_id = $1`, [conversation.conversationId]);
+    await tx.query(`UPDATE assignments SET released_at = now() WHERE conversation_id = $1 AND released_at IS NULL`, [conversation.conversationId]);
+    if (!agent) return null;
+    const target: AssignTarget = { kind: 'agent', agentId: agent.id, via: 'dedicated_agent' };
+    await tx.query(
+      `INSERT INTO assignments (conversation_id, workflow_id, contact_id, agent_id, strategy, via, note)
+       VALUES ($1, $2, $3, $4, 'direct', 'platform', 'assigned by hand in the platform')`,
+      [conversation.conversationId, conversation.workflowId, conversation.contactId, agent.id],
+    );
+    await tx.query(`UPDATE agents SET last_assigned_at = clock_timestamp() WHERE id = $1`, [agent.id]);
+    return { ...result(agent, target), via: 'platform' };
   });
 }

@@ -10,9 +10,12 @@ export interface TranscriptMessage {
   kind: string;
   messageId: string;
   text: string;
-  delivery: 'stored' | 'delivered' | 'received';
+  delivery: 'stored' | 'delivered' | 'received' | 'failed';
   timestamp: string;
   platformTimestamp: string | null;
+  /** respond.io's id of the message as sent (or `comment` for a note): the record that it went out. */
+  platformMessageId: string | null;
+  deliveryError: string | null;
 }
 
 /** Stores a message once per (contact, direction, external id); returns the stored row either way. */
@@ -56,12 +59,21 @@ export async function recordMessage(
 }
 
 export async function markDelivered(db: Queryable, id: string): Promise<void> {
-  await db.query(`UPDATE messages SET delivery = 'delivered' WHERE id = $1`, [id]);
+  await db.query(`UPDATE messages SET delivery = 'delivered', delivery_error = NULL WHERE id = $1`, [id]);
+}
+
+export async function markPlatformSent(db: Queryable, id: string, platformMessageId: string): Promise<void> {
+  await db.query(`UPDATE messages SET platform_message_id = $2 WHERE id = $1`, [id, platformMessageId]);
+}
+
+/** A channel refused the message for good: the transcript says so, with why. */
+export async function markDeliveryFailed(db: Queryable, id: string, error: string): Promise<void> {
+  await db.query(`UPDATE messages SET delivery = 'failed', delivery_error = $2 WHERE id = $1`, [id, error.slice(0, 1000)]);
 }
 
 const columns = `id::text, contact_id AS "contactId", conversation_id AS "conversationId", direction, kind,
   external_id AS "messageId", body AS text, delivery, occurred_at AS "timestamp",
-  platform_timestamp AS "platformTimestamp"`;
+  platform_timestamp AS "platformTimestamp", platform_message_id AS "platformMessageId", delivery_error AS "deliveryError"`;
 
 export async function transcript(db: Queryable, contactId: string): Promise<TranscriptMessage[]> {
   const { rows } = await db.query(`SELECT ${columns} FROM messages WHERE contact_id = $1 ORDER BY occurred_at, id`, [contactId]);

@@ -21,6 +21,8 @@ export type TemporalDevServerOptions = {
   /** Created at launch besides "default", and the one readiness is checked against. */
   namespace?: string;
   searchAttributes?: Record<string, SearchAttributeKind>;
+  /** A codec server the Web UI decodes payloads with (Temporal UI's remote codec protocol). */
+  uiCodecEndpoint?: string;
   readyTimeoutMs?: number;
   log?: (line: string) => void;
 };
@@ -51,6 +53,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   const args = ['server', 'start-dev', '--ip', ip, '--port', String(port), '--log-level', 'warn'];
   if (uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(uiPort));
+  if (uiPort !== undefined && opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   if (opts.dbFile) {
     await fs.mkdir(path.dirname(path.resolve(opts.dbFile)), { recursive: true });
     args.push('--db-filename', opts.dbFile);

@@ -1,13 +1,14 @@
 import { condition, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { RoutingConfig } from '../routing-config';
-import { capacityDefaults, describeTarget, type ResolvedStep, teamTarget } from './rules';
+import type { PlatformMirror } from './platform';
+import { capacityDefaults, describeTarget, platformAssignee, type ResolvedStep, teamTarget } from './rules';
 import type { Run } from './run';
 import { isOnShift, nextShiftChange, nextShiftEnd } from './shifts';
-import type { AssignmentRequest, AssignmentResult, AssignTarget, ContactInput } from './types';
+import type { AssignmentRequest, AssignmentResult, AssignTarget, ContactInput, PlatformAssigneeChange } from './types';
 
 /** PostgreSQL work: retried until the database is back, a conversation is never dropped for an outage. */
-const { requestAssignment, withdrawFromQueue, releaseConversation, transferConversation } = proxyActivities<Activities>({
+const { requestAssignment, withdrawFromQueue, releaseConversation, transferConversation, adoptPlatformAssignee } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
@@ -18,20 +19,35 @@ export interface AssigningContext {
   contact: ContactInput;
   workflowId: string;
   conversationId: string;
+  mirror: PlatformMirror;
 }
 
 /** Why serving an assigned conversation stopped, short of a close: it goes back to routing with this chain. */
 export interface Reroute {
   chain: ResolvedStep[];
   reason: string;
+  /** Agents not to route to this time: the one who just handed the conversation back. */
+  exclude?: string[];
 }
 
 /**
  * Finding someone, and keeping the conversation with someone: the chain with its per-step waits, the
  * queue, transfers, re-routing when an agent goes offline, and shift hand-overs.
  */
-export function assigning({ run, config, contact, workflowId, conversationId }: AssigningContext) {
+export function assigning({ run, config, contact, workflowId, conversationId, mirror }: AssigningContext) {
   const base = { conversationId, workflowId, contactId: contact.id, onlineOnly: config.assignment.onlineOnly, capacity: capacityDefaults(config) };
+
+  /**
+   * A person re-assigned the contact in the platform by hand: that person has it now (counted against them when
+   * they are one of our agents), the previous agent's slot is freed. Null when the change was an un-assignment.
+   */
+  async function adopt(change: PlatformAssigneeChange): Promise<AssignmentResult | null> {
+    const { assignee } = await adoptPlatformAssignee({ conversation: base, user: change.assignee });
+    const taken = change.assignee ? (assignee ?? platformAssignee(change.assignee)) : null;
+    mirror.known(taken?.agentId ?? null);
+    run.step(taken ? 'assigned_in_platform' : 'unassigned_in_platform', taken ? `${taken.agentId} took it by hand` : 'un-assigned by hand');
+    return taken;
+  }
 
   const shiftOf = (target: AssignTarget) => (target.kind === 'team' ? config.teams[target.team]?.shift : undefined);
   /** Teams off shift get no new conversations. */
@@ -44,8 +60,13 @@ export function assigning({ run, config, contact, workflowId, conversationId }: 
    * up to its `wait`, woken early when the dispatcher assigns it; after the last step, the queue, up to
    * maxQueueWait. Undefined when closed or when the queue wait ran out.
    */
-  async function assignAlong(chain: ResolvedStep[], tier: { name: string; priority: number }, note?: string): Promise<AssignmentResult | undefined> {
-    if (chain.length === 0) {
+  async function assignAlong(
+    chain: ResolvedStep[],
+    tier: { name: string; priority: number },
+    note?: string,
+    exclude?: string[],
+  ): Promise<AssignmentResult | undefined> {
+    if (chain.length === 0 && !run.takenOver) {
       // e.g. a chain of only the account manager, for a contact the CRM gives none: nobody to wait for.
       run.step('empty_chain', `the ${tier.name} chain names nobody for this contact`);
       return undefined;
@@ -60,13 +81,27 @@ export function assigning({ run, config, contact, workflowId, conversationId }: 
     let phaseEnds = Date.now() + phases[0]!.wait;
     run.enter('assigning');
     for (;;) {
+      const change = run.takePlatformChange();
+      if (change?.assignee) {
+        // Whatever the dispatcher did meanwhile, the person's choice stands (adopting leaves the queue too).
+        delete run.status.chain;
+        return (await adopt(change))!;
+      }
+      if (change) run.step('unassigned_in_platform', 'un-assigned by hand while not assigned: routing goes on');
       while (phase < last && Date.now() >= phaseEnds) {
         phase++;
         phaseEnds = Date.now() + phases[phase]!.wait;
       }
       const now = Date.now();
       const changesSeen = run.assignmentChanges;
-      const request: AssignmentRequest = { ...base, tier: tier.name, priority: tier.priority, targets: onShift(phases[phase]!.targets, now), note };
+      const request: AssignmentRequest = {
+        ...base,
+        tier: tier.name,
+        priority: tier.priority,
+        targets: onShift(phases[phase]!.targets, now),
+        note,
+        ...(exclude?.length ? { excludeAgentIds: exclude } : {}),
+      };
       const assigned = await requestAssignment(request);
       if (assigned) {
         delete run.status.chain;
@@ -78,7 +113,8 @@ export function assigning({ run, config, contact, workflowId, conversationId }: 
       }
       run.status.chain = { step: phase, steps: labels, until: new Date(phaseEnds).toISOString() };
       const wakeAt = Math.min(phaseEnds, nextChangeAmong(phases[phase]!.targets, now));
-      await condition(() => run.closed || run.assignmentChanges !== changesSeen, Math.max(wakeAt - Date.now(), 1));
+      await condition(() => run.closed || run.assignmentChanges !== changesSeen || run.platformChange !== undefined, Math.max(wakeAt - Date.now(), 1));
+      if (run.platformChange !== undefined && !run.closed) continue;
       if (run.closed || (phase === last && Date.now() >= phaseEnds)) {
         // The dispatcher may have served us just before we gave up: that assignment stands.
         const raced = await withdrawFromQueue(conversationId);
@@ -98,12 +134,22 @@ export function assigning({ run, config, contact, workflowId, conversationId }: 
     for (;;) {
       run.status.assignee = { agentId: current.agentId, name: current.name, team: current.team };
       run.enter(current.via === 'escalation' ? 'escalated' : 'assigned');
+      await mirror.assignee(current.agentId);
       const shift = config.teams[current.team]?.shift;
       const nextTeam = config.teams[current.team]?.nextShiftTeam;
       const shiftEnds = shift && nextTeam ? nextShiftEnd(shift, Date.now()) : undefined;
-      const needsAttention = () => run.closed || run.transfers.length > 0 || run.rerouteRequested;
+      const needsAttention = () => run.closed || run.transfers.length > 0 || run.rerouteRequested || run.platformChange !== undefined;
       const woke = shiftEnds === undefined ? (await condition(needsAttention), true) : await condition(needsAttention, Math.max(shiftEnds - Date.now(), 1));
       if (run.closed) return undefined;
+      const change = run.takePlatformChange();
+      if (change) {
+        const taken = await adopt(change);
+        if (taken) {
+          current = taken;
+          continue;
+        }
+        return { chain, reason: 'un-assigned by hand in the platform', exclude: [current.agentId] };
+      }
       const pending = run.transfers.shift();
       if (pending) {
         const { request } = pending;
@@ -121,6 +167,7 @@ export function assigning({ run, config, contact, workflowId, conversationId }: 
         run.rerouteRequested = false;
         run.step('agent_offline', `${current.agentId} went offline: re-routing`);
         await releaseConversation(conversationId);
+        await mirror.assignee(null);
         return { chain, reason: 'assignee went offline' };
       }
       if (!woke && nextTeam) {
@@ -130,6 +177,7 @@ export function assigning({ run, config, contact, workflowId, conversationId }: 
           // A gap between shifts: the conversation waits for the next team's start rather than reach it early.
           run.step('shift_ended', `${current.team}: ${nextTeam} is not on shift yet`);
           await releaseConversation(conversationId);
+          await mirror.assignee(null);
           return { chain: [{ target, wait: 0 }], reason: `shift of ${current.team} ended` };
         }
         const handover = await transferConversation({ conversation: base, to: { target, reason: `shift of ${current.team} ended` } });
@@ -139,6 +187,7 @@ export function assigning({ run, config, contact, workflowId, conversationId }: 
           continue;
         }
         await releaseConversation(conversationId);
+        await mirror.assignee(null);
         return { chain: [{ target, wait: 0 }], reason: `shift of ${current.team} ended` };
       }
     }

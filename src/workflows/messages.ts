@@ -1,9 +1,11 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ConversationStatus, InboundMessage, TransferRequest, TransferResult } from './types';
+import type { CloseRequest, ConversationStatus, InboundMessage, PlatformAssigneeChange, TransferRequest, TransferResult } from './types';
 
 /** Wire names: camelCase, shared by the workflow, its activities and the API. */
 export const messageReceivedSignal = defineSignal<[InboundMessage]>('messageReceived');
-export const closeConversationSignal = defineSignal<[{ reason?: string }?]>('closeConversation');
+export const closeConversationSignal = defineSignal<[CloseRequest?]>('closeConversation');
+/** A person changed the contact's assignee in the messaging platform (respond.io) by hand. */
+export const platformAssigneeChangedSignal = defineSignal<[PlatformAssigneeChange]>('platformAssigneeChanged');
 /** The dispatcher changed this conversation's assignment (or capacity moved): look again. */
 export const assignmentChangedSignal = defineSignal('assignmentChanged');
 /** An agent of this conversation went offline; the run re-routes if its rules say so. */

@@ -1,4 +1,4 @@
-import { ActivityFailure, condition, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { assigning } from './assigning';
 import {
@@ -6,12 +6,15 @@ import {
   assignmentChangedSignal,
   closeConversationSignal,
   messageReceivedSignal,
+  platformAssigneeChangedSignal,
   stateQuery,
   transferUpdate,
 } from './messages';
 import { crmBackoff, escalationChain, extractEmail, type ResolvedStep, resolveChain, type Tier, tierFor } from './rules';
-import { Run } from './run';
+import { platformMirror } from './platform';
+import { failureReason, Run } from './run';
 import { fillTemplate } from './template';
+import { textsFor } from './texts';
 import type { ConversationStatus, CrmOutcome, OutboundKind, RoutingInput } from './types';
 
 /** PostgreSQL writes: retried until the database is back, a conversation is never dropped for an outage. */
@@ -30,11 +33,14 @@ const { sendMessage } = proxyActivities<Activities>({
  * One open conversation, routed as in respond.io's "Route VIP contacts" template:
  * trigger → has email? → (no: ask, validate, jump back) → fetch CRM data → VIP or regular → assign → close.
  */
-export async function routeConversation({ contact, config }: RoutingInput): Promise<ConversationStatus> {
+export async function routeConversation(input: RoutingInput): Promise<ConversationStatus> {
+  const { contact, config, platform } = input;
   const { workflowId, firstExecutionRunId: conversationId } = workflowInfo();
   const run = new Run(contact, conversationId);
   const { status } = run;
-  const { assignAlong, serve, release } = assigning({ run, config, contact, workflowId, conversationId });
+  const texts = textsFor(config.askEmail, contact.language);
+  const mirror = platformMirror(input, run, conversationId);
+  const { assignAlong, serve, release } = assigning({ run, config, contact, workflowId, conversationId, mirror });
 
   setHandler(stateQuery, () => status);
   setHandler(messageReceivedSignal, (message) => {
@@ -43,7 +49,8 @@ export async function routeConversation({ contact, config }: RoutingInput): Prom
     run.seenMessageIds.add(message.messageId);
     run.inbox.push(message);
   });
-  setHandler(closeConversationSignal, () => void (run.closed = true));
+  setHandler(closeConversationSignal, (request) => run.close(request?.source ?? 'api'));
+  setHandler(platformAssigneeChangedSignal, (change) => run.platformAssigneeChanged(change));
   setHandler(assignmentChangedSignal, () => void run.assignmentChanges++);
   setHandler(agentWentOfflineSignal, ({ agentId }) => {
     if (config.assignment.rerouteOnOffline && status.assignee?.agentId === agentId) run.rerouteRequested = true;
@@ -65,8 +72,8 @@ export async function routeConversation({ contact, config }: RoutingInput): Prom
   );
 
   const say = (kind: OutboundKind, key: string, text: string, direction: 'outbound' | 'note' = 'outbound') =>
-    sendMessage({ contactId: contact.id, conversationId, key, kind, text, direction }).catch((error: unknown) => {
-      run.step('message_not_delivered', `${kind}: ${(error as Error).message}`);
+    sendMessage({ contactId: contact.id, conversationId, key, kind, text, direction, platform }).catch((error: unknown) => {
+      run.step('message_not_delivered', `${kind}: ${failureReason(error)}`);
     });
 
   const { fetchCustomerData } = proxyActivities<Activities>({
@@ -83,8 +90,7 @@ export async function routeConversation({ contact, config }: RoutingInput): Prom
       try {
         outcome = await fetchCustomerData({ email, contact, crm: config.crm });
       } catch (error) {
-        const reason = error instanceof ActivityFailure ? (error.cause?.message ?? error.message) : String(error);
-        outcome = { outcome: 'error', retryable: true, reason };
+        outcome = { outcome: 'error', retryable: true, reason: failureReason(error) };
       }
       if (outcome.outcome !== 'error') break;
       run.step('crm_error', `attempt ${attempt}/${retry.maxAttempts}: ${outcome.reason}`);
@@ -94,32 +100,40 @@ export async function routeConversation({ contact, config }: RoutingInput): Prom
     return outcome;
   }
 
-  type Answer = { kind: 'email'; email: string } | { kind: 'too_many_invalid' } | { kind: 'no_reply' } | { kind: 'closed' };
+  type Answer =
+    | { kind: 'email'; email: string }
+    | { kind: 'too_many_invalid' }
+    | { kind: 'no_reply' }
+    | { kind: 'closed' }
+    | { kind: 'taken_over' };
 
   async function askForEmail(): Promise<Answer> {
     run.enter('asking_email');
-    const { maxReAsks, replyTimeout, messages } = config.askEmail;
+    const { maxReAsks, replyTimeout } = config.askEmail;
     const vars = { firstName: contact.firstName ?? '', lastName: contact.lastName ?? '' };
     run.inbox.length = 0; // only replies to the question count, not what the contact said before it
     run.step('ask_email');
-    await say('question', 'ask-email', fillTemplate(messages.question, vars));
+    await say('question', 'ask-email', fillTemplate(texts.question, vars));
     for (;;) {
-      const replied = await condition(() => run.inbox.length > 0 || run.closed, replyTimeout);
+      const replied = await condition(() => run.inbox.length > 0 || run.closed || run.takenOver, replyTimeout);
       if (run.closed) return { kind: 'closed' };
+      if (run.takenOver) return { kind: 'taken_over' };
       if (!replied) return { kind: 'no_reply' };
       const email = extractEmail(run.inbox.shift()!.text);
       if (email) {
         run.step('valid_reply');
-        await say('success', 'email-saved', fillTemplate(messages.success, { ...vars, email }));
-        await saveContactEmail({ contactId: contact.id, email });
+        await say('success', 'email-saved', fillTemplate(texts.success, { ...vars, email }));
+        const saved = await saveContactEmail({ contactId: contact.id, conversationId, email, platform });
         run.step('save_email', email);
+        // Runs recorded before the platform existed got no answer here.
+        if (saved?.platformRefused) run.step('platform_refused', `save email: ${saved.platformRefused}`);
         return { kind: 'email', email };
       }
       status.invalidReplies++;
       run.step('invalid_reply', `invalid reply ${status.invalidReplies}`);
       if (status.invalidReplies > maxReAsks) return { kind: 'too_many_invalid' };
       run.step('ask_email', `re-ask ${status.invalidReplies}/${maxReAsks}`);
-      await say('invalid_reply', `re-ask-${status.invalidReplies}`, fillTemplate(messages.invalid, vars));
+      await say('invalid_reply', `re-ask-${status.invalidReplies}`, fillTemplate(texts.invalid, vars));
     }
   }
 
@@ -131,14 +145,15 @@ export async function routeConversation({ contact, config }: RoutingInput): Prom
       const reroute = await serve(assigned, chain);
       if (!reroute) return true;
       delete status.assignee;
-      assigned = await assignAlong(reroute.chain, tier, reroute.reason);
+      assigned = await assignAlong(reroute.chain, tier, reroute.reason, reroute.exclude);
     }
     return assigned !== undefined || run.closed;
   }
 
-  async function escalate(reason: string, tier: Tier): Promise<void> {
+  /** `reason` is for the decisions; `note` is what the agents read, in the contact's language. */
+  async function escalate(reason: string, note: string, tier: Tier): Promise<void> {
     run.step('escalate', reason);
-    await say('escalation_note', 'escalation-note', reason, 'note');
+    await say('escalation_note', 'escalation-note', note, 'note');
     if (!(await assignAndServe(escalationChain(config), tier, reason))) fail('no manager became available to take the escalation');
   }
 
@@ -155,8 +170,8 @@ export async function routeConversation({ contact, config }: RoutingInput): Prom
     const lastAgentId = lastAgentStep ? await findLastAgent({ contactId: contact.id, withinDays: lastAgentStep.withinDays }) : null;
     if (await assignAndServe(resolveChain(tier.chain, { crmFields, lastAgentId }, config), tier)) return;
     run.step('queue_timeout', `not assigned within ${config.assignment.maxQueueWait} ms`);
-    if (config.assignment.onQueueTimeout === 'close') return void (run.closed = true);
-    await escalate('nobody on the routing chain became available in time', tier);
+    if (config.assignment.onQueueTimeout === 'close') return run.close('run');
+    await escalate('nobody on the routing chain became available in time', texts.escalationQueueTimeout, tier);
   }
 
   async function routeFromEmailOrQuestion(): Promise<void> {
@@ -184,13 +199,20 @@ export async function routeConversation({ contact, config }: RoutingInput): Prom
           continue;
         case 'closed':
           return;
-        case 'too_many_invalid':
-          return escalate(fillTemplate(config.askEmail.messages.escalationNote, { invalidReplies: status.invalidReplies }), tierFor(undefined, config));
+        case 'too_many_invalid': {
+          const note = fillTemplate(texts.escalationNote, { invalidReplies: status.invalidReplies });
+          return escalate(`${status.invalidReplies} replies were not an email address`, note, tierFor(undefined, config));
+        }
         case 'no_reply':
           run.step('reply_timeout', `no reply within ${config.askEmail.replyTimeout} ms: ${config.askEmail.onReplyTimeout}`);
-          if (config.askEmail.onReplyTimeout === 'close') return void (run.closed = true);
-          if (config.askEmail.onReplyTimeout === 'escalate') return escalate('the contact did not reply to the email question', tierFor(undefined, config));
+          if (config.askEmail.onReplyTimeout === 'close') return run.close('run');
+          if (config.askEmail.onReplyTimeout === 'escalate') {
+            return escalate('the contact did not reply to the email question', texts.escalationNoReply, tierFor(undefined, config));
+          }
           return route(tierFor(undefined, config), {}, 'no reply to the email question');
+        case 'taken_over':
+          // The regular chain only matters if the person hands the conversation back.
+          return route(tierFor(undefined, config), {}, 'assigned by hand in the platform before routing');
       }
     }
   }
@@ -202,6 +224,11 @@ export async function routeConversation({ contact, config }: RoutingInput): Prom
 
   const released = await release();
   for (const pending of run.transfers) pending.result = { transferred: false, reason: 'the conversation closed' };
+  if (run.closedBy !== 'platform') {
+    // The platform closed its own conversation already; any other close is carried out there too.
+    if (status.assignee) await mirror.assignee(null);
+    await mirror.close();
+  }
   delete status.assignee;
   run.enter('closed');
   run.step('close', released ? `released ${released}` : undefined);

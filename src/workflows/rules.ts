@@ -1,5 +1,5 @@
 import type { ChainStep, RoutingConfig } from '../routing-config';
-import type { AssignTarget, CapacityDefaults } from './types';
+import type { AssignmentResult, AssignTarget, CapacityDefaults, PlatformUser } from './types';
 
 // Deliberately stricter than RFC 5322: a routing service wants addresses people actually use
 // (local@domain.tld), not quoted local parts or IP literals.
@@ -111,4 +111,10 @@ export function describeTarget(target: AssignTarget): string {
 /** Wait before CRM attempt `attempt + 1`: exponential, capped. */
 export function crmBackoff(attempt: number, retry: RoutingConfig['crm']['retry']): number {
   return Math.min(retry.initialInterval * retry.backoffCoefficient ** (attempt - 1), retry.maxInterval);
+}
+
+/** A platform user who is not one of our agents, as the run shows them: the conversation is theirs, counted nowhere. */
+export function platformAssignee(user: PlatformUser): AssignmentResult {
+  const ref = user.userId ?? user.email ?? 'unknown';
+  return { agentId: `respondio:${ref}`, name: user.name ?? user.email ?? `respond.io user ${ref}`, team: '', via: 'platform', strategy: 'direct' };
 }

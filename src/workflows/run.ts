@@ -1,10 +1,21 @@
-import { condition } from '@temporalio/workflow';
-import type { ContactInput, ConversationState, ConversationStatus, InboundMessage, TransferRequest, TransferResult } from './types';
+import { ActivityFailure, condition } from '@temporalio/workflow';
+import type {
+  ContactInput,
+  ConversationState,
+  ConversationStatus,
+  InboundMessage,
+  PlatformAssigneeChange,
+  TransferRequest,
+  TransferResult,
+} from './types';
 
 export interface PendingTransfer {
   request: TransferRequest;
   result?: TransferResult;
 }
+
+/** Platform event ids remembered to drop redeliveries; older ones are long settled. */
+const SEEN_PLATFORM_EVENTS = 50;
 
 /** What one routing run knows and is waiting for; the state query answers `status`. */
 export class Run {
@@ -13,9 +24,14 @@ export class Run {
   readonly seenMessageIds = new Set<string>();
   readonly transfers: PendingTransfer[] = [];
   closed = false;
+  /** Who ended the conversation: the platform closed it itself; an API close or the run's own is mirrored there. */
+  closedBy?: 'api' | 'platform' | 'run';
   /** Bumped by every assignmentChanged signal, so a wait can tell that something happened since it began. */
   assignmentChanges = 0;
   rerouteRequested = false;
+  /** The latest assignee a person set in the platform by hand, not yet acted on. */
+  platformChange?: PlatformAssigneeChange;
+  private readonly seenPlatformEvents: string[] = [];
 
   constructor(contact: ContactInput, conversationId: string) {
     this.status = { contactId: contact.id, conversationId, state: 'checking_email', invalidReplies: 0, path: [], decisions: [] };
@@ -30,8 +46,38 @@ export class Run {
     if (detail) this.status.decisions.push({ step: name, detail });
   }
 
+  close(by: NonNullable<Run['closedBy']>): void {
+    this.closed = true;
+    this.closedBy ??= by;
+  }
+
+  /** Only the latest change counts: two quick re-assignments by hand end with the second person. */
+  platformAssigneeChanged(change: PlatformAssigneeChange): void {
+    if (this.seenPlatformEvents.includes(change.eventId)) return;
+    this.seenPlatformEvents.push(change.eventId);
+    if (this.seenPlatformEvents.length > SEEN_PLATFORM_EVENTS) this.seenPlatformEvents.shift();
+    this.platformChange = change;
+  }
+
+  takePlatformChange(): PlatformAssigneeChange | undefined {
+    const change = this.platformChange;
+    this.platformChange = undefined;
+    return change;
+  }
+
+  /** A person assigned the conversation by hand in the platform: the flow stops asking and routing. */
+  get takenOver(): boolean {
+    return this.platformChange?.assignee != null;
+  }
+
   /** Waits like sleep, but a close ends the wait at once; true when closed. */
   pause(ms: number): Promise<boolean> {
     return condition(() => this.closed, ms);
   }
+}
+
+/** Why an activity failed, in the words of the failure it raised rather than the SDK's wrapper. */
+export function failureReason(error: unknown): string {
+  if (error instanceof ActivityFailure) return error.cause?.message ?? error.message;
+  return error instanceof Error ? error.message : String(error);
 }

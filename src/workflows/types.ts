@@ -19,12 +19,36 @@ export interface ContactInput {
   email?: string | null;
   phone?: string | null;
   channel?: string | null;
+  /** Primary language subtag ("es", "pt"): the contact's messages are sent in it when configured. */
+  language?: string | null;
+}
+
+export interface CloseRequest {
+  reason?: string;
+  /** Who closed it: the platform has closed its own conversation already; anyone else's close is mirrored there. */
+  source?: 'api' | 'platform';
+}
+
+export interface PlatformAssigneeChange {
+  /** The platform's event id: a redelivered event changes nothing twice. */
+  eventId: string;
+  /** Null: un-assigned. */
+  assignee: PlatformUser | null;
+}
+
+/** A user of the messaging platform (a respond.io user), as an assignment there names them. */
+export interface PlatformUser {
+  userId?: string;
+  email?: string;
+  name?: string;
 }
 
 export interface RoutingInput {
   contact: ContactInput;
   /** The rules the run started with; later config edits do not reach a running conversation. */
   config: RoutingConfig;
+  /** The messaging platform the run's effects are mirrored to (absent in runs started before there was one). */
+  platform?: 'respondio';
 }
 
 /** One place to look for someone, resolved for this conversation. */
@@ -46,6 +70,8 @@ export interface AssignmentRequest {
   onlineOnly: boolean;
   capacity: CapacityDefaults;
   note?: string;
+  /** Not these agents, this time (one who just handed the conversation back). */
+  excludeAgentIds?: string[];
 }
 
 /** An agent's capacity when they have none of their own: their team's default, else the fallback. */
@@ -61,7 +87,8 @@ export interface Assignee {
 }
 
 export interface AssignmentResult extends Assignee {
-  via: AssignTarget['via'];
+  /** `platform`: a person assigned it by hand in the messaging platform. */
+  via: AssignTarget['via'] | 'platform';
   strategy: AssignmentStrategy | 'direct';
 }
 

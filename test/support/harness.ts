@@ -1,27 +1,41 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { createApp } from '../../src/api/app';
+import { type Api, createApp } from '../../src/api/app';
+import type { RateLimit } from '../../src/api/rate-limit';
 import { directoryUrlFor } from '../../src/config';
 import type { Agent } from '../../src/db/agents';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
-import { createLogger } from '../../src/logger';
+import { createLogger, type Logger } from '../../src/logger';
+import { createRespondioClient } from '../../src/respondio/client';
 import { parseRoutingConfig, type RoutingConfig, type RoutingConfigInput } from '../../src/routing-config';
+import { ApiKeys } from '../../src/security/api-keys';
+import type { AesGcmCodec } from '../../src/security/codec';
+import { decodeHistoryPayloads } from '../../src/security/history';
+import { dataConverter } from '../../src/service';
 import { routeTemporalLogs } from '../../src/temporal';
 import { createRoutingWorker } from '../../src/worker';
 import { workflowIdForContact } from '../../src/workflows/messages';
 import type { ConversationStatus } from '../../src/workflows/types';
+import { testCodec, testCodecKeys } from './codec';
 import { acquireTestServers, createScratchDatabase, type TestServers } from './servers';
 
 export interface HarnessOptions {
   /** Merged over the test defaults (fast CRM retries); `crm.url` defaults to the harness API's directory. */
   routing?: RoutingConfigInput;
   outbound?: { webhookUrl?: string; webhookSecret?: string };
+  /** respond.io (a stand-in): runs mirror their effects to it, its users can be synced, its webhooks are accepted. */
+  respondio?: { baseUrl: string; token: string; signingKeys?: string[]; agentSync?: { teamMap?: Record<string, string>; defaultTeam?: string; newAgentsOnline?: boolean } };
+  rateLimit?: RateLimit;
+  /** Where the service's logs go (silent by default). */
+  log?: Logger;
 }
 
 export interface ApiResponse<T = any> {
@@ -29,11 +43,10 @@ export interface ApiResponse<T = any> {
   body: T;
 }
 
-const log = createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent');
+const defaultLog = createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent');
 
 /** A fresh database, its own task queue, a worker and the API on a free port, over the shared servers. */
 export class Harness {
-  readonly taskQueue = `vip-router-test-${randomUUID()}`;
   private workerRun?: Promise<void>;
   worker?: Worker;
 
@@ -49,25 +62,74 @@ export class Harness {
     readonly baseUrl: string,
     readonly routing: RoutingConfig,
     private readonly options: HarnessOptions,
+    readonly codec: AesGcmCodec,
+    /** The codec's keys as VIP_ROUTER_CODEC_KEYS holds them, for worker processes. */
+    readonly codecKeys: string,
+    readonly apiKeys: ApiKeys,
+    /** An admin key: every request() carries it unless told otherwise. */
+    readonly adminKey: string,
+    /** The worker's key (scope read) for the built-in directory. */
+    readonly workerKey: string,
+    readonly api: Api,
+    readonly taskQueue: string,
   ) {}
 
   static async start(options: HarnessOptions = {}): Promise<Harness> {
     // Installed on first use, not on import: the native runtime it creates keeps a process alive until its workers stop.
-    routeTemporalLogs(log);
+    const log = options.log ?? defaultLog;
+    routeTemporalLogs(defaultLog);
     const { servers, release } = await acquireTestServers();
     const databaseUrl = await createScratchDatabase(servers.databaseUrl);
     const db = createPool(databaseUrl);
     await migrateDatabase(db);
+    const codecKeys = testCodecKeys();
+    const codec = testCodec(codecKeys);
     const clientConnection = await Connection.connect({ address: servers.temporalAddress });
-    const client = new Client({ connection: clientConnection });
+    const client = new Client({ connection: clientConnection, dataConverter: dataConverter(codec) });
     const workerConnection = await NativeConnection.connect({ address: servers.temporalAddress });
+    const apiKeys = new ApiKeys(db, 0);
+    const { key: adminKey } = await apiKeys.create('admin', 'test admin');
+    const { key: workerKey } = await apiKeys.create('read', 'test worker');
 
     const server = createServer();
     await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const routing = testRouting(options.routing);
-    const harness = new Harness(servers, release, db, databaseUrl, client, clientConnection, workerConnection, server, baseUrl, routing, options);
-    server.on('request', createApp({ client, db, routing, taskQueue: harness.taskQueue, log }));
+    const taskQueue = `vip-router-test-${randomUUID()}`;
+    const api = createApp({
+      client,
+      db,
+      routing,
+      taskQueue,
+      log,
+      apiKeys,
+      rateLimit: options.rateLimit,
+      respondio: options.respondio ? { signingKeys: options.respondio.signingKeys ?? [], platform: 'respondio' } : undefined,
+      inbox: { pollMs: 200 },
+      codec: { codec, corsOrigins: ['http://127.0.0.1:8233'] },
+    });
+    const harness = new Harness(
+      servers,
+      release,
+      db,
+      databaseUrl,
+      client,
+      clientConnection,
+      workerConnection,
+      server,
+      baseUrl,
+      routing,
+      options,
+      codec,
+      codecKeys,
+      apiKeys,
+      adminKey,
+      workerKey,
+      api,
+      taskQueue,
+    );
+    server.on('request', api.app);
+    api.inbox.start();
     await harness.startWorker();
     return harness;
   }
@@ -81,6 +143,12 @@ export class Harness {
       outbound: this.options.outbound,
       workflowBundlePath: this.servers.workflowBundlePath,
       directoryUrl: directoryUrlFor(this.baseUrl),
+      directoryApiKey: this.workerKey,
+      codec: this.codec,
+      respondio: this.options.respondio ? createRespondioClient({ baseUrl: this.options.respondio.baseUrl, token: this.options.respondio.token }) : undefined,
+      agentSync: this.options.respondio
+        ? { teamMap: {}, defaultTeam: 'support', newAgentsOnline: true, everyMs: 3_600_000, ...this.options.respondio.agentSync }
+        : undefined,
     });
     this.workerRun = this.worker.run();
   }
@@ -98,9 +166,16 @@ export class Harness {
   }
 
   async request<T = any>(method: string, path: string, body?: unknown, rawBody?: string): Promise<ApiResponse<T>> {
+    return this.requestAs(this.adminKey, method, path, body, rawBody);
+  }
+
+  /** A request with this API key (null: none). */
+  async requestAs<T = any>(key: string | null, method: string, path: string, body?: unknown, rawBody?: string): Promise<ApiResponse<T>> {
+    const headers: Record<string, string> = body !== undefined || rawBody !== undefined ? { 'content-type': 'application/json' } : {};
+    if (key !== null) headers['authorization'] = `Bearer ${key}`;
     const response = await fetch(`${this.baseUrl}${path}`, {
       method,
-      headers: body !== undefined || rawBody !== undefined ? { 'content-type': 'application/json' } : {},
+      headers,
       body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
     });
     const text = await response.text();
@@ -166,11 +241,12 @@ export class Harness {
   }
 
   async recordHistory(contactId: string, name: string): Promise<void> {
-    await recordHistoryFixture(this.client, contactId, name);
+    await recordHistoryFixture(this.client, this.codec, contactId, name);
   }
 
   async close(): Promise<void> {
     await this.stopWorker().catch(() => undefined);
+    await this.api.inbox.stop();
     this.server.closeAllConnections();
     await new Promise((done) => this.server.close(done));
     await this.clientConnection.close();
@@ -180,15 +256,21 @@ export class Harness {
   }
 }
 
-/** With RECORD_HISTORIES=1, saves the run's history as a replay fixture under test/fixtures/histories. */
-export async function recordHistoryFixture(client: Client, contactId: string, name: string): Promise<void> {
+/**
+ * With RECORD_HISTORIES=1, saves the run's history as a replay fixture under test/fixtures/histories, decrypted (the
+ * test data is made up; the key is thrown away with the test). A fixture that exists is never written again: it is
+ * a conversation recorded on earlier code, which today's code must still replay.
+ */
+export async function recordHistoryFixture(client: Client, codec: PayloadCodec, contactId: string, name: string): Promise<void> {
   if (process.env['RECORD_HISTORIES'] !== '1') return;
-  const history = await client.workflow.getHandle(workflowIdForContact(contactId)).fetchHistory();
   const dir = join(__dirname, '..', 'fixtures', 'histories');
+  const path = join(dir, `${name}.json`);
+  if (existsSync(path)) return;
+  const history = await decodeHistoryPayloads(await client.workflow.getHandle(workflowIdForContact(contactId)).fetchHistory(), codec);
   await mkdir(dir, { recursive: true });
   // historyToJSON, not JSON.stringify: proto Longs and timestamps need the proto JSON mapping, the same
   // shape Temporal UI exports.
-  await writeFile(join(dir, `${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
+  await writeFile(path, `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
 }
 
 export function testRouting(overrides: RoutingConfigInput = {}): RoutingConfig {

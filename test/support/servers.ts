@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { startEmbeddedPostgres } from '../../src/infra/embedded-postgres';
 import { resolveTemporalBinary } from '../../src/infra/temporal-cli';
 import { startTemporalDevServer } from '../../src/infra/temporal-dev-server';
+import { FAILURE_CONVERTER_PATH } from '../../src/service';
 
 /** What every test process shares: set by scripts/test.ts, or started on first use by a lone test file. */
 export interface TestServers {
@@ -51,7 +52,11 @@ export async function startTestServers(log: (line: string) => void = () => undef
 }
 
 export async function buildWorkflowBundle(path: string): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../src/workflows'),
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    logger: quietLogger,
+  });
   await writeFile(path, code);
   return path;
 }

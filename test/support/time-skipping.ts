@@ -6,6 +6,10 @@ import { tsToMs } from '@temporalio/common/lib/time';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../src/api/app';
+import { ApiKeys } from '../../src/security/api-keys';
+import type { AesGcmCodec } from '../../src/security/codec';
+import { dataConverter } from '../../src/service';
+import { testCodec } from './codec';
 import { type AgentRole, putAgent } from '../../src/db/agents';
 import { type TranscriptMessage, transcript } from '../../src/db/messages';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
@@ -39,23 +43,28 @@ export class TimeSkippingWorld {
   private worker?: Worker;
   private workerRun?: Promise<void>;
   private api?: Server;
+  private apiKey?: string;
 
   private constructor(
     readonly env: TestWorkflowEnvironment,
     readonly db: Db,
     readonly crm: FakeCrm,
     private readonly releaseServers: () => Promise<void>,
+    private readonly codec: AesGcmCodec,
   ) {}
 
   static async start(): Promise<TimeSkippingWorld> {
     const { servers, release } = await acquireTestServers();
+    const codec = testCodec();
     const [env, databaseUrl, crm] = await Promise.all([
-      resolveTemporalBinary('test-server').then((executable) => TestWorkflowEnvironment.createTimeSkipping({ server: { executable } })),
+      resolveTemporalBinary('test-server').then((executable) =>
+        TestWorkflowEnvironment.createTimeSkipping({ server: { executable }, client: { dataConverter: dataConverter(codec) } }),
+      ),
       createScratchDatabase(servers.databaseUrl),
       new FakeCrm().start(),
     ]);
     const db = createPool(databaseUrl);
-    const world = new TimeSkippingWorld(env, db, crm, release);
+    const world = new TimeSkippingWorld(env, db, crm, release, codec);
     try {
       await migrateDatabase(db);
       world.worker = await createRoutingWorker({
@@ -63,6 +72,7 @@ export class TimeSkippingWorld {
         namespace: env.namespace ?? 'default',
         taskQueue: world.taskQueue,
         db,
+        codec,
         workflowBundlePath: servers.workflowBundlePath,
       });
     } catch (error) {
@@ -104,17 +114,25 @@ export class TimeSkippingWorld {
   }
 
   /**
-   * The real API (createApp over this world's client and database) on a loopback port, started on first
-   * use: presence changes then go through the same PATCH, dispatcher and signals as in production.
+   * A call to the real API (createApp over this world's client and database, on a loopback port, started on first
+   * use, with an admin key): presence changes then go through the same PATCH, dispatcher and signals as in production.
    */
-  async apiUrl(): Promise<string> {
+  async callApi(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
     if (!this.api) {
       const log = createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent');
-      const app = createApp({ client: this.env.client, db: this.db, routing: testRouting(), taskQueue: this.taskQueue, log });
+      const apiKeys = new ApiKeys(this.db);
+      this.apiKey = (await apiKeys.create('admin', 'time-skipping test')).key;
+      const { app } = createApp({ client: this.env.client, db: this.db, routing: testRouting(), taskQueue: this.taskQueue, log, apiKeys });
       this.api = createServer(app);
       await new Promise<void>((ready) => this.api!.listen(0, '127.0.0.1', ready));
     }
-    return `http://127.0.0.1:${(this.api.address() as AddressInfo).port}`;
+    const response = await fetch(`http://127.0.0.1:${(this.api.address() as AddressInfo).port}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.apiKey}` },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined };
   }
 
   transcript(contactId: string): Promise<TranscriptMessage[]> {
@@ -130,7 +148,7 @@ export class TimeSkippingWorld {
   }
 
   async recordHistory(contactId: string, name: string): Promise<void> {
-    await recordHistoryFixture(this.env.client, contactId, name);
+    await recordHistoryFixture(this.env.client, this.codec, contactId, name);
   }
 
   async close(): Promise<void> {

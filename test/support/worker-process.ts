@@ -6,6 +6,7 @@ import type { ActivityInboundCallsInterceptor, WorkerInterceptors } from '@tempo
 import { directoryUrlFor, parseEnv } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { routeTemporalLogs } from '../../src/temporal';
+import { payloadCodec, respondioClient, temporalConnection } from '../../src/service';
 import { runWorker } from '../../src/worker';
 
 /**
@@ -24,9 +25,13 @@ async function main(): Promise<void> {
     throw new Error('worker-process needs TEMPORAL_ADDRESS, DATABASE_URL and VIP_TEST_WORKFLOW_BUNDLE');
   }
   routeTemporalLogs(createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'));
+  const { codec } = await payloadCodec({ generate: false });
   await runWorker({
-    temporalAddress: env.TEMPORAL_ADDRESS,
+    temporal: temporalConnection(env, env.TEMPORAL_ADDRESS),
     databaseUrl: env.DATABASE_URL,
+    codec,
+    directoryApiKey: env.VIP_ROUTER_API_KEY,
+    respondio: respondioClient(env),
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     workflowBundlePath: bundle,
@@ -61,10 +66,16 @@ export interface WorkerProcessEnv {
   databaseUrl: string;
   taskQueue: string;
   workflowBundlePath: string;
+  /** The harness's codec keys: the worker encrypts and decrypts as the harness's client does. */
+  codecKeys: string;
   /** The harness API, whose built-in directory the CRM step asks when the routing config names no CRM url. */
   apiUrl?: string;
+  /** The key the CRM step calls the built-in directory with. */
+  apiKey?: string;
   /** See VIP_TEST_CRASH_AFTER_ACTIVITY above. */
   crashAfterActivity?: string;
+  /** respond.io (a stand-in) for the runs that mirror their effects there. */
+  respondio?: { baseUrl: string; token: string };
 }
 
 /** Starts this file as a worker process; resolves once it polls. */
@@ -76,8 +87,11 @@ export async function spawnWorkerProcess(options: WorkerProcessEnv): Promise<Wor
       DATABASE_URL: options.databaseUrl,
       TEMPORAL_TASK_QUEUE: options.taskQueue,
       VIP_TEST_WORKFLOW_BUNDLE: options.workflowBundlePath,
+      VIP_ROUTER_CODEC_KEYS: options.codecKeys,
       ...(options.apiUrl ? { VIP_ROUTER_API_URL: options.apiUrl } : {}),
+      ...(options.apiKey ? { VIP_ROUTER_API_KEY: options.apiKey } : {}),
       ...(options.crashAfterActivity ? { VIP_TEST_CRASH_AFTER_ACTIVITY: options.crashAfterActivity } : {}),
+      ...(options.respondio ? { RESPONDIO_API_TOKEN: options.respondio.token, RESPONDIO_API_URL: options.respondio.baseUrl } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

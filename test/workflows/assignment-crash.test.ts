@@ -29,6 +29,8 @@ describe('a worker killed between the assignment commit and the activity report'
       databaseUrl: h.databaseUrl,
       taskQueue: h.taskQueue,
       workflowBundlePath: h.servers.workflowBundlePath,
+      codecKeys: h.codecKeys,
+      apiKey: h.workerKey,
       apiUrl: h.baseUrl,
       crashAfterActivity,
     });

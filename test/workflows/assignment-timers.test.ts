@@ -133,17 +133,12 @@ describe('assignment timers', () => {
     it('assigns the account manager at once when they come online (PATCH /v1/agents) during the 10 min wait', async () => {
       await w.putAgent('am-1', { team: 'account-managers', online: false });
       await w.putAgent('vip-vera', { team: 'vip' });
-      const api = await w.apiUrl();
       const { id, handle, start } = await openVip('am-comes-online');
       const until = Date.parse((await handle.query(stateQuery)).chain!.until);
       await w.env.sleep('3m');
       assert.deepEqual(await w.assignments(id), []);
 
-      const patched = await fetch(`${api}/v1/agents/am-1`, {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ online: true }),
-      });
+      const patched = await w.callApi('PATCH', '/v1/agents/am-1', { online: true });
       assert.equal(patched.status, 200);
 
       const status = await w.waitFor(handle, decided);
@@ -244,7 +239,6 @@ describe('assignment timers', () => {
       const dayStart = floorToMinute(now) + ms('1h');
       await w.putAgent('day-dana', { team: 'day', online: false });
       await w.putAgent('night-nick', { team: 'night', online: false });
-      const api = await w.apiUrl();
       const { id, handle } = await openRegular('off-hours', shiftRouting(dayStart, dayStart + ms('8h')));
       await waitForPendingTimer(handle);
 
@@ -259,11 +253,7 @@ describe('assignment timers', () => {
 
       // Presence goes through the API's dispatcher: an online day agent off shift still gets nothing.
       await w.env.sleep('30m');
-      const patched = await fetch(`${api}/v1/agents/day-dana`, {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ online: true }),
-      });
+      const patched = await w.callApi('PATCH', '/v1/agents/day-dana', { online: true });
       assert.equal(patched.status, 200);
       await w.env.sleep(dayStart - (await w.env.currentTimeMs()) - MINUTE);
       const before = await handle.query(stateQuery);

@@ -59,6 +59,8 @@ describe('a conversation outlives the worker that started it', () => {
         databaseUrl: h.databaseUrl,
         taskQueue: h.taskQueue,
         workflowBundlePath: h.servers.workflowBundlePath,
+      codecKeys: h.codecKeys,
+      apiKey: h.workerKey,
       });
       processes.add(child);
       child.once('exit', () => processes.delete(child));

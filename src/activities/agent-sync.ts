@@ -1,0 +1,78 @@
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
+import { countPlatformAgents, type PlatformAgent, syncPlatformAgents } from '../db/agent-sync';
+import type { Db } from '../db/pool';
+import { afterAgentChange, type Notify, type TellOffline } from '../dispatcher';
+import type { RespondioClient, RespondioUser } from '../respondio/client';
+import { platformFailure, requirePlatform } from './platform';
+
+/** How users imported from respond.io become agents. */
+export interface AgentSyncSettings {
+  /** respond.io team name → our team, where they differ. */
+  teamMap: Record<string, string>;
+  /** For users without a team in respond.io. */
+  defaultTeam: string;
+  newAgentsOnline: boolean;
+}
+
+export interface AgentSyncSummary {
+  users: number;
+  added: string[];
+  updated: string[];
+  removed: string[];
+  restored: string[];
+  unchanged: number;
+  emailConflicts: string[];
+}
+
+/** "VIP Support" → "vip-support", unless the team map names it otherwise. */
+export function teamFor(user: Pick<RespondioUser, 'team'>, settings: AgentSyncSettings): string {
+  const name = user.team?.name?.trim();
+  if (!name) return settings.defaultTeam;
+  const mapped = settings.teamMap[name];
+  if (mapped) return mapped;
+  const slug = name.toLowerCase().normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  return slug || settings.defaultTeam;
+}
+
+export function asPlatformAgent(user: RespondioUser, settings: AgentSyncSettings): PlatformAgent {
+  const name = [user.firstName, user.lastName].filter((part) => part?.trim()).join(' ').trim();
+  return {
+    userId: String(user.id),
+    name: (name || user.email || `respond.io user ${user.id}`).slice(0, 200),
+    email: user.email?.trim() || null,
+    team: teamFor(user, settings).slice(0, 100),
+    role: user.role === 'agent' ? 'agent' : 'manager',
+  };
+}
+
+export function createAgentSyncActivities(deps: { db: Db; notify: Notify; tellOffline?: TellOffline; respondio?: RespondioClient; settings: AgentSyncSettings }) {
+  return {
+    /** Imports respond.io's users as agents (the agent sync); presence and capacity stay as the operator set them. */
+    async importPlatformAgents(): Promise<AgentSyncSummary> {
+      const respondio = requirePlatform(deps.respondio);
+      const users: PlatformAgent[] = [];
+      try {
+        for await (const user of respondio.listUsers({ limit: 100 }, { signal: Context.current().cancellationSignal })) {
+          users.push(asPlatformAgent(user, deps.settings));
+          Context.current().heartbeat(users.length);
+        }
+      } catch (error) {
+        throw platformFailure(error);
+      }
+      if (users.length === 0 && (await countPlatformAgents(deps.db)) > 0) {
+        // An empty workspace is far likelier a wrong token or workspace than everyone leaving at once.
+        throw ApplicationFailure.create({
+          type: 'Respondio.no_users',
+          message: 'respond.io listed no users: not taking every imported agent offline',
+          nonRetryable: true,
+        });
+      }
+      const result = await syncPlatformAgents(deps.db, users, { newAgentsOnline: deps.settings.newAgentsOnline });
+      const tellOffline = deps.tellOffline ?? (async () => undefined);
+      for (const { before, after } of result.changes) await afterAgentChange(deps.db, { notify: deps.notify, tellOffline }, before, after);
+      const { added, updated, removed, restored, unchanged, emailConflicts } = result;
+      log.info('agents synced from respond.io', { users: users.length, added: added.length, updated: updated.length, removed: removed.length });
+      return { users: users.length, added, updated, removed, restored, unchanged, emailConflicts };
+    },
+  };
+}

@@ -1,0 +1,33 @@
+import { type Client, ScheduleAlreadyRunning, type ScheduleOptions, ScheduleOverlapPolicy } from '@temporalio/client';
+import type { AgentSyncSummary } from './activities/agent-sync';
+import { AGENT_SYNC_WORKFLOW } from './workflows/agent-sync';
+
+export function agentSyncScheduleId(taskQueue: string): string {
+  return `vip-router-sync-agents-${taskQueue}`;
+}
+
+/**
+ * The Temporal Schedule that imports respond.io's users every `everyMs`: created by the first worker, brought to
+ * the current interval by later ones. A sync still running when the next is due is not doubled.
+ */
+export async function ensureAgentSyncSchedule(client: Client, { taskQueue, everyMs }: { taskQueue: string; everyMs: number }): Promise<void> {
+  const scheduleId = agentSyncScheduleId(taskQueue);
+  const spec = { intervals: [{ every: everyMs }] };
+  const action = { type: 'startWorkflow' as const, workflowType: AGENT_SYNC_WORKFLOW, workflowId: `sync-agents-${taskQueue}`, taskQueue, args: [] };
+  const policies: ScheduleOptions['policies'] = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1m' };
+  try {
+    await client.schedule.create({ scheduleId, spec, action, policies, state: { triggerImmediately: true } });
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec, action, policies }));
+  }
+}
+
+/** One agent sync now, waiting for its summary (`npm run sync-agents`). */
+export async function syncAgentsNow(client: Client, taskQueue: string): Promise<AgentSyncSummary> {
+  return client.workflow.execute(AGENT_SYNC_WORKFLOW, {
+    taskQueue,
+    workflowId: `sync-agents-${taskQueue}-manual-${Date.now()}`,
+    args: [],
+  });
+}

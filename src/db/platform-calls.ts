@@ -1,0 +1,29 @@
+import type { Queryable } from './pool';
+
+/**
+ * Claims a call to the platform for one step of a run; false when that step's call already went through (a
+ * retried activity after a crash must not repeat a call the platform does not de-duplicate).
+ */
+export async function beginPlatformCall(
+  db: Queryable,
+  call: { conversationId: string; key: string; contactId: string; kind: string; request: unknown },
+): Promise<boolean> {
+  await db.query(
+    `INSERT INTO platform_calls (conversation_id, call_key, contact_id, kind, request) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (conversation_id, call_key) DO NOTHING`,
+    [call.conversationId, call.key, call.contactId, call.kind, JSON.stringify(call.request)],
+  );
+  const { rows } = await db.query(`SELECT completed_at FROM platform_calls WHERE conversation_id = $1 AND call_key = $2`, [
+    call.conversationId,
+    call.key,
+  ]);
+  return rows[0]?.completed_at == null;
+}
+
+export async function completePlatformCall(db: Queryable, conversationId: string, key: string, status: number): Promise<void> {
+  await db.query(`UPDATE platform_calls SET completed_at = now(), status = $3 WHERE conversation_id = $1 AND call_key = $2`, [
+    conversationId,
+    key,
+    status,
+  ]);
+}

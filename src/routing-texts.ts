@@ -1,0 +1,45 @@
+/**
+ * What the flow says to a contact (and notes for agents), per language. Placeholders: {{firstName}},
+ * {{lastName}}, {{email}} (the thank-you), {{invalidReplies}} (the escalation note).
+ */
+export interface MessageSet {
+  question: string;
+  invalid: string;
+  success: string;
+  /** A note for agents when the contact sent too many replies that were not an email address. */
+  escalationNote: string;
+  /** A note for agents when the contact did not answer the email question in time. */
+  escalationNoReply: string;
+  /** A note for agents when nobody on the routing chain took the conversation within the queue's maximum wait. */
+  escalationQueueTimeout: string;
+}
+
+export const MESSAGE_KEYS = ['question', 'invalid', 'success', 'escalationNote', 'escalationNoReply', 'escalationQueueTimeout'] as const;
+
+/** Shipped languages; routing.yaml can override any text and add languages. */
+export const SHIPPED_MESSAGES: Record<'en' | 'es' | 'pt', MessageSet> = {
+  en: {
+    question: 'Hello! To route you to the right person, could you share your email address?',
+    invalid: "That doesn't look like an email address. Could you send it again? (e.g. name@example.com)",
+    success: 'Thanks! We saved your email and are connecting you with an agent.',
+    escalationNote: 'Escalated: the contact sent {{invalidReplies}} replies that were not a valid email address.',
+    escalationNoReply: 'Escalated: the contact did not reply to the email question.',
+    escalationQueueTimeout: 'Escalated: nobody on the routing chain became available in time.',
+  },
+  es: {
+    question: '¡Hola! Para dirigirte a la persona adecuada, ¿podrías compartir tu correo electrónico?',
+    invalid: 'Eso no parece una dirección de correo electrónico. ¿Podrías enviarla de nuevo? (p. ej., nombre@ejemplo.com)',
+    success: '¡Gracias! Guardamos tu correo y te estamos conectando con un agente.',
+    escalationNote: 'Escalado: el contacto envió {{invalidReplies}} respuestas que no eran un correo electrónico válido.',
+    escalationNoReply: 'Escalado: el contacto no respondió a la pregunta por su correo electrónico.',
+    escalationQueueTimeout: 'Escalado: nadie de la cadena de asignación quedó disponible a tiempo.',
+  },
+  pt: {
+    question: 'Olá! Para direcionar você à pessoa certa, pode nos informar o seu e-mail?',
+    invalid: 'Isso não parece um endereço de e-mail. Pode enviar novamente? (ex.: nome@exemplo.com)',
+    success: 'Obrigado! Salvamos o seu e-mail e estamos conectando você a um atendente.',
+    escalationNote: 'Escalado: o contato enviou {{invalidReplies}} respostas que não eram um e-mail válido.',
+    escalationNoReply: 'Escalado: o contato não respondeu à pergunta sobre o e-mail.',
+    escalationQueueTimeout: 'Escalado: ninguém da cadeia de atribuição ficou disponível a tempo.',
+  },
+};

@@ -1,0 +1,39 @@
+import type { DataConverter } from '@temporalio/common';
+import type { AgentSyncSettings } from './activities';
+import type { Env } from './config';
+import { createRespondioClient, type RespondioClient } from './respondio/client';
+import { AesGcmCodec, loadCodecKeys, type LoadedCodecKeys } from './security/codec';
+import { temporalConnectionOptions, type TemporalConnectionOptions } from './temporal-connection';
+
+/** What the entries (npm start, the worker, the API) build alike from the environment. */
+
+export function temporalConnection(env: Env, address: string): TemporalConnectionOptions {
+  return temporalConnectionOptions(address, env);
+}
+
+/** Absolute, so the worker, the client and the workflow bundle all load the same converter. */
+export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
+
+/** Payloads (and failure texts) encrypted with the codec: the server's database never holds names, emails or messages. */
+export function dataConverter(codec: AesGcmCodec): DataConverter {
+  return { payloadCodecs: [codec], failureConverterPath: FAILURE_CONVERTER_PATH };
+}
+
+export async function payloadCodec(options: { dataDir?: string; generate: boolean; env?: NodeJS.ProcessEnv }): Promise<{ codec: AesGcmCodec; keys: LoadedCodecKeys }> {
+  const keys = await loadCodecKeys({ env: options.env ?? process.env, dataDir: options.dataDir, generate: options.generate });
+  return { codec: new AesGcmCodec(keys.keys), keys };
+}
+
+/** The respond.io Developer API client, when a token is configured. */
+export function respondioClient(env: Env): RespondioClient | undefined {
+  return env.RESPONDIO_API_TOKEN ? createRespondioClient({ token: env.RESPONDIO_API_TOKEN, baseUrl: env.RESPONDIO_API_URL }) : undefined;
+}
+
+export function agentSyncSettings(env: Env): AgentSyncSettings & { everyMs: number } {
+  return {
+    teamMap: env.RESPONDIO_TEAM_MAP,
+    defaultTeam: env.RESPONDIO_DEFAULT_TEAM,
+    newAgentsOnline: env.RESPONDIO_NEW_AGENTS_ONLINE === '1',
+    everyMs: env.RESPONDIO_AGENT_SYNC_INTERVAL,
+  };
+}

@@ -1,0 +1,58 @@
+import { patched, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { failureReason, type Run } from './run';
+import type { RoutingInput } from './types';
+
+/**
+ * Runs that started before effects were mirrored to the platform replay without these steps; new runs with a
+ * platform take them. (Runs without a platform never reach the patch at all.)
+ */
+export const MIRROR_TO_PLATFORM = 'mirror-to-platform';
+
+/** respond.io calls: a 429 waits its Retry-After, 5xx and network errors back off, other 4xx are not retried. */
+const { mirrorAssignee, closeInPlatform } = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 20 },
+});
+
+export interface PlatformMirror {
+  /** Tells the platform who has the conversation now (null: nobody). */
+  assignee(agentId: string | null): Promise<void>;
+  /** Closes the conversation in the platform. */
+  close(): Promise<void>;
+  /** The platform set this assignee itself (a person did, by hand): nothing to tell it. */
+  known(agentId: string | null): void;
+}
+
+/** The run's effects on the messaging platform beyond messages: its assignee and its close. */
+export function platformMirror(input: RoutingInput, run: Run, conversationId: string): PlatformMirror {
+  const contactId = input.contact.id;
+  const on = () => input.platform !== undefined && patched(MIRROR_TO_PLATFORM);
+  let sent: string | null | undefined;
+  let calls = 0;
+
+  async function attempt(what: string, call: () => Promise<{ skipped?: string } | void>): Promise<void> {
+    try {
+      const outcome = await call();
+      if (outcome?.skipped) run.step('platform_skipped', `${what}: ${outcome.skipped}`);
+    } catch (error) {
+      run.step('platform_refused', `${what}: ${failureReason(error)}`);
+    }
+  }
+
+  return {
+    async assignee(agentId) {
+      if (agentId === sent || !on()) return;
+      sent = agentId;
+      const key = `assignee-${++calls}`;
+      await attempt(agentId ? `assign ${agentId}` : 'un-assign', () => mirrorAssignee({ conversationId, contactId, key, agentId }));
+    },
+    known(agentId) {
+      sent = agentId;
+    },
+    async close() {
+      if (!on()) return;
+      await attempt('close', () => closeInPlatform({ conversationId, contactId, key: 'close' }));
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { workflowIdForContact } from '../../src/workflows/messages';
+import { Harness } from '../support/harness';
+import { conversationOpened, deliverWebhook } from '../support/respondio-payloads';
+import { type RespondioStandIn, startRespondioStandIn } from '../support/respondio-standin';
+import { spawnWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../support/worker-process';
+
+const TOKEN = 'respondio-test-token-crash';
+const KEY = 'whsec-crash-0123456789';
+
+describe('a worker killed after respond.io accepted a message and before the activity reported', () => {
+  let h: Harness;
+  let respondio: RespondioStandIn;
+  const processes = new Set<WorkerProcess>();
+
+  const spawn = async (crashAfterActivity?: string) => {
+    const child = await spawnWorkerProcess({
+      temporalAddress: h.servers.temporalAddress,
+      databaseUrl: h.databaseUrl,
+      taskQueue: h.taskQueue,
+      workflowBundlePath: h.servers.workflowBundlePath,
+      codecKeys: h.codecKeys,
+      apiKey: h.workerKey,
+      apiUrl: h.baseUrl,
+      respondio: { baseUrl: respondio.baseUrl, token: TOKEN },
+      crashAfterActivity,
+    });
+    processes.add(child);
+    child.once('exit', () => processes.delete(child));
+    return child;
+  };
+
+  before(async () => {
+    respondio = await startRespondioStandIn({ token: TOKEN });
+    h = await Harness.start({ respondio: { baseUrl: respondio.baseUrl, token: TOKEN, signingKeys: [KEY] } });
+    await h.stopWorker(); // only the worker processes below serve the task queue
+  });
+  after(async () => {
+    for (const child of processes) await stopWorkerProcess(child, 'SIGKILL');
+    await h.close();
+    await respondio.close();
+  });
+
+  it('does not send it a second time: the retry finds the record of the send', async () => {
+    const id = 7_300_000 + Math.floor(Math.random() * 1_000_000);
+    const crashing = await spawn('sendMessage');
+    const crashed = once(crashing, 'exit');
+    assert.equal((await deliverWebhook(`${h.baseUrl}/v1/webhooks/respondio`, conversationOpened({ id, email: null }), KEY)).status, 200);
+    const [, signal] = await Promise.race([
+      crashed,
+      new Promise<never>((_, fail) => setTimeout(() => fail(new Error('the worker did not crash after sending')), 30_000)),
+    ]);
+    assert.equal(signal, 'SIGKILL');
+    const sent = () => respondio.calls.filter((c) => c.identifier === `id:${id}` && c.path.endsWith('/message'));
+    assert.equal(sent().length, 1, 'respond.io accepted the question before the crash');
+
+    await spawn();
+    const handle = h.client.workflow.getHandle(workflowIdForContact(String(id)));
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const events = (await handle.fetchHistory()).events ?? [];
+      const completed = events.filter((e) => e.activityTaskCompletedEventAttributes);
+      const started = events.filter((e) => e.activityTaskStartedEventAttributes);
+      // The question's send: started again (attempt 2) on the new worker, and completed.
+      if (started.some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 0) >= 2) && completed.length >= 2) break;
+      assert.ok(Date.now() < deadline, 'the retried send completed');
+      await new Promise((tick) => setTimeout(tick, 200));
+    }
+    assert.equal(sent().length, 1, 'still one message at respond.io after the retry');
+    const question = (await h.transcript(String(id))).filter((m) => m.kind === 'question') as any[];
+    assert.equal(question.length, 1);
+    assert.equal(question[0].delivery, 'delivered');
+  });
+});
