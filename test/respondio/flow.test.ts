@@ -99,6 +99,7 @@ describe('respond.io end to end', () => {
     // respond.io closed the conversation itself: the run ends and tells respond.io nothing more.
     await send(conversationClosed({ id }));
     await waitFor(id, (s) => s.state === 'closed');
+    await h.recordHistory(String(id), 'respondio-spanish-ask-vip-closed-in-respondio');
     assert.equal(await h.openAssignments('rio-am'), 0, 'capacity freed');
     await new Promise((settle) => setTimeout(settle, 300));
     assert.equal(callsFor(id).length, 4, `no call after respond.io's own close: ${callsFor(id).map(summary).join(', ')}`);
@@ -121,6 +122,7 @@ describe('respond.io end to end', () => {
     assert.deepEqual(all.slice(4).map(summary), ['POST /conversation/assignee 200', 'POST /conversation/status 200']);
     assert.deepEqual(all[4]!.body, { assignee: null });
     assert.equal((all[5]!.body as { status: string }).status, 'close');
+    await h.recordHistory(String(id), 'respondio-assigned-by-email-closed-through-api');
   });
 
   it('escalates after too many invalid replies with a comment for the agents, and assigns a manager there', async () => {
@@ -137,6 +139,9 @@ describe('respond.io end to end', () => {
     assert.deepEqual(calls[1]!.body, { message: { type: 'text', text: SHIPPED_MESSAGES.en.invalid } });
     assert.deepEqual(calls[2]!.body, { text: SHIPPED_MESSAGES.en.escalationNote.replace('{{invalidReplies}}', '2') });
     assert.deepEqual(calls[3]!.body, { assignee: 7003 });
+    await h.request('POST', `/v1/conversations/${id}/close`);
+    await waitFor(id, (s) => s.state === 'closed');
+    await h.recordHistory(String(id), 'respondio-escalated-with-comment');
   });
 
   it('retries a 429 after its Retry-After and a 500 with backoff, sending each message once', async () => {
@@ -209,6 +214,9 @@ describe('respond.io end to end', () => {
       const calls = await waitForCalls(id, 2);
       assert.deepEqual(calls[1]!.body, { assignee: 7002 }, 'the new assignee is set in respond.io');
       await h.request('PATCH', '/v1/agents/rio-sup-2', { online: false });
+      await h.request('POST', `/v1/conversations/${id}/close`);
+      await waitFor(id, (s) => s.state === 'closed');
+      await h.recordHistory(String(id), 'respondio-unassigned-by-hand-rerouted');
     });
 
     it('stops asking for the email when a person takes the conversation over by hand', async () => {
@@ -222,6 +230,9 @@ describe('respond.io end to end', () => {
       await send(messageReceived({ id }, { messageId: messageId++, text: 'hello?' }));
       await new Promise((settle) => setTimeout(settle, 300));
       assert.deepEqual(callsFor(id).map(summary), ['POST /message 200'], 'only the question was ever sent');
+      await send(conversationClosed({ id }));
+      await waitFor(id, (s) => s.state === 'closed');
+      await h.recordHistory(String(id), 'respondio-taken-over-while-asking');
     });
   });
 });

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
+import { MIRROR_TO_PLATFORM } from '../../src/workflows/platform';
 import { acquireTestServers, type TestServers } from '../support/servers';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'histories');
@@ -23,6 +24,17 @@ describe('replay of recorded histories', () => {
 
   it('has recorded histories to replay', () => {
     assert.ok(files.length >= 5, `expected recorded histories in ${FIXTURES}, found ${files.length}`);
+  });
+
+  it('versions the respond.io mirroring with patched(): its runs carry the marker, runs recorded before it none', () => {
+    const markers = (file: string) =>
+      (JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')).events as Array<Record<string, any>>)
+        .filter((e) => e['markerRecordedEventAttributes']?.markerName === 'core_patch')
+        .map((e) => Buffer.from(e['markerRecordedEventAttributes'].details['patch-data'].payloads[0].data, 'base64').toString('utf8'));
+    const mirrored = files.filter((f) => f.startsWith('respondio-') && f !== 'respondio-taken-over-while-asking.json');
+    assert.ok(mirrored.length >= 4);
+    for (const file of mirrored) assert.ok(markers(file).some((m) => m.includes(MIRROR_TO_PLATFORM)), `${file} has the ${MIRROR_TO_PLATFORM} marker`);
+    for (const file of files.filter((f) => !f.startsWith('respondio-'))) assert.deepEqual(markers(file), [], `${file} predates the patch`);
   });
 
   for (const file of files) {
