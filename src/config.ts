@@ -30,6 +30,8 @@ const envSchema = z.object({
   VIP_ROUTER_SEED_DEMO: z.enum(['0', '1']).default('1'),
   /** An admin key chosen by the operator (automation); unset, `npm start` makes one on first start and prints it. */
   VIP_ROUTER_BOOTSTRAP_API_KEY: optionalString,
+  /** A key of scope codec chosen by the operator, for a Temporal UI that decodes through /codec/ui/<key>. */
+  VIP_ROUTER_UI_CODEC_KEY: optionalString,
   /** The worker's key (scope read) for the built-in customer directory, which sits behind the API's keys. */
   VIP_ROUTER_API_KEY: optionalString,
   VIP_ROUTER_RATE_LIMIT: z.string().default('1200/1m').transform((value, ctx) => {

@@ -21,7 +21,11 @@ async function main(): Promise<void> {
   const db = createPool(env.DATABASE_URL);
   await migrateDatabase(db);
   const apiKeys = new ApiKeys(db);
-  const { anyActive } = await bootstrapApiKeys(apiKeys, { bootstrapKey: env.VIP_ROUTER_BOOTSTRAP_API_KEY, createIfNone: false });
+  const { anyActive } = await bootstrapApiKeys(apiKeys, {
+    bootstrapKey: env.VIP_ROUTER_BOOTSTRAP_API_KEY,
+    uiCodecKey: env.VIP_ROUTER_UI_CODEC_KEY,
+    createIfNone: false,
+  });
   if (!anyActive) log.warn('no API key exists: every /v1 route answers 401 until one is made (npm run api-key -- create --scope admin)');
   const connection = await Connection.connect(temporal);
   const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: dataConverter(codec) });

@@ -80,10 +80,10 @@ export class ApiKeys {
     return key;
   }
 
-  /** The operator's own key from the environment, stored (hashed) as an admin key if it is not yet. */
-  async adopt(key: string, name: string): Promise<void> {
-    if (key.length < MIN_KEY_LENGTH) throw new Error(`a bootstrap API key must be at least ${MIN_KEY_LENGTH} characters long`);
-    await ensureApiKey(this.db, { id: newKeyId(), name, scope: 'admin', keyHash: hashApiKey(key) });
+  /** A key the operator chose (from the environment), stored (hashed) with this scope if it is not yet. */
+  async adopt(key: string, name: string, scope: ApiKeyScope = 'admin'): Promise<void> {
+    if (key.length < MIN_KEY_LENGTH) throw new Error(`an API key set in the environment must be at least ${MIN_KEY_LENGTH} characters long`);
+    await ensureApiKey(this.db, { id: newKeyId(), name, scope, keyHash: hashApiKey(key) });
   }
 
   async anyActive(): Promise<boolean> {
@@ -107,7 +107,11 @@ export class ApiKeys {
  * The first admin key: the operator's own (VIP_ROUTER_BOOTSTRAP_API_KEY) when set; else, when `createIfNone` (what
  * `npm start` does) and no key is active yet, a new one, returned so it can be shown once.
  */
-export async function bootstrapApiKeys(keys: ApiKeys, options: { bootstrapKey?: string; createIfNone: boolean }): Promise<{ created?: string; anyActive: boolean }> {
+export async function bootstrapApiKeys(
+  keys: ApiKeys,
+  options: { bootstrapKey?: string; uiCodecKey?: string; createIfNone: boolean },
+): Promise<{ created?: string; anyActive: boolean }> {
+  if (options.uiCodecKey) await keys.adopt(options.uiCodecKey, 'Temporal UI codec (VIP_ROUTER_UI_CODEC_KEY)', 'codec');
   if (options.bootstrapKey) {
     await keys.adopt(options.bootstrapKey, 'bootstrap');
     return { anyActive: true };

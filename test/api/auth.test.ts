@@ -100,7 +100,7 @@ describe('API keys', () => {
     assertError(await h.requestAs(key, 'GET', '/v1/agents'), 401, 'unauthorized');
   });
 
-  it('adopts the operator bootstrap key as an admin key, once, and refuses a short one', async () => {
+  it('adopts the operator bootstrap key as an admin key, once, refuses a short one, and a UI codec key as scope codec', async () => {
     const chosen = 'operator-chosen-bootstrap-key-0123456789';
     await bootstrapApiKeys(h.apiKeys, { bootstrapKey: chosen, createIfNone: true });
     await bootstrapApiKeys(h.apiKeys, { bootstrapKey: chosen, createIfNone: true });
@@ -108,6 +108,9 @@ describe('API keys', () => {
     const { rows } = await h.db.query(`SELECT count(*)::int AS n FROM api_keys WHERE name = 'bootstrap'`);
     assert.equal(rows[0].n, 1);
     await assert.rejects(bootstrapApiKeys(h.apiKeys, { bootstrapKey: 'short', createIfNone: true }), /at least 24/);
+    const uiKey = 'ui-codec-key-chosen-by-the-operator-01';
+    await bootstrapApiKeys(h.apiKeys, { uiCodecKey: uiKey, createIfNone: false });
+    assertError(await h.requestAs(uiKey, 'GET', '/v1/agents'), 403, 'forbidden');
   });
 });
 

@@ -181,6 +181,14 @@ function hardCodedSecrets(serviceName: string, service: Service): string[] {
 
 // ---------------------------------------------------------------- tests
 
+/** What `docker compose` refuses to start without. */
+const REQUIRED_SECRETS: Record<string, string> = {
+  POSTGRES_PASSWORD: 'pg-superuser',
+  VIP_ROUTER_DB_PASSWORD: 'app-db',
+  VIP_ROUTER_CODEC_KEYS: 'k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+  VIP_ROUTER_UI_CODEC_KEY: 'ui-codec-key-0123456789abcdef',
+};
+
 describe('docker-compose.yml', () => {
   let schema: ComposeSchema;
   let validate: ValidateFunction;
@@ -215,7 +223,7 @@ describe('docker-compose.yml', () => {
     });
 
     it('accepts docker-compose.yml after variable interpolation (what docker compose validates)', () => {
-      const interpolated = interpolate(raw, { POSTGRES_PASSWORD: 'test-superuser-pw', VIP_ROUTER_DB_PASSWORD: 'test-app-pw' });
+      const interpolated = interpolate(raw, { ...REQUIRED_SECRETS, POSTGRES_PASSWORD: 'test-superuser-pw', VIP_ROUTER_DB_PASSWORD: 'test-app-pw' });
       assert.equal(validate(interpolated), true, formatErrors(validate.errors));
     });
 
@@ -303,8 +311,16 @@ describe('docker-compose.yml', () => {
         assert.match(String(env.DATABASE_URL), /^postgres:\/\/vip_router:\$\{VIP_ROUTER_DB_PASSWORD:\?[^}]*\}@postgres:5432\/vip_router$/);
         assert.equal(env.OUTBOUND_WEBHOOK_SECRET, null, `${name}: OUTBOUND_WEBHOOK_SECRET is passed through, never set here`);
       }
-      assert.throws(() => interpolate(raw, { VIP_ROUTER_DB_PASSWORD: 'x' }), /POSTGRES_PASSWORD/);
-      assert.throws(() => interpolate(raw, { POSTGRES_PASSWORD: 'x' }), /VIP_ROUTER_DB_PASSWORD/);
+      for (const missing of Object.keys(REQUIRED_SECRETS)) {
+        const { [missing]: _left, ...rest } = REQUIRED_SECRETS;
+        assert.throws(() => interpolate(raw, rest), new RegExp(missing), `fails fast without ${missing}`);
+      }
+      for (const name of ['worker', 'api']) {
+        const env = environmentOf(compose.services[name]!);
+        for (const passed of ['VIP_ROUTER_BOOTSTRAP_API_KEY', 'RESPONDIO_API_TOKEN', 'RESPONDIO_WEBHOOK_SIGNING_KEYS']) {
+          assert.equal(env[passed], null, `${name}: ${passed} is passed through, never set here`);
+        }
+      }
     });
 
     it('worker and api get the configuration variables the app reads', () => {
@@ -318,6 +334,10 @@ describe('docker-compose.yml', () => {
         'OUTBOUND_WEBHOOK_SECRET',
         'LOG_LEVEL',
         'VIP_ROUTER_API_URL',
+        'VIP_ROUTER_CODEC_KEYS',
+        'VIP_ROUTER_CODEC_CORS_ORIGINS',
+        'RESPONDIO_API_TOKEN',
+        'RESPONDIO_WEBHOOK_SIGNING_KEYS',
       ];
       for (const name of ['worker', 'api']) {
         const env = environmentOf(compose.services[name]!);
@@ -325,7 +345,7 @@ describe('docker-compose.yml', () => {
         assert.equal(env.TEMPORAL_ADDRESS, 'temporal:7233');
       }
       assert.equal(String(environmentOf(compose.services.api!).PORT), '3000');
-      const resolved = interpolate(raw, { POSTGRES_PASSWORD: 'a', VIP_ROUTER_DB_PASSWORD: 'b' }) as ComposeFile;
+      const resolved = interpolate(raw, { ...REQUIRED_SECRETS, POSTGRES_PASSWORD: 'a', VIP_ROUTER_DB_PASSWORD: 'b' }) as ComposeFile;
       const env = environmentOf(resolved.services.worker!);
       assert.equal(env.TEMPORAL_NAMESPACE, 'default');
       assert.equal(env.TEMPORAL_TASK_QUEUE, 'vip-router');
