@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findFreePort } from '../src/infra/ports';
 import { resolveTemporalBinary } from '../src/infra/temporal-cli';
+import { payloadTexts } from './support/history';
 import { envWithout, type Proc, request, run, STEERING_VARS, waitFor } from './support/processes';
 
 /**
@@ -242,25 +243,11 @@ describe('npm start (src/main.ts)', { timeout: 120_000 }, () => {
       assert.deepEqual(exit, { code: 0, signal: null }, shown.output());
       return shown.output();
     };
-    /** What the history's payloads say, their data taken out of base64. */
-    const payloadTexts = (json: string) => {
-      const texts: string[] = [];
-      const walk = (node: unknown): void => {
-        if (node === null || typeof node !== 'object') return;
-        const payload = node as { metadata?: Record<string, string>; data?: string };
-        if (payload.metadata?.['encoding'] && typeof payload.data === 'string') {
-          texts.push(`${Buffer.from(payload.metadata['encoding'], 'base64').toString('utf8')} ${Buffer.from(payload.data, 'base64').toString('utf8')}`);
-        }
-        Object.values(node).forEach(walk);
-      };
-      walk(JSON.parse(json));
-      return texts;
-    };
     const raw = await show();
-    const stored = payloadTexts(raw);
+    const stored = payloadTexts(JSON.parse(raw));
     assert.ok(stored.length > 5 && stored.every((text) => text.startsWith('binary/encrypted ')), 'every payload is encrypted');
     assert.ok(!stored.join('\n').includes('bob@example.com') && !raw.includes('bob@example.com'), 'no email in clear');
-    const decoded = payloadTexts(await show('--codec-endpoint', `${api}/codec`, '--codec-auth', `Bearer ${adminKey}`));
+    const decoded = payloadTexts(JSON.parse(await show('--codec-endpoint', `${api}/codec`, '--codec-auth', `Bearer ${adminKey}`)));
     assert.match(decoded.join('\n'), /bob@example\.com/, 'the CLI reads it with the codec endpoint and an admin key');
 
     // Temporal UI is pointed at the API's codec endpoint (its key in the path), and may call it from its origin.

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SHIPPED_MESSAGES } from '../../src/routing-texts';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { decodeHistoryPayloads } from '../../src/security/history';
+import { payloadTexts } from '../support/history';
+import { workflowIdForContact } from '../../src/workflows/messages';
 import type { ConversationStatus } from '../../src/workflows/types';
 import { Harness } from '../support/harness';
 import {
@@ -14,6 +18,7 @@ import { type RecordedCall, type RespondioStandIn, startRespondioStandIn } from 
 
 const TOKEN = 'respondio-test-token-flow';
 const KEY = 'whsec-flow-0123456789abcdef';
+const CRM_SECRET = 'crm-secret-from-the-environment-5d2a';
 
 /**
  * The seed flow driven by respond.io: signed webhooks in, the Developer API out (a stand-in on loopback that checks
@@ -28,6 +33,7 @@ describe('respond.io end to end', () => {
   let messageId = 990_000;
 
   before(async () => {
+    process.env['VIP_TEST_CRM_SECRET'] = CRM_SECRET;
     respondio = await startRespondioStandIn({ token: TOKEN });
     h = await Harness.start({
       respondio: { baseUrl: respondio.baseUrl, token: TOKEN, signingKeys: [KEY] },
@@ -35,6 +41,7 @@ describe('respond.io end to end', () => {
         askEmail: { maxReAsks: 1 },
         tiers: [{ name: 'vip', customerTypes: ['VIP'], priority: 10, chain: [{ kind: 'account_manager' }, { kind: 'manager' }] }],
         regular: { chain: [{ kind: 'team', team: 'rio-support' }] },
+        crm: { headers: { 'x-crm-secret': '${env:VIP_TEST_CRM_SECRET}' } },
       },
     });
     url = `${h.baseUrl}/v1/webhooks/respondio`;
@@ -95,6 +102,13 @@ describe('respond.io end to end', () => {
       ],
       'the transcript keeps each message with its delivery and respond.io message id',
     );
+
+    // Secrets stay in the worker's environment: the run's history, decrypted, names the variable, never its value.
+    const decoded = await decodeHistoryPayloads(await h.client.workflow.getHandle(workflowIdForContact(String(id))).fetchHistory(), h.codec);
+    const history = payloadTexts(JSON.parse(historyToJSON(decoded))).join('\n');
+    assert.match(history, /vip-rio@example\.com/, 'the decrypted history is readable');
+    assert.ok(history.includes('${env:VIP_TEST_CRM_SECRET}'));
+    for (const secret of [CRM_SECRET, TOKEN, KEY]) assert.ok(!history.includes(secret), 'no secret in the history');
 
     // respond.io closed the conversation itself: the run ends and tells respond.io nothing more.
     await send(conversationClosed({ id }));
