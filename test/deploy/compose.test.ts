@@ -312,7 +312,7 @@ describe('docker-compose.yml', () => {
         assert.equal(env.OUTBOUND_WEBHOOK_SECRET, null, `${name}: OUTBOUND_WEBHOOK_SECRET is passed through, never set here`);
       }
       for (const missing of Object.keys(REQUIRED_SECRETS)) {
-        const { [missing]: _left, ...rest } = REQUIRED_SECRETS;
+        const rest = Object.fromEntries(Object.entries(REQUIRED_SECRETS).filter(([name]) => name !== missing));
         assert.throws(() => interpolate(raw, rest), new RegExp(missing), `fails fast without ${missing}`);
       }
       for (const name of ['worker', 'api']) {
