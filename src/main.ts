@@ -13,7 +13,7 @@ import { startTemporalDevServer } from './infra/temporal-dev-server';
 import { createLogger, redactUrl } from './logger';
 import { writeLocalRuntime } from './runtime-file';
 import { ApiKeys, bootstrapApiKeys } from './security/api-keys';
-import { agentSyncSettings, dataConverter, payloadCodec, respondioClient, temporalConnection } from './service';
+import { agentSyncSettings, apiSettings, dataConverter, payloadCodec, respondioClient, temporalConnection } from './service';
 import { routeTemporalLogs } from './temporal';
 import { describeTemporalConnection } from './temporal-connection';
 import { createRoutingWorker, prebuiltWorkflowBundle } from './worker';
@@ -108,11 +108,9 @@ async function main(): Promise<void> {
       client,
       db,
       routing,
-      taskQueue: env.TEMPORAL_TASK_QUEUE,
       log,
       apiKeys,
-      rateLimit: env.VIP_ROUTER_RATE_LIMIT,
-      respondio: { signingKeys: env.RESPONDIO_WEBHOOK_SIGNING_KEYS, platform: respondio ? 'respondio' : undefined },
+      ...apiSettings(env),
       codec: { codec, corsOrigins },
     });
     const server = await new Promise<import('node:http').Server>((ready, fail) => {

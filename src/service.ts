@@ -1,5 +1,6 @@
 import type { DataConverter } from '@temporalio/common';
 import type { AgentSyncSettings } from './activities';
+import type { AppDeps } from './api/app';
 import type { Env } from './config';
 import { createRespondioClient, type RespondioClient } from './respondio/client';
 import { AesGcmCodec, loadCodecKeys, type LoadedCodecKeys } from './security/codec';
@@ -27,6 +28,15 @@ export async function payloadCodec(options: { dataDir?: string; generate: boolea
 /** The respond.io Developer API client, when a token is configured. */
 export function respondioClient(env: Env): RespondioClient | undefined {
   return env.RESPONDIO_API_TOKEN ? createRespondioClient({ token: env.RESPONDIO_API_TOKEN, baseUrl: env.RESPONDIO_API_URL }) : undefined;
+}
+
+/** What the API takes from the environment: its task queue, the rate limit, respond.io's webhooks and platform. */
+export function apiSettings(env: Env): Pick<AppDeps, 'taskQueue' | 'rateLimit' | 'respondio'> {
+  return {
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    rateLimit: env.VIP_ROUTER_RATE_LIMIT,
+    respondio: { signingKeys: env.RESPONDIO_WEBHOOK_SIGNING_KEYS, platform: env.RESPONDIO_API_TOKEN ? 'respondio' : undefined },
+  };
 }
 
 export function agentSyncSettings(env: Env): AgentSyncSettings & { everyMs: number } {

@@ -1,5 +1,5 @@
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
-import { countPlatformAgents, type PlatformAgent, syncPlatformAgents } from '../db/agent-sync';
+import { type AgentSyncResult, countPlatformAgents, type PlatformAgent, syncPlatformAgents } from '../db/agent-sync';
 import type { Db } from '../db/pool';
 import { afterAgentChange, type Notify, type TellOffline } from '../dispatcher';
 import type { RespondioClient, RespondioUser } from '../respondio/client';
@@ -14,15 +14,8 @@ export interface AgentSyncSettings {
   newAgentsOnline: boolean;
 }
 
-export interface AgentSyncSummary {
-  users: number;
-  added: string[];
-  updated: string[];
-  removed: string[];
-  restored: string[];
-  unchanged: number;
-  emailConflicts: string[];
-}
+/** What a sync did, as the workflow returns it. */
+export type AgentSyncSummary = Omit<AgentSyncResult, 'changes'> & { users: number };
 
 /** "VIP Support" → "vip-support", unless the team map names it otherwise. */
 export function teamFor(user: Pick<RespondioUser, 'team'>, settings: AgentSyncSettings): string {

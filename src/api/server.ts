@@ -3,7 +3,7 @@ import { loadServiceConfig } from '../config';
 import { createPool, migrateDatabase } from '../db/pool';
 import { createLogger, redactUrl } from '../logger';
 import { ApiKeys, bootstrapApiKeys } from '../security/api-keys';
-import { dataConverter, payloadCodec, temporalConnection } from '../service';
+import { apiSettings, dataConverter, payloadCodec, temporalConnection } from '../service';
 import { describeTemporalConnection } from '../temporal-connection';
 import { createApp } from './app';
 
@@ -33,11 +33,9 @@ async function main(): Promise<void> {
     client,
     db,
     routing,
-    taskQueue: env.TEMPORAL_TASK_QUEUE,
     log,
     apiKeys,
-    rateLimit: env.VIP_ROUTER_RATE_LIMIT,
-    respondio: { signingKeys: env.RESPONDIO_WEBHOOK_SIGNING_KEYS, platform: env.RESPONDIO_API_TOKEN ? 'respondio' : undefined },
+    ...apiSettings(env),
     codec: { codec, corsOrigins: env.VIP_ROUTER_CODEC_CORS_ORIGINS },
   });
   const server = app.listen(env.PORT, () => {

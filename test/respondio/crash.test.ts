@@ -5,7 +5,7 @@ import { workflowIdForContact } from '../../src/workflows/messages';
 import { Harness } from '../support/harness';
 import { conversationOpened, deliverWebhook } from '../support/respondio-payloads';
 import { type RespondioStandIn, startRespondioStandIn } from '../support/respondio-standin';
-import { spawnWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../support/worker-process';
+import { harnessWorkerEnv, spawnWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../support/worker-process';
 
 const TOKEN = 'respondio-test-token-crash';
 const KEY = 'whsec-crash-0123456789';
@@ -16,17 +16,7 @@ describe('a worker killed after respond.io accepted a message and before the act
   const processes = new Set<WorkerProcess>();
 
   const spawn = async (crashAfterActivity?: string) => {
-    const child = await spawnWorkerProcess({
-      temporalAddress: h.servers.temporalAddress,
-      databaseUrl: h.databaseUrl,
-      taskQueue: h.taskQueue,
-      workflowBundlePath: h.servers.workflowBundlePath,
-      codecKeys: h.codecKeys,
-      apiKey: h.workerKey,
-      apiUrl: h.baseUrl,
-      respondio: { baseUrl: respondio.baseUrl, token: TOKEN },
-      crashAfterActivity,
-    });
+    const child = await spawnWorkerProcess({ ...harnessWorkerEnv(h), respondio: { baseUrl: respondio.baseUrl, token: TOKEN }, crashAfterActivity });
     processes.add(child);
     child.once('exit', () => processes.delete(child));
     return child;

@@ -8,6 +8,7 @@ import { createLogger } from '../../src/logger';
 import { routeTemporalLogs } from '../../src/temporal';
 import { payloadCodec, respondioClient, temporalConnection } from '../../src/service';
 import { runWorker } from '../../src/worker';
+import type { Harness } from './harness';
 
 /**
  * A routing worker in its own OS process, for tests that kill it: TEMPORAL_ADDRESS, DATABASE_URL,
@@ -76,6 +77,19 @@ export interface WorkerProcessEnv {
   crashAfterActivity?: string;
   /** respond.io (a stand-in) for the runs that mirror their effects there. */
   respondio?: { baseUrl: string; token: string };
+}
+
+/** What a worker process needs to serve a harness: its servers, database, task queue, codec keys and directory. */
+export function harnessWorkerEnv(h: Harness): WorkerProcessEnv {
+  return {
+    temporalAddress: h.servers.temporalAddress,
+    databaseUrl: h.databaseUrl,
+    taskQueue: h.taskQueue,
+    workflowBundlePath: h.servers.workflowBundlePath,
+    codecKeys: h.codecKeys,
+    apiKey: h.workerKey,
+    apiUrl: h.baseUrl,
+  };
 }
 
 /** Starts this file as a worker process; resolves once it polls. */

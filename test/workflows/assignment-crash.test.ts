@@ -6,7 +6,7 @@ import { decodeTimeoutType } from '@temporalio/common';
 import { workflowIdForContact } from '../../src/workflows/messages';
 import { Harness } from '../support/harness';
 import { assignmentsOf } from '../support/time-skipping';
-import { spawnWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../support/worker-process';
+import { harnessWorkerEnv, spawnWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../support/worker-process';
 
 type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
 
@@ -24,16 +24,7 @@ describe('a worker killed between the assignment commit and the activity report'
   const processes = new Set<WorkerProcess>();
 
   const spawn = async (crashAfterActivity?: string) => {
-    const child = await spawnWorkerProcess({
-      temporalAddress: h.servers.temporalAddress,
-      databaseUrl: h.databaseUrl,
-      taskQueue: h.taskQueue,
-      workflowBundlePath: h.servers.workflowBundlePath,
-      codecKeys: h.codecKeys,
-      apiKey: h.workerKey,
-      apiUrl: h.baseUrl,
-      crashAfterActivity,
-    });
+    const child = await spawnWorkerProcess({ ...harnessWorkerEnv(h), crashAfterActivity });
     processes.add(child);
     child.once('exit', () => processes.delete(child));
     return child;

@@ -6,7 +6,7 @@ import { FakeCrm } from '../support/fake-crm';
 import { Harness } from '../support/harness';
 import { assignmentsOf, waitForPendingTimer } from '../support/time-skipping';
 import { askedThenRouted } from '../support/paths';
-import { spawnWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../support/worker-process';
+import { harnessWorkerEnv, spawnWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../support/worker-process';
 
 async function transcriptKinds(h: Harness, contactId: string): Promise<string[]> {
   return (await h.transcript(contactId)).map((m) => `${m.direction}:${m.kind}`);
@@ -54,14 +54,7 @@ describe('a conversation outlives the worker that started it', () => {
 
     /** A worker in its own OS process on the harness's task queue and database; resolves once it polls. */
     async function spawnWorker(): Promise<WorkerProcess> {
-      const child = await spawnWorkerProcess({
-        temporalAddress: h.servers.temporalAddress,
-        databaseUrl: h.databaseUrl,
-        taskQueue: h.taskQueue,
-        workflowBundlePath: h.servers.workflowBundlePath,
-      codecKeys: h.codecKeys,
-      apiKey: h.workerKey,
-      });
+      const child = await spawnWorkerProcess(harnessWorkerEnv(h));
       processes.add(child);
       child.once('exit', () => processes.delete(child));
       return child;
