@@ -250,3 +250,33 @@ describe('respond.io end to end', () => {
     });
   });
 });
+
+describe('respond.io and a timeout path that closes', () => {
+  let h: Harness;
+  let respondio: RespondioStandIn;
+  before(async () => {
+    respondio = await startRespondioStandIn({ token: TOKEN });
+    h = await Harness.start({
+      respondio: { baseUrl: respondio.baseUrl, token: TOKEN, signingKeys: [KEY] },
+      routing: { askEmail: { replyTimeout: '1s', onReplyTimeout: 'close' } },
+    });
+  });
+  after(async () => {
+    await h.close();
+    await respondio.close();
+  });
+
+  it('closes the conversation in respond.io when nobody replies to the question in time', async () => {
+    const id = 7_500_000 + Math.floor(Math.random() * 1_000_000);
+    assert.equal((await deliverWebhook(`${h.baseUrl}/v1/webhooks/respondio`, conversationOpened({ id, email: null }), KEY)).status, 200);
+    const status = await h.waitFor(String(id), (s) => s.state === 'closed');
+    assert.ok(status.path.includes('reply_timeout'));
+    const calls = respondio.calls.filter((c) => c.identifier === `id:${id}`);
+    assert.deepEqual(
+      calls.map((c) => `${c.method} ${c.path.split('/').slice(4).join('/')}`),
+      ['POST message', 'POST conversation/status'],
+      'the question, then the close; no assignee to clear',
+    );
+    assert.equal((calls[1]!.body as { status: string }).status, 'close');
+  });
+});
