@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerInterceptors } from '@temporalio/worker';
 import { type AgentSyncSettings, createActivities } from './activities';
+import { heartbeatWhileRunning } from './activity-heartbeats';
 import { ensureAgentSyncSchedule } from './agent-sync-schedule';
 import { directoryUrlFromEnv, parseEnv } from './config';
 import { revokeApiKey } from './db/api-keys';
@@ -55,7 +56,7 @@ export async function createRoutingWorker(options: RoutingWorkerOptions): Promis
     taskQueue: options.taskQueue,
     dataConverter: converter,
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('./workflows') }),
-    interceptors: options.interceptors,
+    interceptors: { ...options.interceptors, activity: [heartbeatWhileRunning, ...(options.interceptors?.activity ?? [])] },
     activities: createActivities({
       db: options.db,
       outbound: options.outbound,

@@ -1,17 +1,15 @@
 import { condition, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { RoutingConfig } from '../routing-config';
+import { DATABASE_WORK } from './activity-options';
 import type { PlatformMirror } from './platform';
 import { capacityDefaults, describeTarget, platformAssignee, type ResolvedStep, teamTarget } from './rules';
 import type { Run } from './run';
 import { isOnShift, nextShiftChange, nextShiftEnd } from './shifts';
 import type { AssignmentRequest, AssignmentResult, AssignTarget, ContactInput, PlatformAssigneeChange } from './types';
 
-/** PostgreSQL work: retried until the database is back, a conversation is never dropped for an outage. */
-const { requestAssignment, withdrawFromQueue, releaseConversation, transferConversation, adoptPlatformAssignee } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
-});
+const { requestAssignment, withdrawFromQueue, releaseConversation, transferConversation, adoptPlatformAssignee } =
+  proxyActivities<Activities>(DATABASE_WORK);
 
 export interface AssigningContext {
   run: Run;

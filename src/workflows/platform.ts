@@ -1,5 +1,6 @@
 import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { PLATFORM_CALLS } from './activity-options';
 import { failureReason, type Run } from './run';
 import type { RoutingInput } from './types';
 
@@ -9,11 +10,7 @@ import type { RoutingInput } from './types';
  */
 export const MIRROR_TO_PLATFORM = 'mirror-to-platform';
 
-/** respond.io calls: a 429 waits its Retry-After, 5xx and network errors back off, other 4xx are not retried. */
-const { mirrorAssignee, closeInPlatform } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 20 },
-});
+const { mirrorAssignee, closeInPlatform } = proxyActivities<Activities>(PLATFORM_CALLS);
 
 export interface PlatformMirror {
   /** Tells the platform who has the conversation now (null: nobody). */

@@ -1,5 +1,6 @@
-import { condition, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { crmRequest, DATABASE_WORK, PLATFORM_CALLS } from './activity-options';
 import { assigning } from './assigning';
 import {
   agentWentOfflineSignal,
@@ -17,17 +18,9 @@ import { fillTemplate } from './template';
 import { textsFor } from './texts';
 import type { ConversationStatus, CrmOutcome, OutboundKind, RoutingInput } from './types';
 
-/** PostgreSQL writes: retried until the database is back, a conversation is never dropped for an outage. */
-const { saveContact, saveContactEmail, findLastAgent } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
-});
-
-/** Outbound messages: a refusing webhook (4xx) is not retried; the transcript keeps the message anyway. */
-const { sendMessage } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 20 },
-});
+const { saveContact, saveContactEmail, findLastAgent } = proxyActivities<Activities>(DATABASE_WORK);
+/** Outbound messages: a refusal is not retried; the transcript keeps the message anyway. */
+const { sendMessage } = proxyActivities<Activities>(PLATFORM_CALLS);
 
 /**
  * One open conversation, routed as in respond.io's "Route VIP contacts" template:
@@ -76,11 +69,7 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
       run.step('message_not_delivered', `${kind}: ${failureReason(error)}`);
     });
 
-  const { fetchCustomerData } = proxyActivities<Activities>({
-    startToCloseTimeout: config.crm.timeout + 5_000,
-    // The workflow's own loop below retries, so each attempt shows in the history with its reason.
-    retry: { maximumAttempts: 1 },
-  });
+  const { fetchCustomerData } = proxyActivities<Activities>(crmRequest(config.crm.timeout));
 
   async function fetchCrm(email: string): Promise<CrmOutcome> {
     run.enter('fetching_crm');
@@ -231,6 +220,8 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
   }
   delete status.assignee;
   run.enter('closed');
+  // A transfer update still being answered finishes before the run does.
+  await condition(allHandlersFinished);
   run.step('close', released ? `released ${released}` : undefined);
   log.info('conversation closed', { contactId: contact.id, path: status.path.join(' → ') });
   return status;

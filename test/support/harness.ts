@@ -48,6 +48,8 @@ const defaultLog = createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent');
 /** A fresh database, its own task queue, a worker and the API on a free port, over the shared servers. */
 export class Harness {
   private workerRun?: Promise<void>;
+  /** Why a worker of this harness stopped other than by stopWorker(): close() reports it, so no test passes over it. */
+  private readonly workerFailures: unknown[] = [];
   worker?: Worker;
 
   private constructor(
@@ -150,14 +152,23 @@ export class Harness {
         ? { teamMap: {}, defaultTeam: 'support', newAgentsOnline: true, everyMs: 3_600_000, ...this.options.respondio.agentSync }
         : undefined,
     });
-    this.workerRun = this.worker.run();
+    // Recorded rather than left unhandled: a test may never stop this worker itself, and close() must still say it failed.
+    this.workerRun = this.worker.run().catch((error: unknown) => void this.workerFailures.push(error));
   }
 
-  /** Stops polling and waits for in-flight tasks, as a deploy or a crash-free restart would. */
+  /** Stops polling and waits for in-flight tasks, as a deploy or a crash-free restart would; throws if a worker failed. */
   async stopWorker(): Promise<void> {
-    this.worker?.shutdown();
+    if (this.worker?.getState() === 'RUNNING') this.worker.shutdown();
     await this.workerRun;
     this.worker = undefined;
+    this.workerRun = undefined;
+    if (this.workerFailures.length > 0) throw this.workerFailure();
+  }
+
+  private workerFailure(): Error {
+    const [first, ...more] = this.workerFailures;
+    if (more.length === 0) return new Error(`the harness worker failed: ${(first as Error)?.message ?? String(first)}`, { cause: first });
+    return new AggregateError(this.workerFailures, `${this.workerFailures.length} harness workers failed`);
   }
 
   /** A contact id no other test (or earlier run on the same Temporal server) has used. */
@@ -228,8 +239,9 @@ export class Harness {
   }
 
   async transcript(contactId: string): Promise<Array<{ direction: string; kind: string; text: string; messageId: string }>> {
-    const { body } = await this.request('GET', `/v1/contacts/${contactId}/messages`);
-    return body?.messages ?? [];
+    const { status, body } = await this.request('GET', `/v1/contacts/${contactId}/messages`);
+    if (status !== 200) throw new Error(`GET transcript ${contactId}: ${status} ${JSON.stringify(body)}`);
+    return body.messages;
   }
 
   async openAssignments(agentId?: string): Promise<number> {
@@ -244,8 +256,10 @@ export class Harness {
     await recordHistoryFixture(this.client, this.codec, contactId, name);
   }
 
+  /** Tears everything down, then fails if a worker failed during the test (after the cleanup, so nothing leaks). */
   async close(): Promise<void> {
-    await this.stopWorker().catch(() => undefined);
+    let workerError: unknown;
+    await this.stopWorker().catch((error: unknown) => (workerError = error));
     await this.api.inbox.stop();
     this.server.closeAllConnections();
     await new Promise((done) => this.server.close(done));
@@ -253,6 +267,7 @@ export class Harness {
     await this.workerConnection.close();
     await this.db.end();
     await this.releaseServers();
+    if (workerError !== undefined) throw workerError;
   }
 }
 

@@ -1,0 +1,18 @@
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+
+/**
+ * Heartbeats every activity while it runs, so the heartbeat timeout of the workflows' activity options tells a
+ * dead worker from a slow activity (a long lock wait, a slow CRM) in seconds.
+ */
+export const heartbeatWhileRunning: ActivityInterceptorsFactory = (ctx) => ({
+  inbound: {
+    async execute(input, next) {
+      const beat = setInterval(() => ctx.heartbeat(), 1_000);
+      try {
+        return await next(input);
+      } finally {
+        clearInterval(beat);
+      }
+    },
+  },
+});

@@ -1,0 +1,29 @@
+import type { ActivityOptions } from '@temporalio/workflow';
+
+/**
+ * Every activity heartbeats while it runs (the worker's heartbeat interceptor), so a worker that dies mid-activity
+ * is noticed after this long and the activity retried on another worker: seconds, not the start-to-close timeout.
+ */
+const HEARTBEAT_TIMEOUT = '5s';
+
+/** PostgreSQL work: retried until the database is back, a conversation is never dropped for an outage. */
+export const DATABASE_WORK: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  heartbeatTimeout: HEARTBEAT_TIMEOUT,
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+};
+
+/**
+ * Delivery to the contact and calls to the messaging platform: a refusal (4xx) is not retried, a 429 waits its
+ * Retry-After, the rest backs off, within a bound (the run records what was not delivered and goes on).
+ */
+export const PLATFORM_CALLS: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  heartbeatTimeout: HEARTBEAT_TIMEOUT,
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 20 },
+};
+
+/** One CRM request; the workflow's own loop retries, so each attempt shows in the history with its reason. */
+export function crmRequest(timeoutMs: number): ActivityOptions {
+  return { startToCloseTimeout: timeoutMs + 5_000, heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: { maximumAttempts: 1 } };
+}
