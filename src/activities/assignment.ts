@@ -39,11 +39,14 @@ export function createAssignmentActivities(deps: { db: Db; notify: Notify }) {
       await dispatchAndNotify(db, notify);
       return released;
     },
+    /** Moves the conversation; asked again with the same key (a retry), it answers the move already made. */
     async transferConversation(input: {
       conversation: Pick<AssignmentRequest, 'conversationId' | 'workflowId' | 'contactId' | 'capacity' | 'onlineOnly'>;
       to: TransferRequest & { target: AssignTarget };
+      /** Absent in runs recorded before transfers had keys. */
+      key?: string;
     }): Promise<TransferResult> {
-      const outcome = await transfer(db, input.conversation, input.to);
+      const outcome = await transfer(db, input.conversation, input.to, input.key);
       if (outcome.transferred) await dispatchAndNotify(db, notify);
       return outcome;
     },

@@ -89,11 +89,22 @@ async function insertAssignment(
   agent: AgentRow,
   target: AssignTarget,
   wakePending = false,
+  transferKey?: string,
 ): Promise<void> {
   await tx.query(
-    `INSERT INTO assignments (conversation_id, workflow_id, contact_id, agent_id, strategy, via, note, wake_pending)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [request.conversationId, request.workflowId, request.contactId, agent.id, strategyOf(target), target.via, request.note ?? null, wakePending],
+    `INSERT INTO assignments (conversation_id, workflow_id, contact_id, agent_id, strategy, via, note, wake_pending, transfer_key)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [
+      request.conversationId,
+      request.workflowId,
+      request.contactId,
+      agent.id,
+      strategyOf(target),
+      target.via,
+      request.note ?? null,
+      wakePending,
+      transferKey ?? null,
+    ],
   );
   await tx.query(`UPDATE agents SET last_assigned_at = clock_timestamp() WHERE id = $1`, [agent.id]);
   await tx.query(`DELETE FROM queue_entries WHERE conversation_id = $1`, [request.conversationId]);
@@ -245,9 +256,19 @@ export async function transfer(
   db: Db,
   conversation: Pick<AssignmentRequest, 'conversationId' | 'workflowId' | 'contactId' | 'capacity' | 'onlineOnly'>,
   to: TransferRequest & { target: AssignTarget },
+  /** The run's step that asks for this transfer: asked again (a retry after a crash), the transfer already made is answered. */
+  key?: string,
 ): Promise<TransferResult> {
   return inTransaction(db, async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [DISPATCH_LOCK]);
+    if (key) {
+      const { rows } = await tx.query<AssignmentResult>(
+        `SELECT s.agent_id AS "agentId", a.name, a.team, s.via, s.strategy
+           FROM assignments s JOIN agents a ON a.id = s.agent_id WHERE s.conversation_id = $1 AND s.transfer_key = $2`,
+        [conversation.conversationId, key],
+      );
+      if (rows[0]) return { transferred: true, assignee: rows[0] };
+    }
     const current = await findOpenAssignment(tx, conversation.conversationId);
     if (!current) return { transferred: false, reason: 'the conversation has no assignee to transfer from' };
     const pool = (await loadAgents(tx)).filter((agent) => agent.id !== current.agentId);
@@ -265,7 +286,7 @@ export async function transfer(
       return { transferred: false, reason: `nobody available in ${where} (offline, unknown or at capacity)` };
     }
     await tx.query(`UPDATE assignments SET released_at = now() WHERE conversation_id = $1 AND released_at IS NULL`, [conversation.conversationId]);
-    await insertAssignment(tx, request, choice.agent, choice.target);
+    await insertAssignment(tx, request, choice.agent, choice.target, false, key);
     return { transferred: true, assignee: result(choice.agent, choice.target) };
   });
 }

@@ -127,6 +127,9 @@ export function assigning({ run, config, contact, workflowId, conversationId, mi
    * Returns a re-route when the assignee went offline (and the rules say so) or their shift ended
    * with nobody free in the next shift's team.
    */
+  /** Counts the run's transfers and hand-overs: each one's key, so a retried activity recognises its own move. */
+  let moves = 0;
+
   async function serve(initial: AssignmentResult, chain: ResolvedStep[]): Promise<Reroute | undefined> {
     let current = initial;
     for (;;) {
@@ -154,7 +157,7 @@ export function assigning({ run, config, contact, workflowId, conversationId, mi
         const target: AssignTarget = request.agentId
           ? { kind: 'agent', agentId: request.agentId, via: 'transfer' }
           : teamTarget(request.team!, config, 'transfer');
-        pending.result = await transferConversation({ conversation: base, to: { ...request, target } });
+        pending.result = await transferConversation({ conversation: base, to: { ...request, target }, key: `transfer-${++moves}` });
         run.step(pending.result.transferred ? 'transfer' : 'transfer_refused', pending.result.transferred
           ? `to ${pending.result.assignee.agentId}${request.reason ? `: ${request.reason}` : ''}`
           : pending.result.reason);
@@ -178,7 +181,11 @@ export function assigning({ run, config, contact, workflowId, conversationId, mi
           await mirror.assignee(null);
           return { chain: [{ target, wait: 0 }], reason: `shift of ${current.team} ended` };
         }
-        const handover = await transferConversation({ conversation: base, to: { target, reason: `shift of ${current.team} ended` } });
+        const handover = await transferConversation({
+          conversation: base,
+          to: { target, reason: `shift of ${current.team} ended` },
+          key: `handover-${++moves}`,
+        });
         run.step('shift_ended', handover.transferred ? `${current.team} → ${handover.assignee.agentId}` : `${current.team}: ${handover.reason}`);
         if (handover.transferred) {
           current = handover.assignee;
