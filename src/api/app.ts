@@ -9,8 +9,9 @@ import type { RoutingInput } from '../workflows/types';
 import type { PayloadCodec } from '@temporalio/common';
 import { allow, authenticate, authenticateFromPath } from './auth';
 import { Conversations } from './conversations';
-import { errorHandler, unknownRoute } from './errors';
+import { errorHandler, HttpError, unknownRoute } from './errors';
 import { type RateLimit, RateLimiter } from './rate-limit';
+import { unstorableTextAt } from './storable-text';
 import { agentRoutes } from './routes/agents';
 import { codecCors, codecRouter } from './routes/codec';
 import { conversationRoutes } from './routes/conversations';
@@ -34,6 +35,13 @@ export interface AppDeps {
   /** The payload codec served to Temporal UI and the CLI (`/codec/encode`, `/codec/decode`), and who may call it from a browser. */
   codec?: { codec: PayloadCodec; corsOrigins: string[] };
 }
+
+/** Text PostgreSQL cannot store, or nesting no route takes, is refused at the door: before a run starts or a row is written. */
+const refuseUnstorableText: express.RequestHandler = (req, _res, next) => {
+  const problem = unstorableTextAt(req.body, 16);
+  if (problem) throw new HttpError(400, 'validation_failed', 'the request is invalid', [problem]);
+  next();
+};
 
 export interface Api {
   app: express.Express;
@@ -66,6 +74,7 @@ export function createApp({ client, db, routing, taskQueue, log, apiKeys, rateLi
   // Keys are checked before bodies are read: an unauthenticated caller learns nothing about the API.
   app.use('/v1', authenticate(apiKeys, rateLimit ? new RateLimiter(rateLimit) : undefined));
   app.use(express.json({ limit: '100kb' }));
+  app.use(refuseUnstorableText);
   app.use(conversationRoutes({ conversations, db }));
   const notify = signalAssignmentChanged(client, (workflowId, error) => log.warn({ err: error, workflowId }, 'could not wake a conversation'));
   const tellOffline = signalAgentWentOffline(client, (workflowId, error) => log.warn({ err: error, workflowId }, 'could not tell a conversation its agent went offline'));

@@ -12,6 +12,9 @@ export class HttpError extends Error {
   }
 }
 
+/** A body with a million wrong elements gets the first problems, not a million-line answer. */
+const MAX_DETAILS = 20;
+
 export const notFound = (what: string) => new HttpError(404, 'not_found', what);
 
 export const unknownRoute: RequestHandler = (req, _res, next) => {
@@ -34,7 +37,9 @@ function toErrorResponse(error: unknown): { status: number; body: object } {
   });
   if (error instanceof HttpError) return reply(error.status, error.code, error.message, error.details);
   if (error instanceof z.ZodError) {
-    return reply(400, 'validation_failed', 'the request is invalid', error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+    const details = error.issues.slice(0, MAX_DETAILS).map((i) => ({ path: i.path.join('.'), message: i.message }));
+    if (error.issues.length > MAX_DETAILS) details.push({ path: '', message: `and ${error.issues.length - MAX_DETAILS} more problems` });
+    return reply(400, 'validation_failed', 'the request is invalid', details);
   }
   // body-parser's errors carry the status they mean: malformed JSON, too large, bad charset…
   const parserError = error as { type?: string; status?: number; message?: string };

@@ -45,7 +45,13 @@ export const startConversationBody = z.object({
 export const inboundMessageBody = z.object({
   messageId: z.string().min(1).max(200),
   text: z.string().max(10_000),
-  timestamp: z.iso.datetime({ offset: true }).optional(),
+  timestamp: z.iso
+    .datetime({ offset: true })
+    .refine((value) => {
+      const at = Date.parse(value);
+      return at >= Date.UTC(1900, 0, 1) && at < Date.UTC(10_000, 0, 1);
+    }, 'a time between the years 1900 and 9999')
+    .optional(),
 });
 
 export const putAgentBody = z.object({

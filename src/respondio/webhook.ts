@@ -21,7 +21,11 @@ export function verifyWebhookSignature(rawBody: Buffer, header: string | undefin
 }
 
 const numericId = z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,20}$/)]).transform(String);
-const unixSeconds = z.union([z.number().nonnegative(), z.string().regex(/^\d{1,12}$/).transform(Number)]);
+/** Out of range (past the year 9999, milliseconds sent as seconds): treated as absent; our own receive time stands. */
+const LAST_UNIX_SECOND = 253_402_300_799;
+const unixSeconds = z
+  .union([z.number().nonnegative(), z.string().regex(/^\d{1,12}$/).transform(Number)])
+  .transform((seconds) => (seconds <= LAST_UNIX_SECOND ? seconds : undefined));
 const text = z.string().nullish();
 
 const user = z.looseObject({

@@ -21,14 +21,20 @@ describe('readiness', () => {
   });
   after(() => release());
 
-  async function readyz(databaseUrl: string, client: Client) {
+  /** /readyz and /healthz of one app whose PostgreSQL or Temporal may be unreachable. */
+  async function probe(databaseUrl: string, client: Client) {
     const db = createPool(databaseUrl);
     const { app } = createApp({ client, db, routing: parseRoutingConfig({}), taskQueue: 'unused', log: createLogger('silent'), apiKeys: new ApiKeys(db) });
     const server = app.listen(0, '127.0.0.1');
     await new Promise((ready) => server.once('listening', ready));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/readyz`);
-      return { status: response.status, body: (await response.json()) as { checks: Record<string, { ok: boolean }> } };
+      const ready = await fetch(`${base}/readyz`);
+      const live = await fetch(`${base}/healthz`);
+      return {
+        readiness: { status: ready.status, body: (await ready.json()) as { checks: Record<string, { ok: boolean }> } },
+        liveness: { status: live.status, body: (await live.json()) as { status: string } },
+      };
     } finally {
       server.close();
       await db.end();
@@ -39,25 +45,28 @@ describe('readiness', () => {
     const connection = await Connection.connect({ address: temporalAddress });
     try {
       const closedPort = await findFreePort();
-      const { status, body } = await readyz(`postgres://nobody:x@127.0.0.1:${closedPort}/none`, new Client({ connection }));
-      assert.equal(status, 503);
-      assert.equal(body.checks['postgres']!.ok, false);
-      assert.equal(body.checks['temporal']!.ok, true);
+      const { readiness, liveness } = await probe(`postgres://nobody:x@127.0.0.1:${closedPort}/none`, new Client({ connection }));
+      assert.equal(readiness.status, 503);
+      assert.equal(readiness.body.checks['postgres']!.ok, false);
+      assert.equal(readiness.body.checks['temporal']!.ok, true);
+      // Liveness asks only whether the process answers: restarting it would not bring PostgreSQL back.
+      assert.deepEqual(liveness, { status: 200, body: { status: 'ok' } });
     } finally {
       await connection.close();
     }
   });
 
-  it('answers 503 naming Temporal when the Temporal server is unreachable', async () => {
+  it('answers 503 naming Temporal when the Temporal server is unreachable, while liveness stays up', async () => {
     const acquired = await acquireTestServers();
     try {
       const closedPort = await findFreePort();
       // A lazy connection: created without reaching the server, it fails on use, as after an outage.
       const connection = Connection.lazy({ address: `127.0.0.1:${closedPort}` });
-      const { status, body } = await readyz(acquired.servers.databaseUrl, new Client({ connection }));
-      assert.equal(status, 503);
-      assert.equal(body.checks['temporal']!.ok, false);
-      assert.equal(body.checks['postgres']!.ok, true);
+      const { readiness, liveness } = await probe(acquired.servers.databaseUrl, new Client({ connection }));
+      assert.equal(readiness.status, 503);
+      assert.equal(readiness.body.checks['temporal']!.ok, false);
+      assert.equal(readiness.body.checks['postgres']!.ok, true);
+      assert.deepEqual(liveness, { status: 200, body: { status: 'ok' } });
     } finally {
       await acquired.release();
     }

@@ -79,10 +79,18 @@ export async function downloadComposeSchema(options: DownloadOptions = {}): Prom
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stdout?: string; stderr?: string };
     if (e.code === 'ENOENT') {
-      throw new Error('the `go` command is needed to fetch the Compose Specification schema, and is not on PATH');
+      throw new Error(
+        `test/deploy/compose.test.ts needs Go: the \`go\` command fetches the Compose Specification schema (${target}) ` +
+          'from the Go module proxy, and it is not on PATH. Install Go (https://go.dev/dl/) and let it reach GOPROXY ' +
+          '(https://proxy.golang.org by default).',
+      );
     }
     const reported = parseDownload(e.stdout ?? '')?.Error;
-    throw new Error(`go mod download ${target} failed: ${reported ?? e.stderr ?? e.message}`);
+    const proxy = options.env?.GOPROXY ?? process.env.GOPROXY ?? 'https://proxy.golang.org,direct (Go default)';
+    throw new Error(
+      `go mod download ${target} failed: ${reported ?? e.stderr ?? e.message}\n` +
+        `test/deploy/compose.test.ts needs the Go module proxy (GOPROXY=${proxy}) or a Go module cache that holds ${target}.`,
+    );
   } finally {
     await rm(cwd, { recursive: true, force: true });
   }

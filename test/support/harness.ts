@@ -12,6 +12,7 @@ import { type Api, createApp } from '../../src/api/app';
 import type { RateLimit } from '../../src/api/rate-limit';
 import { directoryUrlFor } from '../../src/config';
 import type { Agent } from '../../src/db/agents';
+import type { TranscriptMessage } from '../../src/db/messages';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
 import { createLogger, type Logger } from '../../src/logger';
 import { createRespondioClient } from '../../src/respondio/client';
@@ -28,7 +29,7 @@ import { testCodec, testCodecKeys } from './codec';
 import { acquireTestServers, createScratchDatabase, type TestServers } from './servers';
 
 export interface HarnessOptions {
-  /** Merged over the test defaults (fast CRM retries); `crm.url` defaults to the harness API's directory. */
+  /** Merged over the test defaults (a patient CRM timeout, fast CRM retries); `crm.url` defaults to the harness API's directory. */
   routing?: RoutingConfigInput;
   outbound?: { webhookUrl?: string; webhookSecret?: string };
   /** respond.io (a stand-in): runs mirror their effects to it, its users can be synced, its webhooks are accepted. */
@@ -238,7 +239,8 @@ export class Harness {
     return this.waitFor(contactId, (s) => s.state === state, timeoutMs);
   }
 
-  async transcript(contactId: string): Promise<Array<{ direction: string; kind: string; text: string; messageId: string }>> {
+  /** GET /v1/contacts/{id}/messages: the transcript, oldest first; throws unless the API answers 200. */
+  async transcript(contactId: string): Promise<TranscriptMessage[]> {
     const { status, body } = await this.request('GET', `/v1/contacts/${contactId}/messages`);
     if (status !== 200) throw new Error(`GET transcript ${contactId}: ${status} ${JSON.stringify(body)}`);
     return body.messages;
@@ -293,7 +295,9 @@ export function testRouting(overrides: RoutingConfigInput = {}): RoutingConfig {
   return parseRoutingConfig({
     ...overrides,
     crm: {
-      timeout: 2_000,
+      // Generous: on a loaded 2-core CI the built-in directory (API, key check, PostgreSQL) can take seconds, and a
+      // timed-out lookup would add a retry to paths the tests compare exactly. Tests of slowness set their own.
+      timeout: 10_000,
       ...crm,
       retry: { maxAttempts: 4, initialInterval: 50, maxInterval: 200, ...crm.retry },
     },

@@ -47,6 +47,31 @@ describe('a conversation outlives the worker that started it', () => {
     });
   });
 
+  describe('round robin across a worker restart', () => {
+    let h: Harness;
+    before(async () => {
+      h = await Harness.start({ routing: { teams: { rr: { strategy: 'round_robin' } }, regular: { chain: [{ kind: 'team', team: 'rr' }] } } });
+      for (const id of ['rr-a', 'rr-b', 'rr-c']) await h.putAgent(id, { team: 'rr', capacity: 10 });
+    });
+    after(() => h.close());
+
+    async function nextAssignee(label: string): Promise<string | undefined> {
+      const id = h.contactId(label);
+      await h.open({ id, email: `${id}@example.com` });
+      return (await h.waitForState(id, 'assigned')).assignee?.agentId;
+    }
+
+    it('goes on from the agent after the last one served, not from the start of the team', async () => {
+      assert.deepEqual([await nextAssignee('rr-1'), await nextAssignee('rr-2')], ['rr-a', 'rr-b']);
+      await h.stopWorker();
+      await h.startWorker();
+      // A worker that kept the cursor in memory would start over at rr-a.
+      assert.deepEqual([await nextAssignee('rr-3'), await nextAssignee('rr-4')], ['rr-c', 'rr-a']);
+      const { rows } = await h.db.query(`SELECT last_agent_id FROM team_cursors WHERE team = 'rr'`);
+      assert.deepEqual(rows, [{ last_agent_id: 'rr-a' }], 'the cursor lives in PostgreSQL');
+    });
+  });
+
   describe('crash (SIGKILL of the worker process)', () => {
     let h: Harness;
     const crm = new FakeCrm();

@@ -7,15 +7,32 @@ import { askedThenRouted } from '../support/paths';
 /** The routing flow end to end: API → Temporal dev server → worker → PostgreSQL and a CRM on loopback. */
 describe('routing flow against the built-in directory', () => {
   let h: Harness;
+  // Support agents named in id order: round robin goes by id after the team's cursor, least-open by load.
+  const support = ['sup-ada', 'sup-bo', 'sup-cy'];
   before(async () => {
     h = await Harness.start();
     await h.putAgent('am-alex', { team: 'account-managers', capacity: 5 });
     await h.putAgent('vip-vera', { team: 'vip', capacity: 5 });
-    await h.putAgent('sup-sam', { team: 'support', capacity: 5 });
-    await h.putAgent('sup-sofia', { team: 'support', capacity: 5 });
+    for (const id of support) await h.putAgent(id, { team: 'support', capacity: 5 });
     await h.putAgent('mgr-maria', { team: 'managers', role: 'manager', capacity: 5 });
   });
   after(() => h.close());
+
+  /** Only these support agents online: whatever the strategy, the next conversation can only go to one of them. */
+  async function onlySupportOnline(...online: string[]): Promise<void> {
+    for (const id of support) {
+      const { status } = await h.request('PATCH', `/v1/agents/${id}`, { online: online.includes(id) });
+      assert.equal(status, 200);
+    }
+  }
+  async function regularAssigned(label: string): Promise<{ id: string; agentId: string | undefined }> {
+    const id = h.contactId(label);
+    await h.putCustomer(`${id}@example.com`, { customerType: 'Regular' });
+    await h.open({ id, email: `${id}@example.com` });
+    const status = await h.waitForState(id, 'assigned');
+    assert.equal(status.assignee?.team, 'support');
+    return { id, agentId: status.assignee?.agentId };
+  }
 
   it('routes a VIP with an email to their account manager', async () => {
     const id = h.contactId('vip-am');
@@ -39,19 +56,66 @@ describe('routing flow against the built-in directory', () => {
   });
 
   it('routes a regular customer to the support agent with the fewest open conversations', async () => {
-    const busy = h.contactId('regular-busy');
-    await h.putCustomer(`${busy}@example.com`, { customerType: 'Regular' });
-    await h.open({ id: busy, email: `${busy}@example.com` });
-    const first = await h.waitForState(busy, 'assigned');
-    assert.equal(first.assignee?.team, 'support');
+    // Loads round robin and least-open answer differently: ada 1, bo 0, cy 2, and cy served last. Round robin
+    // would go on after cy to ada (wrapping); the fewest open conversations are bo's.
+    await onlySupportOnline('sup-ada');
+    assert.equal((await regularAssigned('regular-ada')).agentId, 'sup-ada');
+    await onlySupportOnline('sup-cy');
+    assert.equal((await regularAssigned('regular-cy-1')).agentId, 'sup-cy');
+    assert.equal((await regularAssigned('regular-cy-2')).agentId, 'sup-cy');
+    await onlySupportOnline(...support);
+    assert.deepEqual(await Promise.all(support.map((id) => h.openAssignments(id))), [1, 0, 2]);
 
-    const next = h.contactId('regular-next');
-    await h.putCustomer(`${next}@example.com`, { customerType: 'Regular' });
-    await h.open({ id: next, email: `${next}@example.com` });
-    const second = await h.waitForState(next, 'assigned');
-    assert.equal(second.assignee?.team, 'support');
-    assert.notEqual(second.assignee?.agentId, first.assignee?.agentId, 'the idle support agent gets the second conversation');
-    await h.recordHistory(next, 'regular-least-open');
+    const next = await regularAssigned('regular-next');
+    assert.equal(next.agentId, 'sup-bo', 'the agent with the fewest open conversations, not the next in turn');
+    const { rows } = await h.db.query('SELECT agent_id, strategy FROM assignments WHERE contact_id = $1', [next.id]);
+    assert.deepEqual(rows, [{ agent_id: 'sup-bo', strategy: 'least_open' }]);
+    await h.recordHistory(next.id, 'regular-least-open');
+  });
+});
+
+describe('the last_agent step', () => {
+  let h: Harness;
+  before(async () => {
+    h = await Harness.start({ routing: { regular: { chain: [{ kind: 'last_agent', withinDays: 30 }, { kind: 'team', team: 'desk' }] } } });
+    await h.putAgent('desk-ana', { team: 'desk', capacity: 5 });
+    await h.putAgent('desk-bob', { team: 'desk', capacity: 5, online: false });
+  });
+  after(() => h.close());
+
+  async function assigned(id: string): Promise<{ agentId?: string; via?: string }> {
+    assert.equal((await h.open({ id, email: `${id}@example.com` })).status, 202);
+    const status = await h.waitForState(id, 'assigned');
+    const { rows } = await h.db.query(
+      'SELECT via FROM assignments WHERE conversation_id = $1 AND released_at IS NULL',
+      [status.conversationId],
+    );
+    return { agentId: status.assignee?.agentId, via: rows[0]?.via };
+  }
+  async function close(id: string): Promise<void> {
+    assert.equal((await h.request('POST', `/v1/conversations/${id}/close`)).status, 202);
+    await h.waitForState(id, 'closed');
+  }
+
+  it('gives a returning contact the agent who served them last, over the team\'s own choice, within the window only', async () => {
+    const returning = h.contactId('returning');
+    // First conversation: nobody served this contact yet, so the team step decides (bob is offline).
+    assert.deepEqual(await assigned(returning), { agentId: 'desk-ana', via: 'team' });
+    await close(returning);
+    // Ana gets busier than Bob: the team step alone would now choose Bob, as a new contact shows.
+    const other = h.contactId('other');
+    assert.deepEqual(await assigned(other), { agentId: 'desk-ana', via: 'team' });
+    assert.equal((await h.request('PATCH', '/v1/agents/desk-bob', { online: true })).status, 200);
+    const newcomer = h.contactId('newcomer');
+    assert.deepEqual(await assigned(newcomer), { agentId: 'desk-bob', via: 'team' });
+    await close(newcomer);
+
+    assert.deepEqual(await assigned(returning), { agentId: 'desk-ana', via: 'last_agent' }, 'back to the agent who served them');
+    await close(returning);
+
+    // The same contact, last served 31 days ago: outside withinDays, the team decides again.
+    await h.db.query(`UPDATE assignments SET assigned_at = now() - interval '31 days' WHERE contact_id = $1`, [returning]);
+    assert.deepEqual(await assigned(returning), { agentId: 'desk-bob', via: 'team' });
   });
 });
 
@@ -60,7 +124,9 @@ describe('CRM step against a CRM on loopback', () => {
   let h: Harness;
   before(async () => {
     await crm.start();
-    h = await Harness.start({ routing: { crm: { url: crm.lookupUrl, timeout: 300 } } });
+    // The harness's patient timeout: every answer below arrives in time however loaded the machine, so each
+    // attempt is one request and the counts are exact.
+    h = await Harness.start({ routing: { crm: { url: crm.lookupUrl } } });
     await h.putAgent('vip-vic', { team: 'vip', capacity: 10 });
     await h.putAgent('sup-sue', { team: 'support', capacity: 10 });
   });
@@ -92,6 +158,21 @@ describe('CRM step against a CRM on loopback', () => {
     await h.recordHistory(id, 'crm-retried');
   });
 
+  it('retries a CRM answering 408 and 429, then routes by the third answer', async () => {
+    const id = h.contactId('crm-408-429');
+    const email = `${id}@example.com`;
+    crm.script(email, { status: 408 }, { status: 429 }, { status: 200, body: { customerType: 'VIP' } });
+    await h.open({ id, email });
+    const status = await h.waitForState(id, 'assigned');
+    assert.equal(status.assignee?.agentId, 'vip-vic', 'routed by the answer after the retries');
+    assert.equal(crm.requestsFor(email), 3);
+    assert.deepEqual(
+      status.decisions.filter((d) => d.step === 'crm_error').map((d) => d.detail),
+      [`attempt 1/${h.routing.crm.retry.maxAttempts}: CRM answered 408`, `attempt 2/${h.routing.crm.retry.maxAttempts}: CRM answered 429`],
+    );
+    assert.equal(status.reason, undefined, 'the CRM answered in the end: nothing to explain');
+  });
+
   it('does not retry a 4xx other than 404, and routes as regular with the reason', async () => {
     const id = h.contactId('crm-401');
     const email = `${id}@example.com`;
@@ -102,16 +183,38 @@ describe('CRM step against a CRM on loopback', () => {
     assert.equal(crm.requestsFor(email), 1);
     assert.match(status.reason ?? '', /401/);
   });
+});
+
+describe('CRM step against a CRM that answers too late', () => {
+  const crm = new FakeCrm();
+  let h: Harness;
+  before(async () => {
+    await crm.start();
+    // The CRM below answers after a minute, so every attempt ends by this timeout however slow the machine is.
+    h = await Harness.start({ routing: { crm: { url: crm.lookupUrl, timeout: '2s' } } });
+    await h.putAgent('vip-vic', { team: 'vip', capacity: 10 });
+    await h.putAgent('sup-sue', { team: 'support', capacity: 10 });
+  });
+  after(async () => {
+    await h.close();
+    await crm.stop();
+  });
 
   it('routes as regular with the reason when the CRM answers too slowly every time', async () => {
     const id = h.contactId('crm-slow');
     const email = `${id}@example.com`;
-    crm.script(email, { status: 200, body: { customerType: 'VIP' }, delayMs: 1_500 });
+    crm.script(email, { status: 200, body: { customerType: 'VIP' }, delayMs: 60_000 });
     await h.open({ id, email });
-    const status = await h.waitForState(id, 'assigned');
-    assert.equal(status.assignee?.team, 'support');
-    assert.match(status.reason ?? '', /no answer within 300 ms/);
-    assert.equal(crm.requestsFor(email), h.routing.crm.retry.maxAttempts, 'a bounded number of attempts');
+    const status = await h.waitForState(id, 'assigned', 60_000);
+    assert.equal(status.assignee?.agentId, 'sup-sue');
+    assert.match(status.reason ?? '', /no answer within 2000 ms/);
+    const { maxAttempts } = h.routing.crm.retry;
+    assert.deepEqual(
+      status.decisions.filter((d) => d.step === 'crm_error').map((d) => d.detail),
+      Array.from({ length: maxAttempts }, (_, i) => `attempt ${i + 1}/${maxAttempts}: no answer within 2000 ms`),
+      'a bounded number of attempts, each ended by the timeout',
+    );
+    assert.equal(crm.requestsFor(email), maxAttempts, 'one request per attempt');
   });
 });
 

@@ -55,11 +55,43 @@ describe('transfer, close and re-route', () => {
   it('moves a conversation to a team, choosing by the team strategy', async () => {
     await h.putAgent('t-cat', { team: 'vip-desk', capacity: 3 });
     await h.putAgent('t-dan', { team: 'vip-desk', capacity: 3 });
+    // Cat holds one conversation, Dan none: the team's least-open strategy can only mean Dan (round robin, or
+    // the first agent by id, would mean Cat).
+    const loaded = await assignedTo('t-ann', 'cat-load');
+    assert.equal((await transfer(loaded, { agentId: 't-cat' })).status, 200);
+    assert.deepEqual([await open('t-cat'), await open('t-dan')], [1, 0]);
+
     const id = await assignedTo('t-ann', 'to-team');
     const moved = await transfer(id, { team: 'vip-desk' });
-    assert.equal(moved.status, 200);
-    assert.equal(moved.body.assignee.team, 'vip-desk');
-    assert.equal(await open('t-ann'), 0);
+    assert.equal(moved.status, 200, JSON.stringify(moved.body));
+    assert.deepEqual(
+      [moved.body.assignee.agentId, moved.body.assignee.team, moved.body.assignee.via, moved.body.assignee.strategy],
+      ['t-dan', 'vip-desk', 'transfer', 'least_open'],
+    );
+    assert.equal((await h.conversation(id)).assignee?.agentId, 't-dan');
+    assert.deepEqual([await open('t-ann'), await open('t-cat'), await open('t-dan')], [0, 1, 1]);
+  });
+
+  it('refuses a transfer to a team with nobody free (409 transfer_refused), and the conversation stays put', async () => {
+    await h.putAgent('t-fay', { team: 'full-desk', capacity: 1 });
+    await h.putAgent('t-gus', { team: 'full-desk', capacity: 5, online: false });
+    const filler = await assignedTo('t-ann', 'fills-fay');
+    assert.equal((await transfer(filler, { agentId: 't-fay' })).status, 200);
+
+    const id = await assignedTo('t-ann', 'to-full-team');
+    const refused = await transfer(id, { team: 'full-desk' });
+    assert.equal(refused.status, 409, JSON.stringify(refused.body));
+    assert.equal(refused.body.error.code, 'transfer_refused');
+    assert.match(refused.body.error.message, /team full-desk/);
+    const status = await h.conversation(id);
+    assert.equal(status.assignee?.agentId, 't-ann', 'nothing changed');
+    assert.ok(status.path.includes('transfer_refused'), 'the refusal is in the run');
+    assert.deepEqual([await open('t-ann'), await open('t-fay'), await open('t-gus')], [1, 1, 0]);
+
+    for (const contactId of [filler, id]) {
+      await h.request('POST', `/v1/conversations/${contactId}/close`);
+      await h.waitForState(contactId, 'closed');
+    }
   });
 
   it('answers 400 to a malformed transfer, 404 to an unknown contact, 409 to a conversation nobody holds', async () => {

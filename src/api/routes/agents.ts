@@ -1,11 +1,13 @@
 import { Router } from 'express';
 import { type Agent, getAgent, listAgents, patchAgent, putAgent } from '../../db/agents';
-import type { Db } from '../../db/pool';
+import { type Db, inTransaction } from '../../db/pool';
 import { listQueue } from '../../db/queue';
 import { afterAgentChange, type Notify, type TellOffline } from '../../dispatcher';
 import { adminOnly, allow } from '../auth';
-import { notFound } from '../errors';
+import { HttpError, notFound } from '../errors';
 import { agentIdParams, patchAgentBody, putAgentBody } from '../schemas';
+
+const UNIQUE_VIOLATION = '23505';
 
 export interface AgentRouteDeps {
   db: Db;
@@ -21,7 +23,14 @@ export function agentRoutes({ db, notify, tellOffline }: AgentRouteDeps): Router
     const { agentId } = agentIdParams.parse(req.params);
     const body = putAgentBody.parse(req.body);
     const before = await getAgent(db, agentId);
-    const agent = await putAgent(db, { id: agentId, ...body });
+    const agent = await inTransaction(db, (tx) => putAgent(tx, { id: agentId, ...body })).catch((error: unknown) => {
+      // The email and the respond.io user id name one agent each.
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION) {
+        const field = /respondio/.test((error as { constraint?: string }).constraint ?? '') ? 'respondioUserId' : 'email';
+        throw new HttpError(409, 'conflict', `another agent already has this ${field}`, [{ path: field, message: 'taken' }]);
+      }
+      throw error;
+    });
     await afterChange(before, agent);
     res.json(agent);
   });

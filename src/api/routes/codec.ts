@@ -15,7 +15,9 @@ const payloadsBody = z.object({
       data: base64.nullish(),
       externalPayloads: z.array(z.object({ sizeBytes: z.union([z.string().regex(/^\d+$/), z.number().int().min(0)]).optional() })).optional(),
     }),
-  ),
+  )
+    // A history page's worth; more is not a codec request.
+    .max(10_000),
 });
 
 export interface CodecRouterOptions {

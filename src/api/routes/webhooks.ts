@@ -2,7 +2,11 @@ import express, { Router } from 'express';
 import type { Logger } from '../../logger';
 import { verifyWebhookSignature, WebhookPayloadError } from '../../respondio/webhook';
 import { HttpError, notFound } from '../errors';
+import { storableJson } from '../storable-text';
 import type { WebhookInbox } from '../webhook-inbox';
+
+/** respond.io's events nest a few levels; far deeper is not one of them. */
+const MAX_DEPTH = 64;
 
 export interface WebhookRouteDeps {
   inbox: WebhookInbox;
@@ -31,6 +35,11 @@ export function webhookRoutes({ inbox, signingKeys, log }: WebhookRouteDeps): Ro
       throw new HttpError(400, 'invalid_json', 'the body is not valid JSON');
     }
     if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw new HttpError(400, 'invalid_json', 'the body is not a JSON object');
+    try {
+      payload = storableJson(payload, MAX_DEPTH);
+    } catch (error) {
+      throw new HttpError(400, 'validation_failed', `the body is ${(error as Error).message}`);
+    }
     try {
       const { event, duplicate } = await inbox.accept(payload);
       log.info({ eventId: event.eventId, eventType: event.eventType, contactId: event.contactId, duplicate }, 'respond.io event received');

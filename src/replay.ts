@@ -1,0 +1,423 @@
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import type { DataConverter, HistoryAndWorkflowId } from '@temporalio/common';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
+import { Worker, type ReplayWorkerOptions } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { temporalTarget } from './cli/local';
+import type { Env } from './config';
+import { ConfigError } from './routing-config';
+import { type AesGcmCodec, CodecError, ENCRYPTED_ENCODING, METADATA_KEY_ID } from './security/codec';
+import { decodeHistoryPayloads } from './security/history';
+import { dataConverter, FAILURE_CONVERTER_PATH, payloadCodec, temporalConnection } from './service';
+import { prebuiltWorkflowBundle } from './worker';
+
+/**
+ * Replaying a recorded history against today's workflow code, and saying in plain words where and how the code
+ * decides differently. Used by `npm run replay` and `npm run debug-replay`.
+ */
+
+export type History = temporal.api.history.v1.IHistory;
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+const { History: HistoryMessage } = temporal.api.history.v1;
+const { EventType } = temporal.api.enums.v1;
+
+export const PATCH_HINT = 'A change to the workflow that in-flight runs replay differently must go behind patched() (see README).';
+
+/** A history that cannot be read, parsed or decrypted (the command's exit 2). Names key ids, never keys. */
+export class HistoryLoadError extends Error {
+  override name = 'HistoryLoadError';
+}
+
+/** Where a command line says the history is: a file, or a run on the Temporal server. */
+export type HistorySource = { file: string } | { workflowId: string; runId?: string };
+
+/**
+ * `--file <path>` or `--workflow-id <id> [--run-id <id>]`; otherwise the command's exit code, once the usage is
+ * printed: 0 for --help, 2 for a wrong command line.
+ */
+export function historySourceFromArgs(argv: string[], usage: string): HistorySource | number {
+  let values: { file?: string; 'workflow-id'?: string; 'run-id'?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { file: { type: 'string' }, 'workflow-id': { type: 'string' }, 'run-id': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  const { file, 'workflow-id': workflowId, 'run-id': runId, help } = values;
+  if (help) {
+    console.log(usage);
+    return 0;
+  }
+  if (file && !workflowId && !runId) return { file };
+  if (workflowId && !file) return { workflowId, runId };
+  console.error(`give either --file <history.json> or --workflow-id <id> [--run-id <id>]\n\n${usage}`);
+  return 2;
+}
+
+/** The history a command line names: read from the file, or fetched from the server an operator command talks to. */
+export async function loadHistory(source: HistorySource, env: Env): Promise<LoadedHistory> {
+  if ('file' in source) return loadHistoryFile(source.file);
+  const target = await temporalTarget(env).catch((error: Error) => {
+    throw new HistoryLoadError(error.message);
+  });
+  const where = `namespace ${target.namespace} on ${target.temporalAddress}`;
+  const connection = await Connection.connect(temporalConnection(env, target.temporalAddress)).catch((error: Error) => {
+    throw new HistoryLoadError(`cannot reach Temporal (${where}): ${error.message}`);
+  });
+  try {
+    const handle = new Client({ connection, namespace: target.namespace }).workflow.getHandle(source.workflowId, source.runId);
+    await handle.describe(); // what tells a missing run apart (WorkflowNotFoundError); fetchHistory only says NOT_FOUND
+    // The raw history: payloads stay as the server holds them, decrypted by the replay's data converter.
+    return { history: await handle.fetchHistory(), workflowId: source.workflowId };
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) {
+      throw new HistoryLoadError(`no workflow ${source.workflowId}${source.runId ? ` with run ${source.runId}` : ''} in ${where}`);
+    }
+    throw error;
+  } finally {
+    await connection.close();
+  }
+}
+
+/** The keys operator commands use: VIP_ROUTER_CODEC_KEYS(_FILE), else the data dir's file that `npm start` keeps. */
+export function operatorCodec(env: Env): () => Promise<AesGcmCodec> {
+  return async () => (await payloadCodec({ dataDir: env.VIP_ROUTER_DATA_DIR, generate: false })).codec;
+}
+
+export interface LoadedHistory {
+  history: History;
+  /** From the start event (recent servers record it there); else what the caller named the history. */
+  workflowId: string;
+}
+
+/**
+ * A history as Temporal UI downloads it ("Encoded" or "Decoded") or `temporal workflow show -o json` prints it:
+ * `{ "events": [...] }`, or the bare array of events that exports made before 2022.
+ */
+export async function loadHistoryFile(path: string): Promise<LoadedHistory> {
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new HistoryLoadError(`cannot read ${path}: ${error.code ?? error.message}`);
+  });
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new HistoryLoadError(`${path} is not JSON: ${(error as Error).message}`);
+  }
+  return parseHistoryExport(json, basename(path, '.json'));
+}
+
+export function parseHistoryExport(json: unknown, name: string): LoadedHistory {
+  const exported = Array.isArray(json) ? { events: json } : json;
+  const events = (exported as { events?: unknown } | null)?.events;
+  if (!Array.isArray(events) || events.length === 0) {
+    throw new HistoryLoadError(`${name} holds no history events: expected { "events": [...] } as Temporal UI or temporal workflow show -o json export it`);
+  }
+  if (!payloadsAreRaw(events)) {
+    throw new HistoryLoadError(
+      `${name} holds payloads as readable JSON (Temporal UI's "Readable" download), which cannot be replayed: download it as "Encoded" or "Decoded"`,
+    );
+  }
+  let history: History;
+  try {
+    history = historyFromJSON(exported);
+  } catch (error) {
+    throw new HistoryLoadError(`${name} is not a Temporal history: ${(error as Error).message}`);
+  }
+  return { history, workflowId: startAttributes(history)?.workflowId || name };
+}
+
+/** Replayable payloads are `{ metadata: { encoding: <base64> }, data: <base64> }`; readable ones are plain values. */
+function payloadsAreRaw(events: unknown[]): boolean {
+  const base64Ascii = (value: unknown) => typeof value === 'string' && /^[\x20-\x7e]+$/.test(Buffer.from(value, 'base64').toString('latin1'));
+  let raw = true;
+  const walk = (node: unknown, key?: string): void => {
+    if (!raw || node === null || typeof node !== 'object') return;
+    if (key === 'payloads' && Array.isArray(node)) {
+      raw = node.every((p) => {
+        const metadata = (p as { metadata?: Record<string, unknown> } | null)?.metadata;
+        return base64Ascii(metadata?.['encoding']) && ['string', 'undefined'].includes(typeof (p as { data?: unknown }).data);
+      });
+      return;
+    }
+    for (const [k, v] of Object.entries(node)) walk(v, k);
+  };
+  walk(events);
+  return raw;
+}
+
+/** The ids of the codec keys that encrypted the history's payloads. */
+export function encryptionKeyIds(history: History): string[] {
+  const ids = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (node === null || typeof node !== 'object' || node instanceof Uint8Array) return;
+    const metadata = (node as { metadata?: Record<string, unknown> }).metadata;
+    const encoding = metadata?.['encoding'];
+    if (encoding instanceof Uint8Array && Buffer.from(encoding).toString() === ENCRYPTED_ENCODING) {
+      const keyId = metadata?.[METADATA_KEY_ID];
+      ids.add(keyId instanceof Uint8Array ? Buffer.from(keyId).toString() : '(none)');
+      return;
+    }
+    Object.values(node).forEach(walk);
+  };
+  walk(history.events);
+  return [...ids].sort();
+}
+
+/**
+ * The codec a history needs: none when nothing in it is encrypted; otherwise the loaded keys, checked to decrypt
+ * every payload, so a missing or changed key is reported before replaying rather than as a failed workflow task.
+ */
+export async function codecForHistory(history: History, loadCodec: () => Promise<AesGcmCodec>): Promise<AesGcmCodec | undefined> {
+  const keyIds = encryptionKeyIds(history);
+  if (keyIds.length === 0) return undefined;
+  const named = keyIds.map((id) => `"${id}"`).join(', ');
+  const codec = await loadCodec().catch((error: unknown) => {
+    if (error instanceof ConfigError) throw new HistoryLoadError(`the history's payloads are encrypted with key ${named} and no key can decrypt them: ${error.message}`);
+    throw error;
+  });
+  const missing = keyIds.filter((id) => !codec.keyIds.includes(id));
+  if (missing.length > 0) {
+    throw new HistoryLoadError(
+      `the history's payloads are encrypted with key ${missing.map((id) => `"${id}"`).join(', ')}, which is not among the codec keys loaded ` +
+        `(${codec.keyIds.join(', ')}): add it to VIP_ROUTER_CODEC_KEYS, or download the history decoded`,
+    );
+  }
+  try {
+    await decodeHistoryPayloads(HistoryMessage.decode(HistoryMessage.encode(history).finish()), codec);
+  } catch (error) {
+    if (error instanceof CodecError) throw new HistoryLoadError(`the history cannot be decrypted: ${error.message}`);
+    throw error;
+  }
+  return codec;
+}
+
+/** What replaying needs to read the history: the codec's keys, when it is encrypted, and the failure converter. */
+export function replayDataConverter(codec?: AesGcmCodec): DataConverter {
+  return codec ? dataConverter(codec) : { failureConverterPath: FAILURE_CONVERTER_PATH };
+}
+
+export interface ReplayOptions {
+  workflowId: string;
+  codec?: AesGcmCodec;
+  /** A prebuilt bundle; by default the one `npm run build` wrote beside compiled code, else the source is bundled. */
+  workflowBundlePath?: string;
+}
+
+export type ReplayVerdict =
+  | { outcome: 'same' }
+  | { outcome: 'nondeterministic'; divergence: Divergence }
+  /** The code threw while replaying (not a nondeterminism): a workflow task failed. */
+  | { outcome: 'failed'; message: string };
+
+/**
+ * Replays the history on the current workflow code. On a nondeterminism whose message names no event (Core names
+ * the activity types, not the event), shorter prefixes of the history are replayed by the same worker to find the
+ * workflow task whose commands differ: a prefix cut at a task's start replays every task before it.
+ */
+export async function replayHistory(history: History, options: ReplayOptions): Promise<ReplayVerdict> {
+  const events = history.events ?? [];
+  const taskStarts = events.flatMap((e, i) => (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED ? [i] : []));
+  const bundle = options.workflowBundlePath ?? prebuiltWorkflowBundle();
+  const workerOptions: ReplayWorkerOptions = {
+    dataConverter: replayDataConverter(options.codec),
+    ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('./workflows') }),
+  };
+  const errors: Array<Error | undefined> = [];
+  let divergingTaskStart: number | undefined;
+  async function* attempts(): AsyncGenerator<HistoryAndWorkflowId> {
+    yield { workflowId: options.workflowId, history };
+    const first = errors[0];
+    if (!(first instanceof DeterminismViolationError) || eventIdNamedIn(first.message) !== undefined) return;
+    // Task k's commands are checked by the prefix cut at task k+1's start; the whole history checks the last task.
+    const cut = (k: number) => (k + 1 < taskStarts.length ? taskStarts[k + 1]! + 1 : events.length);
+    let [low, high] = [0, Math.max(taskStarts.length - 1, 0)];
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      yield { workflowId: options.workflowId, history: { events: events.slice(0, cut(mid)) } };
+      if (errors.at(-1)) high = mid;
+      else low = mid + 1;
+    }
+    divergingTaskStart = taskStarts[low];
+  }
+  for await (const result of Worker.runReplayHistories(workerOptions, attempts())) errors.push(result.error);
+
+  const error = errors[0];
+  if (!error) return { outcome: 'same' };
+  if (error instanceof DeterminismViolationError) return { outcome: 'nondeterministic', divergence: explainNondeterminism(error, history, divergingTaskStart) };
+  return { outcome: 'failed', message: error.message };
+}
+
+export interface EventSummary {
+  id: number;
+  /** `ActivityTaskScheduled`, not `EVENT_TYPE_ACTIVITY_TASK_SCHEDULED`. */
+  type: string;
+  /** The activity type, timer, signal or marker the event is about. */
+  subject?: string;
+}
+
+export interface Divergence {
+  /** The history's event at which the code decides differently. */
+  event: EventSummary;
+  /** What the code did there instead, in plain words. */
+  codeDid: string;
+  /** Events event.id-2 … event.id+2. */
+  around: EventSummary[];
+  /** Core's own message. */
+  sdkMessage: string;
+}
+
+const MISMATCH = /(?<what>[A-Z][A-Za-z ]*?) of [a-z ]*event '(?<recorded>[^']*)' does not match (?<codeWhat>[a-z ]+?) of (?<command>[a-z ]*command) '(?<issued>[^']*)'/;
+const NO_COMMAND = /No command scheduled for event/;
+const PATCH_REMOVED = /patch marker encountered for change (?<patch>\S+), but there is no corresponding change command/;
+
+/**
+ * Reads Core's nondeterminism message (`[TMPRL1100] Nondeterminism error: …`) against the history. The event is
+ * the one the message names; else, within the diverging workflow task (the index of its WorkflowTaskStarted event,
+ * as replayHistory finds it), the first command event about what the message quotes, else its first command event.
+ */
+export function explainNondeterminism(error: Error | string, history: History, divergingTaskStart?: number): Divergence {
+  const raw = typeof error === 'string' ? error : error.message;
+  const sdkMessage = /\[TMPRL1100\].*?(?=", source:|$)/s.exec(raw)?.[0] ?? raw.replace(/^.*Details: /s, '');
+  const events = history.events ?? [];
+  const mismatch = MISMATCH.exec(sdkMessage)?.groups;
+
+  let event: HistoryEvent | undefined;
+  const namedId = eventIdNamedIn(sdkMessage);
+  if (namedId !== undefined) event = events.find((e) => num(e.eventId) === namedId);
+  if (!event && divergingTaskStart !== undefined) {
+    const end = events.findIndex((e, i) => i > divergingTaskStart && e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
+    const commands = events.slice(divergingTaskStart + 1, end < 0 ? events.length : end).filter(isCommandEvent);
+    const quoted = mismatch?.['recorded'];
+    event = commands.find((e) => quoted !== undefined && JSON.stringify(commandAttributes(e)).includes(JSON.stringify(quoted))) ?? commands[0];
+  }
+  event ??= events.at(-1)!;
+
+  const summary = summarize(event, events);
+  const index = events.indexOf(event);
+  let codeDid: string;
+  if (mismatch?.['what'] === 'Activity type') codeDid = `scheduled activity ${mismatch['issued']} there instead`;
+  else if (mismatch) codeDid = `issued a command with ${mismatch['codeWhat']} '${mismatch['issued']}' there, where the history has '${mismatch['recorded']}'`;
+  else if (NO_COMMAND.test(sdkMessage)) codeDid = 'issued no command for it: the code no longer takes this step here';
+  else if (PATCH_REMOVED.test(sdkMessage)) codeDid = `does not call patched('${PATCH_REMOVED.exec(sdkMessage)?.groups?.['patch']}') there: the patch was removed while runs that recorded it may still be open`;
+  else codeDid = 'issued a different command there';
+  return {
+    event: summary,
+    codeDid,
+    around: events.slice(Math.max(0, index - 2), index + 3).map((e) => summarize(e, events)),
+    sdkMessage,
+  };
+}
+
+/** The report `npm run replay` prints for a nondeterminism. */
+export function formatDivergence(workflowId: string, history: History, { event, codeDid, around, sdkMessage }: Divergence): string {
+  const describe = (e: EventSummary) => `${e.type}${e.subject ? ` (${e.subject})` : ''}`;
+  const width = Math.max(...around.map((e) => e.type.length));
+  return [
+    `${workflowId} (${history.events?.length ?? 0} events) does not replay on the current code: it diverges at event ${event.id}.`,
+    `  the history has: event ${event.id}, ${describe(event)}`,
+    `  the code:        ${codeDid}`,
+    '  around it:',
+    ...around.map((e) => `  ${e.id === event.id ? '>' : ' '} ${String(e.id).padStart(5)}  ${e.type.padEnd(width)}  ${e.subject ?? ''}`.trimEnd()),
+    `  the SDK says: ${sdkMessage}`,
+    PATCH_HINT,
+  ].join('\n');
+}
+
+function eventIdNamedIn(message: string): number | undefined {
+  const id = /HistoryEvent\(id: (\d+)/.exec(message)?.[1];
+  return id === undefined ? undefined : Number(id);
+}
+
+/** Event ids are Longs in a parsed history. */
+function num(value: { toString(): string } | null | undefined): number {
+  return value === null || value === undefined ? 0 : Number(value.toString());
+}
+
+function typeName(event: HistoryEvent): string {
+  const name = EventType[event.eventType ?? 0] ?? String(event.eventType);
+  return name
+    .replace(/^EVENT_TYPE_/, '')
+    .toLowerCase()
+    .replace(/(^|_)([a-z])/g, (_, _sep, c: string) => c.toUpperCase());
+}
+
+function startAttributes(history: History) {
+  return history.events?.[0]?.workflowExecutionStartedEventAttributes;
+}
+
+const COMMAND_EVENTS = new Set<number>([
+  EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+  EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED,
+  EventType.EVENT_TYPE_TIMER_STARTED,
+  EventType.EVENT_TYPE_TIMER_CANCELED,
+  EventType.EVENT_TYPE_MARKER_RECORDED,
+  EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+  EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+  EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+  EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+  EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+]);
+
+function isCommandEvent(event: HistoryEvent): boolean {
+  return COMMAND_EVENTS.has(event.eventType ?? 0);
+}
+
+/** The event's attributes without its payloads: what a command is about, not what it carries. */
+function commandAttributes(event: HistoryEvent): Record<string, unknown> {
+  const key = Object.keys(event).find((k) => k.endsWith('EventAttributes') && (event as Record<string, unknown>)[k]);
+  const attributes = ((key && (event as Record<string, unknown>)[key]) ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(attributes).filter(([name]) => !['input', 'details', 'header', 'result'].includes(name)));
+}
+
+/** Core writes a patch marker's details as plain JSON `{ id, deprecated }`, never through the codec. */
+function patchId(data: Uint8Array | null | undefined): string {
+  try {
+    return String(JSON.parse(Buffer.from(data ?? []).toString('utf8')).id);
+  } catch {
+    return '(unreadable id)';
+  }
+}
+
+function summarize(event: HistoryEvent, events: HistoryEvent[]): EventSummary {
+  return { id: num(event.eventId), type: typeName(event), subject: subjectOf(event, events) };
+}
+
+function subjectOf(event: HistoryEvent, events: HistoryEvent[]): string | undefined {
+  const scheduled = (id: { toString(): string } | null | undefined) =>
+    events.find((e) => num(e.eventId) === num(id))?.activityTaskScheduledEventAttributes?.activityType?.name ?? undefined;
+  const activity =
+    event.activityTaskScheduledEventAttributes?.activityType?.name ??
+    scheduled(
+      (
+        event.activityTaskStartedEventAttributes ??
+        event.activityTaskCompletedEventAttributes ??
+        event.activityTaskFailedEventAttributes ??
+        event.activityTaskTimedOutEventAttributes ??
+        event.activityTaskCanceledEventAttributes ??
+        event.activityTaskCancelRequestedEventAttributes
+      )?.scheduledEventId,
+    );
+  if (activity) return `activity ${activity}`;
+  const timer = (event.timerStartedEventAttributes ?? event.timerFiredEventAttributes ?? event.timerCanceledEventAttributes)?.timerId;
+  if (timer) return `timer ${timer}`;
+  const signal = event.workflowExecutionSignaledEventAttributes?.signalName;
+  if (signal) return `signal ${signal}`;
+  const marker = event.markerRecordedEventAttributes;
+  if (marker?.markerName === 'core_patch') return `patch ${patchId(marker.details?.['patch-data']?.payloads?.[0]?.data)}`;
+  if (marker?.markerName) return `marker ${marker.markerName}`;
+  const update = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name;
+  if (update) return `update ${update}`;
+  return undefined;
+}
