@@ -10,6 +10,7 @@ import {
   closeConversationSignal,
   messageReceivedSignal,
   platformAssigneeChangedSignal,
+  READS_MESSAGES_MEMO,
   ROUTING_WORKFLOW,
   stateQuery,
   transferUpdate,
@@ -58,10 +59,12 @@ export class Conversations {
     }
   }
 
-  async message(contactId: string, message: InboundMessage): Promise<{ runId: string }> {
-    const { handle, runId } = await this.openHandle(contactId);
+  /** Signals the open run, unless it reads no more messages (its memo says so); then the transcript alone keeps it. */
+  async message(contactId: string, message: InboundMessage): Promise<{ runId: string; signalled: boolean }> {
+    const { handle, runId, memo } = await this.openHandle(contactId);
+    if (memo?.[READS_MESSAGES_MEMO] === false) return { runId, signalled: false };
     await this.ifStillOpen(contactId, () => handle.signal(messageReceivedSignal, message));
-    return { runId };
+    return { runId, signalled: true };
   }
 
   async close(contactId: string, request: CloseRequest): Promise<void> {
@@ -108,12 +111,12 @@ export class Conversations {
     }
   }
 
-  private async openHandle(contactId: string): Promise<{ handle: WorkflowHandle; runId: string }> {
+  private async openHandle(contactId: string): Promise<{ handle: WorkflowHandle; runId: string; memo?: Record<string, unknown> }> {
     const workflowId = workflowIdForContact(contactId);
     const latest = this.client.workflow.getHandle(workflowId);
     const description = await this.describe(contactId, latest);
     if (description.status.name !== 'RUNNING') throw notFound(`contact ${contactId} has no open conversation`);
-    return { handle: this.client.workflow.getHandle(workflowId, description.runId), runId: description.runId };
+    return { handle: this.client.workflow.getHandle(workflowId, description.runId), runId: description.runId, memo: description.memo };
   }
 
   private async describe(contactId: string, handle: WorkflowHandle) {

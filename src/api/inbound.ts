@@ -5,18 +5,18 @@ import type { Conversations } from './conversations';
 
 /**
  * A contact's message, from the API or a respond.io webhook: signalled to the open run, then kept in the
- * transcript. Without an open conversation the signal fails with 404 and nothing is stored; a message id seen
- * before is ignored by the run and by the transcript.
+ * transcript (only kept there once the run reads no more messages). Without an open conversation the signal fails
+ * with 404 and nothing is stored; a message id seen before is ignored by the run and by the transcript.
  */
 export async function receiveMessage(
   conversations: Conversations,
   db: Db,
   contactId: string,
   message: InboundMessage,
-): Promise<{ runId: string; duplicate: boolean }> {
+): Promise<{ runId: string; duplicate: boolean; signalled: boolean }> {
   // Taken before the signal, so the transcript shows the reply before the answer it triggers.
   const receivedAt = new Date();
-  const { runId } = await conversations.message(contactId, message);
+  const { runId, signalled } = await conversations.message(contactId, message);
   const { inserted } = await recordMessage(db, {
     contactId,
     conversationId: runId,
@@ -27,5 +27,5 @@ export async function receiveMessage(
     occurredAt: receivedAt,
     platformTimestamp: message.timestamp,
   });
-  return { runId, duplicate: !inserted };
+  return { runId, duplicate: !inserted, signalled };
 }

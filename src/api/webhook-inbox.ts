@@ -153,8 +153,9 @@ export class WebhookInbox {
           return created ? 'routing started' : 'conversation already open';
         }
         case 'message': {
-          const { duplicate } = await receiveMessage(conversations, db, intent.contactId, intent.message);
-          return duplicate ? 'message already received' : 'message delivered to the run';
+          const { duplicate, signalled } = await receiveMessage(conversations, db, intent.contactId, intent.message);
+          if (duplicate) return 'message already received';
+          return signalled ? 'message delivered to the run' : 'message kept in the transcript (the run reads no more messages)';
         }
         case 'close':
           await conversations.close(intent.contactId, { reason: 'closed in respond.io', source: 'platform' });

@@ -16,6 +16,9 @@ export const stateQuery = defineQuery<ConversationStatus>('state');
 
 export const ROUTING_WORKFLOW = 'routeConversation';
 
+/** Memo of a run: false once the run reads no more messages of the contact (the API then only keeps them). */
+export const READS_MESSAGES_MEMO = 'readsMessages';
+
 export function workflowIdForContact(contactId: string): string {
   return `conversation-${contactId}`;
 }

@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, log, patched, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { crmRequest, DATABASE_WORK, PLATFORM_CALLS } from './activity-options';
 import { assigning } from './assigning';
@@ -8,6 +8,7 @@ import {
   closeConversationSignal,
   messageReceivedSignal,
   platformAssigneeChangedSignal,
+  READS_MESSAGES_MEMO,
   stateQuery,
   transferUpdate,
 } from './messages';
@@ -21,6 +22,11 @@ import type { ConversationStatus, CrmOutcome, OutboundKind, RoutingInput } from 
 const { saveContact, saveContactEmail, findLastAgent } = proxyActivities<Activities>(DATABASE_WORK);
 /** Outbound messages: a refusal is not retried; the transcript keeps the message anyway. */
 const { sendMessage } = proxyActivities<Activities>(PLATFORM_CALLS);
+
+/** Runs from before this look at messages written before the question; new runs use an email found there. */
+export const EARLY_EMAIL = 'email-from-earlier-message';
+/** Runs from before this took every message as a signal for life; new runs tell the API when they stop reading. */
+export const MESSAGES_AFTER_ROUTING = 'no-messages-after-routing';
 
 /**
  * One open conversation, routed as in respond.io's "Route VIP contacts" template:
@@ -36,12 +42,7 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
   const { assignAlong, serve, release } = assigning({ run, config, contact, workflowId, conversationId, mirror });
 
   setHandler(stateQuery, () => status);
-  setHandler(messageReceivedSignal, (message) => {
-    // The platform may deliver a message twice; only the first copy counts.
-    if (run.seenMessageIds.has(message.messageId)) return;
-    run.seenMessageIds.add(message.messageId);
-    run.inbox.push(message);
-  });
+  setHandler(messageReceivedSignal, (message) => run.receive(message));
   setHandler(closeConversationSignal, (request) => run.close(request?.source ?? 'api'));
   setHandler(platformAssigneeChangedSignal, (change) => run.platformAssigneeChanged(change));
   setHandler(assignmentChangedSignal, () => void run.assignmentChanges++);
@@ -96,11 +97,47 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
     | { kind: 'closed' }
     | { kind: 'taken_over' };
 
+  /**
+   * What the contact wrote before the question was sent (a busy worker may send it late): an email there is used
+   * rather than asked for; anything else is recorded as not counted. Runs recorded before this kept no such messages.
+   */
+  async function emailWrittenBefore(): Promise<Answer | undefined> {
+    const earlier = run.inbox.splice(0);
+    if (!patched(EARLY_EMAIL)) return undefined;
+    const found = earlier.map((message) => ({ message, email: extractEmail(message.text) })).reverse().find((m) => m.email);
+    for (const { messageId } of earlier) {
+      if (messageId !== found?.message.messageId) run.step('message_not_counted', `${messageId}: written before the question, no email taken from it`);
+    }
+    if (!found) return undefined;
+    run.step('email_from_earlier_message', `${found.email} from message ${found.message.messageId}, written before the question: not asked`);
+    await saveEmail(found.email!);
+    return { kind: 'email', email: found.email! };
+  }
+
+  async function saveEmail(email: string): Promise<void> {
+    const saved = await saveContactEmail({ contactId: contact.id, conversationId, email, platform });
+    run.step('save_email', email);
+    // Runs recorded before the platform existed got no answer here.
+    if (saved?.platformRefused) run.step('platform_refused', `save email: ${saved.platformRefused}`);
+  }
+
+  /**
+   * From here on the run reads no message of the contact: the API keeps them in the transcript without signalling
+   * the run, so a conversation of weeks and thousands of messages keeps a short history.
+   */
+  function stopReadingMessages(): void {
+    if (!run.readingMessages) return;
+    run.readingMessages = false;
+    run.inbox.length = 0;
+    if (patched(MESSAGES_AFTER_ROUTING)) upsertMemo({ [READS_MESSAGES_MEMO]: false });
+  }
+
   async function askForEmail(): Promise<Answer> {
     run.enter('asking_email');
     const { maxReAsks, replyTimeout } = config.askEmail;
     const vars = { firstName: contact.firstName ?? '', lastName: contact.lastName ?? '' };
-    run.inbox.length = 0; // only replies to the question count, not what the contact said before it
+    const earlier = await emailWrittenBefore();
+    if (earlier) return earlier;
     run.step('ask_email');
     await say('question', 'ask-email', fillTemplate(texts.question, vars));
     for (;;) {
@@ -112,10 +149,7 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
       if (email) {
         run.step('valid_reply');
         await say('success', 'email-saved', fillTemplate(texts.success, { ...vars, email }));
-        const saved = await saveContactEmail({ contactId: contact.id, conversationId, email, platform });
-        run.step('save_email', email);
-        // Runs recorded before the platform existed got no answer here.
-        if (saved?.platformRefused) run.step('platform_refused', `save email: ${saved.platformRefused}`);
+        await saveEmail(email);
         return { kind: 'email', email };
       }
       status.invalidReplies++;
@@ -168,6 +202,7 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
     while (!run.closed) {
       run.step('check_email', email ? 'has email' : 'no email');
       if (email) {
+        stopReadingMessages();
         run.step('fetch_crm');
         const crm = await fetchCrm(email);
         if (run.closed) return;
@@ -182,6 +217,7 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
         return route(tierFor(undefined, config), {}, why);
       }
       const answer = await askForEmail();
+      if (answer.kind !== 'email') stopReadingMessages();
       switch (answer.kind) {
         case 'email':
           email = answer.email; // jump back to "has email?" and on to the CRM step

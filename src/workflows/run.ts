@@ -16,12 +16,17 @@ export interface PendingTransfer {
 
 /** Platform event ids remembered to drop redeliveries; older ones are long settled. */
 const SEEN_PLATFORM_EVENTS = 50;
+/**
+ * Message ids remembered to drop redeliveries while the run still reads messages (the API stops signalling once
+ * it does not); a redelivery comes within minutes, long before this many newer messages.
+ */
+const SEEN_MESSAGES = 200;
 
 /** What one routing run knows and is waiting for; the state query answers `status`. */
 export class Run {
   readonly status: ConversationStatus;
   readonly inbox: InboundMessage[] = [];
-  readonly seenMessageIds = new Set<string>();
+  private readonly seenMessageIds = new Set<string>();
   readonly transfers: PendingTransfer[] = [];
   closed = false;
   /** Who ended the conversation: the platform closed it itself; an API close or the run's own is mirrored there. */
@@ -44,6 +49,17 @@ export class Run {
   step(name: string, detail?: string): void {
     this.status.path.push(name);
     if (detail) this.status.decisions.push({ step: name, detail });
+  }
+
+  /** Whether the flow still reads the contact's messages (it stops once it no longer asks for the email). */
+  readingMessages = true;
+
+  /** A message of the contact; a redelivered one (same id) counts once. */
+  receive(message: InboundMessage): void {
+    if (!this.readingMessages || this.seenMessageIds.has(message.messageId)) return;
+    this.seenMessageIds.add(message.messageId);
+    if (this.seenMessageIds.size > SEEN_MESSAGES) this.seenMessageIds.delete(this.seenMessageIds.values().next().value!);
+    this.inbox.push(message);
   }
 
   close(by: NonNullable<Run['closedBy']>): void {
