@@ -1,14 +1,10 @@
 import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { PLATFORM_CALLS } from './activity-options';
+import { MIRROR_TO_PLATFORM } from './patches';
 import { failureReason, type Run } from './run';
 import type { RoutingInput } from './types';
 
-/**
- * Runs that started before effects were mirrored to the platform replay without these steps; new runs with a
- * platform take them. (Runs without a platform never reach the patch at all.)
- */
-export const MIRROR_TO_PLATFORM = 'mirror-to-platform';
 
 const { mirrorAssignee, closeInPlatform } = proxyActivities<Activities>(PLATFORM_CALLS);
 

@@ -13,6 +13,7 @@ import {
   transferUpdate,
 } from './messages';
 import { crmBackoff, escalationChain, extractEmail, type ResolvedStep, resolveChain, type Tier, tierFor } from './rules';
+import { EARLY_EMAIL, MESSAGES_AFTER_ROUTING } from './patches';
 import { platformMirror } from './platform';
 import { failureReason, Run } from './run';
 import { fillTemplate } from './template';
@@ -23,10 +24,6 @@ const { saveContact, saveContactEmail, findLastAgent } = proxyActivities<Activit
 /** Outbound messages: a refusal is not retried; the transcript keeps the message anyway. */
 const { sendMessage } = proxyActivities<Activities>(PLATFORM_CALLS);
 
-/** Runs from before this look at messages written before the question; new runs use an email found there. */
-export const EARLY_EMAIL = 'email-from-earlier-message';
-/** Runs from before this took every message as a signal for life; new runs tell the API when they stop reading. */
-export const MESSAGES_AFTER_ROUTING = 'no-messages-after-routing';
 
 /**
  * One open conversation, routed as in respond.io's "Route VIP contacts" template:

@@ -45,6 +45,9 @@ describe("a contact's messages", () => {
       ['inbound:reply', 'inbound:reply'],
       'no question was sent',
     );
+    await h.request('POST', `/v1/conversations/${id}/close`);
+    await h.waitForState(id, 'closed');
+    await h.recordHistory(id, 'early-email-used');
   });
 
   it('records the messages written before the question that hold no email, and asks', async () => {

@@ -1,0 +1,13 @@
+/**
+ * Changes of the workflow that runs recorded before them would replay differently, each behind `patched(id)`:
+ * new runs take the new path and record the marker, runs recorded before it replay the old one. Listed here so the
+ * versions in force read in one place; a patch is deprecated (`deprecatePatch`) and then removed once no run that
+ * predates it can still be open (after the namespace's retention).
+ */
+
+/** Effects are mirrored to the messaging platform (respond.io): assignee and close. */
+export const MIRROR_TO_PLATFORM = 'mirror-to-platform';
+/** An email the contact wrote before the question is used; other early messages are recorded, not dropped. */
+export const EARLY_EMAIL = 'email-from-earlier-message';
+/** The run tells the API (memo) when it reads no more messages, so they stop being signalled. */
+export const MESSAGES_AFTER_ROUTING = 'no-messages-after-routing';
