@@ -3,6 +3,7 @@ import type { Notify, TellOffline } from '../dispatcher';
 import type { RespondioClient } from '../respondio/client';
 import { type AgentSyncSettings, createAgentSyncActivities } from './agent-sync';
 import { createAssignmentActivities } from './assignment';
+import { createCalendarActivities } from './calendar';
 import { createContactActivities } from './contacts';
 import { createCrmActivities } from './crm';
 import { createMessagingActivities, type OutboundChannel } from './messaging';
@@ -46,6 +47,7 @@ export function createActivities({
     ...createMessagingActivities({ db, fetch: http, outbound, respondio }),
     ...createPlatformActivities({ db, respondio }),
     ...createAgentSyncActivities({ db, notify, tellOffline, respondio, settings: agentSync }),
+    ...createCalendarActivities(),
   };
 }
 

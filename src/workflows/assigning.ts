@@ -5,7 +5,7 @@ import { DATABASE_WORK } from './activity-options';
 import type { PlatformMirror } from './platform';
 import { capacityDefaults, describeTarget, platformAssignee, type ResolvedStep, teamTarget } from './rules';
 import type { Run } from './run';
-import { isOnShift, nextShiftChange, nextShiftEnd } from './shifts';
+import { shiftTimesAt } from './shift-clock';
 import type { AssignmentRequest, AssignmentResult, AssignTarget, ContactInput, PlatformAssigneeChange } from './types';
 
 const { requestAssignment, withdrawFromQueue, releaseConversation, transferConversation, adoptPlatformAssignee } =
@@ -47,11 +47,13 @@ export function assigning({ run, config, contact, workflowId, conversationId, mi
     return taken;
   }
 
-  const shiftOf = (target: AssignTarget) => (target.kind === 'team' ? config.teams[target.team]?.shift : undefined);
-  /** Teams off shift get no new conversations. */
-  const onShift = (targets: AssignTarget[], now: number) => targets.filter((t) => !shiftOf(t) || isOnShift(shiftOf(t)!, now));
-  const nextChangeAmong = (targets: AssignTarget[], now: number) =>
-    Math.min(...targets.map((t) => (shiftOf(t) ? (nextShiftChange(shiftOf(t)!, now) ?? Infinity) : Infinity)));
+  /** The shifts of the teams among these targets, by team. */
+  const shiftsOf = (targets: AssignTarget[]) =>
+    Object.fromEntries(targets.flatMap((t) => (t.kind === 'team' && config.teams[t.team]?.shift ? [[t.team, config.teams[t.team]!.shift!]] : [])));
+  const shiftOfTeam = (team: string) => {
+    const shift = config.teams[team]?.shift;
+    return shift ? { [team]: shift } : {};
+  };
 
   /**
    * Walks the chain: step k offers the conversation to steps 0..k (earlier ones stay preferred) and waits
@@ -90,13 +92,15 @@ export function assigning({ run, config, contact, workflowId, conversationId, mi
         phase++;
         phaseEnds = Date.now() + phases[phase]!.wait;
       }
-      const now = Date.now();
+      const { targets } = phases[phase]!;
+      const times = await shiftTimesAt(shiftsOf(targets), Date.now());
       const changesSeen = run.assignmentChanges;
       const request: AssignmentRequest = {
         ...base,
         tier: tier.name,
         priority: tier.priority,
-        targets: onShift(phases[phase]!.targets, now),
+        // Teams off shift get no new conversations.
+        targets: targets.filter((t) => t.kind !== 'team' || times[t.team]?.onShift !== false),
         note,
         ...(exclude?.length ? { excludeAgentIds: exclude } : {}),
       };
@@ -110,7 +114,7 @@ export function assigning({ run, config, contact, workflowId, conversationId, mi
         run.step('queued', `nobody available in ${labels.slice(0, -1).join(' → ') || 'an empty chain'}`);
       }
       run.status.chain = { step: phase, steps: labels, until: new Date(phaseEnds).toISOString() };
-      const wakeAt = Math.min(phaseEnds, nextChangeAmong(phases[phase]!.targets, now));
+      const wakeAt = Math.min(phaseEnds, ...Object.values(times).map((t) => t.nextChange ?? Infinity));
       await condition(() => run.closed || run.assignmentChanges !== changesSeen || run.platformChange !== undefined, Math.max(wakeAt - Date.now(), 1));
       if (run.platformChange !== undefined && !run.closed) continue;
       if (run.closed || (phase === last && Date.now() >= phaseEnds)) {
@@ -122,23 +126,22 @@ export function assigning({ run, config, contact, workflowId, conversationId, mi
     }
   }
 
+  /** Counts the run's transfers and hand-overs: each one's key, so a retried activity recognises its own move. */
+  let moves = 0;
+
   /**
    * Keeps the conversation with its assignee until it closes, carrying out transfers as they come.
    * Returns a re-route when the assignee went offline (and the rules say so) or their shift ended
    * with nobody free in the next shift's team.
    */
-  /** Counts the run's transfers and hand-overs: each one's key, so a retried activity recognises its own move. */
-  let moves = 0;
-
   async function serve(initial: AssignmentResult, chain: ResolvedStep[]): Promise<Reroute | undefined> {
     let current = initial;
     for (;;) {
       run.status.assignee = { agentId: current.agentId, name: current.name, team: current.team };
       run.enter(current.via === 'escalation' ? 'escalated' : 'assigned');
       await mirror.assignee(current.agentId);
-      const shift = config.teams[current.team]?.shift;
       const nextTeam = config.teams[current.team]?.nextShiftTeam;
-      const shiftEnds = shift && nextTeam ? nextShiftEnd(shift, Date.now()) : undefined;
+      const shiftEnds = nextTeam ? (await shiftTimesAt(shiftOfTeam(current.team), Date.now()))[current.team]?.shiftEnd : undefined;
       const needsAttention = () => run.closed || run.transfers.length > 0 || run.rerouteRequested || run.platformChange !== undefined;
       const woke = shiftEnds === undefined ? (await condition(needsAttention), true) : await condition(needsAttention, Math.max(shiftEnds - Date.now(), 1));
       if (run.closed) return undefined;
@@ -173,8 +176,7 @@ export function assigning({ run, config, contact, workflowId, conversationId, mi
       }
       if (!woke && nextTeam) {
         const target = teamTarget(nextTeam, config, 'next_shift');
-        const nextShift = config.teams[nextTeam]?.shift;
-        if (nextShift && !isOnShift(nextShift, Date.now())) {
+        if ((await shiftTimesAt(shiftOfTeam(nextTeam), Date.now()))[nextTeam]?.onShift === false) {
           // A gap between shifts: the conversation waits for the next team's start rather than reach it early.
           run.step('shift_ended', `${current.team}: ${nextTeam} is not on shift yet`);
           await releaseConversation(conversationId);

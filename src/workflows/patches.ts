@@ -11,3 +11,5 @@ export const MIRROR_TO_PLATFORM = 'mirror-to-platform';
 export const EARLY_EMAIL = 'email-from-earlier-message';
 /** The run tells the API (memo) when it reads no more messages, so they stop being signalled. */
 export const MESSAGES_AFTER_ROUTING = 'no-messages-after-routing';
+/** Shift times are read through a local activity (recorded), not computed from the worker's time-zone data. */
+export const SHIFT_TIMES_RECORDED = 'shift-times-recorded';

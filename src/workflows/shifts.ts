@@ -74,3 +74,21 @@ export function nextShiftEnd(shift: ShiftConfig, instant: number): number | unde
   if (change === undefined || isOnShift(shift, instant)) return change;
   return nextShiftChange(shift, change);
 }
+
+/** What routing asks of a team's calendar at an instant. */
+export interface ShiftTimes {
+  onShift: boolean;
+  /** The next instant the team goes on or off shift. */
+  nextChange?: number;
+  /** When the shift in force (or, off shift, the next one) ends. */
+  shiftEnd?: number;
+}
+
+export function shiftTimes(shifts: Record<string, ShiftConfig>, instant: number): Record<string, ShiftTimes> {
+  return Object.fromEntries(
+    Object.entries(shifts).map(([team, shift]) => [
+      team,
+      { onShift: isOnShift(shift, instant), nextChange: nextShiftChange(shift, instant), shiftEnd: nextShiftEnd(shift, instant) },
+    ]),
+  );
+}
