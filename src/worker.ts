@@ -2,14 +2,14 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkerInterceptors } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerInterceptors } from '@temporalio/worker';
 import { type AgentSyncSettings, createActivities } from './activities';
 import { heartbeatWhileRunning } from './activity-heartbeats';
 import { ensureAgentSyncSchedule } from './agent-sync-schedule';
 import { directoryUrlFromEnv, parseEnv } from './config';
 import { revokeApiKey } from './db/api-keys';
 import { createPool, type Db, migrateDatabase } from './db/pool';
-import { dispatchAndNotify, signalAgentWentOffline, signalAssignmentChanged } from './dispatcher';
+import { dispatchAndNotify, reconcile, type RunSignals, temporalRunSignals } from './assignment/dispatcher';
 import { createLogger, redactUrl } from './logger';
 import type { RespondioClient } from './respondio/client';
 import { ApiKeys } from './security/api-keys';
@@ -37,20 +37,22 @@ export interface RoutingWorkerOptions {
   agentSync?: AgentSyncSettings & { everyMs: number };
   /** For fault-injection tests. */
   interceptors?: WorkerInterceptors;
+  /** How often to make good what a crashed process left owed; 5 s by default. */
+  reconcileEveryMs?: number;
 }
 
 export async function createRoutingWorker(options: RoutingWorkerOptions): Promise<Worker> {
   const bundle = options.workflowBundlePath;
   const converter = dataConverter(options.codec);
   const client = new Client({ connection: options.connection, namespace: options.namespace, dataConverter: converter });
-  const notify = signalAssignmentChanged(client);
+  const signals = temporalRunSignals(client);
   // A start serves what a crash left undone: capacity freed but never dispatched, and wake-ups lost between a
   // dispatch's commit and its signals.
-  await dispatchAndNotify(options.db, notify);
+  await dispatchAndNotify(options.db, signals);
   if (options.respondio && options.agentSync) {
     await ensureAgentSyncSchedule(client, { taskQueue: options.taskQueue, everyMs: options.agentSync.everyMs });
   }
-  return Worker.create({
+  const worker = await Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
@@ -63,12 +65,24 @@ export async function createRoutingWorker(options: RoutingWorkerOptions): Promis
       http: options.http,
       directoryUrl: options.directoryUrl,
       directoryApiKey: options.directoryApiKey,
-      notify,
-      tellOffline: signalAgentWentOffline(client),
+      signals,
       respondio: options.respondio,
       agentSync: options.agentSync,
     }),
   });
+  reconcileWhileRunning(worker, options.db, signals, options.reconcileEveryMs ?? RECONCILE_EVERY_MS);
+  return worker;
+}
+
+/** How often a worker makes good what a crashed process left owed (a dispatch, wake-ups, offline notices). */
+const RECONCILE_EVERY_MS = 5_000;
+
+function reconcileWhileRunning(worker: Worker, db: Db, signals: RunSignals, everyMs: number): void {
+  const timer = setInterval(() => {
+    if (['STOPPING', 'DRAINING', 'DRAINED', 'STOPPED', 'FAILED'].includes(worker.getState())) return clearInterval(timer);
+    reconcile(db, signals).catch((error: unknown) => Runtime.instance().logger.warn('could not reconcile what the runs are owed', { error: String(error) }));
+  }, everyMs);
+  timer.unref();
 }
 
 /** The bundle `npm run build` writes next to the compiled code, when present. */

@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { type AgentSyncResult, countPlatformAgents, type PlatformAgent, syncPlatformAgents } from '../db/agent-sync';
 import type { Db } from '../db/pool';
-import { afterAgentChange, type Notify, type TellOffline } from '../dispatcher';
+import { afterAgentChange, type RunSignals } from '../assignment/dispatcher';
 import type { RespondioClient, RespondioUser } from '../respondio/client';
 import { platformFailure, requirePlatform } from './platform';
 
@@ -38,7 +38,7 @@ export function asPlatformAgent(user: RespondioUser, settings: AgentSyncSettings
   };
 }
 
-export function createAgentSyncActivities(deps: { db: Db; notify: Notify; tellOffline?: TellOffline; respondio?: RespondioClient; settings: AgentSyncSettings }) {
+export function createAgentSyncActivities(deps: { db: Db; signals: RunSignals; respondio?: RespondioClient; settings: AgentSyncSettings }) {
   return {
     /** Imports respond.io's users as agents (the agent sync); presence and capacity stay as the operator set them. */
     async importPlatformAgents(): Promise<AgentSyncSummary> {
@@ -61,8 +61,7 @@ export function createAgentSyncActivities(deps: { db: Db; notify: Notify; tellOf
         });
       }
       const result = await syncPlatformAgents(deps.db, users, { newAgentsOnline: deps.settings.newAgentsOnline });
-      const tellOffline = deps.tellOffline ?? (async () => undefined);
-      for (const { before, after } of result.changes) await afterAgentChange(deps.db, { notify: deps.notify, tellOffline }, before, after);
+      for (const { before, after } of result.changes) await afterAgentChange(deps.db, deps.signals, before, after);
       const { added, updated, removed, restored, unchanged, emailConflicts } = result;
       log.info('agents synced from respond.io', { users: users.length, added: added.length, updated: updated.length, removed: removed.length });
       return { users: users.length, added, updated, removed, restored, unchanged, emailConflicts };

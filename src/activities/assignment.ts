@@ -6,13 +6,13 @@ import {
   releaseAssignment,
   transfer,
   withdraw,
-} from '../db/assignments';
+} from '../assignment/store';
 import type { Db } from '../db/pool';
-import { dispatchAndNotify, type Notify, wakeServedRuns } from '../dispatcher';
-import type { AssignmentRequest, AssignmentResult, AssignTarget, PlatformUser, TransferRequest, TransferResult } from '../workflows/types';
+import { deliverOwedSignals, dispatchAndNotify, type RunSignals } from '../assignment/dispatcher';
+import type { AssignmentRequest, AssignmentResult, AssignTarget, PlatformUser, TransferRequest, TransferResult } from '../domain';
 
-export function createAssignmentActivities(deps: { db: Db; notify: Notify }) {
-  const { db, notify } = deps;
+export function createAssignmentActivities(deps: { db: Db; signals: RunSignals }) {
+  const { db, signals } = deps;
   return {
     /**
      * Joins the queue with this chain of targets and runs the dispatcher. Idempotent: a retry after a
@@ -22,11 +22,11 @@ export function createAssignmentActivities(deps: { db: Db; notify: Notify }) {
       const existing = await findOpenAssignment(db, request.conversationId);
       if (existing) {
         // A retry: the lost attempt may have served others too, and died before waking them.
-        await wakeServedRuns(db, notify);
+        await deliverOwedSignals(db, signals);
         return existing;
       }
       await enqueueRequest(db, request);
-      await dispatchAndNotify(db, notify, request.workflowId);
+      await dispatchAndNotify(db, signals, request.workflowId);
       return findOpenAssignment(db, request.conversationId);
     },
     /** Leaves the queue; returns the assignment if the dispatcher got there first. */
@@ -36,7 +36,7 @@ export function createAssignmentActivities(deps: { db: Db; notify: Notify }) {
     /** Frees the agent's slot and serves the queue with it. */
     async releaseConversation(conversationId: string): Promise<string | null> {
       const released = await releaseAssignment(db, conversationId);
-      await dispatchAndNotify(db, notify);
+      await dispatchAndNotify(db, signals);
       return released;
     },
     /** Moves the conversation; asked again with the same key (a retry), it answers the move already made. */
@@ -47,7 +47,7 @@ export function createAssignmentActivities(deps: { db: Db; notify: Notify }) {
       key?: string;
     }): Promise<TransferResult> {
       const outcome = await transfer(db, input.conversation, input.to, input.key);
-      if (outcome.transferred) await dispatchAndNotify(db, notify);
+      if (outcome.transferred) await dispatchAndNotify(db, signals);
       return outcome;
     },
     /** Follows a re-assignment made by hand in the platform; the freed slot serves the queue. */
@@ -56,7 +56,7 @@ export function createAssignmentActivities(deps: { db: Db; notify: Notify }) {
       user: PlatformUser | null;
     }): Promise<{ assignee: AssignmentResult | null }> {
       const assignee = await adoptPlatformAssignee(db, input.conversation, input.user);
-      await dispatchAndNotify(db, notify, input.conversation.workflowId);
+      await dispatchAndNotify(db, signals, input.conversation.workflowId);
       return { assignee };
     },
     async findLastAgent({ contactId, withinDays }: { contactId: string; withinDays: number }): Promise<string | null> {

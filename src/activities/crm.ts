@@ -2,7 +2,7 @@ import { Context, log } from '@temporalio/activity';
 import { JSONPath } from 'jsonpath-plus';
 import type { CrmConfig } from '../routing-config';
 import { fillTemplate } from '../workflows/template';
-import type { ContactInput, CrmOutcome } from '../workflows/types';
+import type { ContactInput, CrmOutcome } from '../domain';
 
 export interface CrmLookup {
   email: string;

@@ -1,5 +1,5 @@
 import type { Db } from '../db/pool';
-import type { Notify, TellOffline } from '../dispatcher';
+import type { RunSignals } from '../assignment/dispatcher';
 import type { RespondioClient } from '../respondio/client';
 import { type AgentSyncSettings, createAgentSyncActivities } from './agent-sync';
 import { createAssignmentActivities } from './assignment';
@@ -18,10 +18,8 @@ export interface ActivityDeps {
   directoryUrl?: string;
   /** The API key the built-in directory is called with. */
   directoryApiKey?: string;
-  /** Wakes runs the dispatcher assigned (signals through a Temporal client). */
-  notify: Notify;
-  /** Tells runs their agent went offline (an agent sync removing a user). */
-  tellOffline?: TellOffline;
+  /** The dispatcher's signals to runs (through a Temporal client). */
+  signals: RunSignals;
   /** respond.io's Developer API, when this worker has a token. */
   respondio?: RespondioClient;
   agentSync?: AgentSyncSettings;
@@ -35,18 +33,17 @@ export function createActivities({
   outbound = {},
   directoryUrl,
   directoryApiKey,
-  notify,
-  tellOffline,
+  signals,
   respondio,
   agentSync = { teamMap: {}, defaultTeam: 'support', newAgentsOnline: true },
 }: ActivityDeps) {
   return {
     ...createContactActivities({ db, respondio }),
     ...createCrmActivities({ fetch: http, env, directoryUrl, directoryApiKey }),
-    ...createAssignmentActivities({ db, notify }),
+    ...createAssignmentActivities({ db, signals }),
     ...createMessagingActivities({ db, fetch: http, outbound, respondio }),
     ...createPlatformActivities({ db, respondio }),
-    ...createAgentSyncActivities({ db, notify, tellOffline, respondio, settings: agentSync }),
+    ...createAgentSyncActivities({ db, signals, respondio, settings: agentSync }),
     ...createCalendarActivities(),
   };
 }

@@ -3,7 +3,7 @@ import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { markDelivered, markDeliveryFailed, markPlatformSent, recordMessage, type TranscriptMessage } from '../db/messages';
 import type { Db } from '../db/pool';
 import type { RespondioClient } from '../respondio/client';
-import type { OutboundKind, RoutingInput } from '../workflows/types';
+import type { OutboundKind, RoutingInput } from '../domain';
 import { identifierOf, platformFailure, requirePlatform } from './platform';
 
 export interface OutboundMessage {

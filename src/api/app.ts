@@ -4,8 +4,8 @@ import type { Db } from '../db/pool';
 import type { Logger } from '../logger';
 import type { RoutingConfig } from '../routing-config';
 import type { ApiKeys } from '../security/api-keys';
-import { signalAgentWentOffline, signalAssignmentChanged } from '../dispatcher';
-import type { RoutingInput } from '../workflows/types';
+import { temporalRunSignals } from '../assignment/dispatcher';
+import type { RoutingInput } from '../domain';
 import type { PayloadCodec } from '@temporalio/common';
 import { allow, authenticate, authenticateFromPath } from './auth';
 import { Conversations } from './conversations';
@@ -76,9 +76,8 @@ export function createApp({ client, db, routing, taskQueue, log, apiKeys, rateLi
   app.use(express.json({ limit: '100kb' }));
   app.use(refuseUnstorableText);
   app.use(conversationRoutes({ conversations, db }));
-  const notify = signalAssignmentChanged(client, (workflowId, error) => log.warn({ err: error, workflowId }, 'could not wake a conversation'));
-  const tellOffline = signalAgentWentOffline(client, (workflowId, error) => log.warn({ err: error, workflowId }, 'could not tell a conversation its agent went offline'));
-  app.use(agentRoutes({ db, notify, tellOffline }));
+  const signals = temporalRunSignals(client, (workflowId, error) => log.warn({ err: error, workflowId }, 'could not signal a conversation'));
+  app.use(agentRoutes({ db, signals }));
   app.use(directoryRoutes({ db }));
 
   app.use(unknownRoute);

@@ -25,7 +25,7 @@ import type {
   RoutingInput,
   TransferRequest,
   TransferResult,
-} from '../workflows/types';
+} from '../domain';
 import { HttpError, notFound } from './errors';
 
 /** The Temporal side of the API: one routing run per contact's open conversation. */

@@ -1,6 +1,6 @@
 import { recordMessage } from '../db/messages';
 import type { Db } from '../db/pool';
-import type { InboundMessage } from '../workflows/types';
+import type { InboundMessage } from '../domain';
 import type { Conversations } from './conversations';
 
 /**

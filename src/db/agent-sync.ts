@@ -1,3 +1,4 @@
+import { oweAfterAgentChange } from '../assignment/store';
 import { type Agent, type AgentRole, getAgent } from './agents';
 import { type Db, inTransaction } from './pool';
 
@@ -61,6 +62,7 @@ export async function syncPlatformAgents(db: Db, users: PlatformAgent[], options
         [id, user.name, user.team, user.role, options.newAgentsOnline, email, user.userId],
       );
       const after = (await getAgent(tx, id))!;
+      await oweAfterAgentChange(tx, before, after);
       if (!before) result.added.push(id);
       else if (before.removedAt) result.restored.push(id);
       else if (before.name !== after.name || before.team !== after.team || before.role !== after.role || before.email !== after.email || before.respondioUserId !== after.respondioUserId) {
@@ -78,8 +80,10 @@ export async function syncPlatformAgents(db: Db, users: PlatformAgent[], options
     for (const { id } of gone) {
       const before = await getAgent(tx, id);
       await tx.query(`UPDATE agents SET online = false, removed_at = now(), updated_at = now() WHERE id = $1`, [id]);
+      const after = (await getAgent(tx, id))!;
+      await oweAfterAgentChange(tx, before, after);
       result.removed.push(id);
-      result.changes.push({ before, after: (await getAgent(tx, id))! });
+      result.changes.push({ before, after });
     }
     return result;
   });

@@ -1,4 +1,4 @@
-import type { ContactInput } from '../workflows/types';
+import type { ContactInput } from '../domain';
 import type { Queryable } from './pool';
 
 export interface ContactRecord extends ContactInput {

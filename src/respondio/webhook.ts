@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { primaryLanguage } from '../language';
 import { isValidEmail } from '../workflows/rules';
-import type { ContactInput, InboundMessage, PlatformUser } from '../workflows/types';
+import type { ContactInput, InboundMessage, PlatformUser } from '../domain';
 
 /**
  * respond.io signs each webhook with that webhook's own key: `X-Webhook-Signature` is

@@ -6,7 +6,7 @@ import type { PlatformMirror } from './platform';
 import { capacityDefaults, describeTarget, platformAssignee, type ResolvedStep, teamTarget } from './rules';
 import type { Run } from './run';
 import { shiftTimesAt } from './shift-clock';
-import type { AssignmentRequest, AssignmentResult, AssignTarget, ContactInput, PlatformAssigneeChange } from './types';
+import type { AssignmentRequest, AssignmentResult, AssignTarget, ContactInput, PlatformAssigneeChange } from '../domain';
 
 const { requestAssignment, withdrawFromQueue, releaseConversation, transferConversation, adoptPlatformAssignee } =
   proxyActivities<Activities>(DATABASE_WORK);

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CloseRequest, ConversationStatus, InboundMessage, PlatformAssigneeChange, TransferRequest, TransferResult } from './types';
+import type { CloseRequest, ConversationStatus, InboundMessage, PlatformAssigneeChange, TransferRequest, TransferResult } from '../domain';
 
 /** Wire names: camelCase, shared by the workflow, its activities and the API. */
 export const messageReceivedSignal = defineSignal<[InboundMessage]>('messageReceived');

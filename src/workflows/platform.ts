@@ -3,7 +3,7 @@ import type { Activities } from '../activities';
 import { PLATFORM_CALLS } from './activity-options';
 import { MIRROR_TO_PLATFORM } from './patches';
 import { failureReason, type Run } from './run';
-import type { RoutingInput } from './types';
+import type { RoutingInput } from '../domain';
 
 
 const { mirrorAssignee, closeInPlatform } = proxyActivities<Activities>(PLATFORM_CALLS);

@@ -18,7 +18,7 @@ import { platformMirror } from './platform';
 import { failureReason, Run } from './run';
 import { fillTemplate } from './template';
 import { textsFor } from './texts';
-import type { ConversationStatus, CrmOutcome, OutboundKind, RoutingInput } from './types';
+import type { ConversationStatus, CrmOutcome, OutboundKind, RoutingInput } from '../domain';
 
 const { saveContact, saveContactEmail, findLastAgent } = proxyActivities<Activities>(DATABASE_WORK);
 /** Outbound messages: a refusal is not retried; the transcript keeps the message anyway. */

@@ -1,5 +1,5 @@
 import type { ChainStep, RoutingConfig } from '../routing-config';
-import type { AssignmentResult, AssignTarget, CapacityDefaults, PlatformUser } from './types';
+import type { AssignmentResult, AssignTarget, CapacityDefaults, PlatformUser } from '../domain';
 
 // Deliberately stricter than RFC 5322: a routing service wants addresses people actually use
 // (local@domain.tld), not quoted local parts or IP literals.

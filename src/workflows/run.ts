@@ -7,7 +7,7 @@ import type {
   PlatformAssigneeChange,
   TransferRequest,
   TransferResult,
-} from './types';
+} from '../domain';
 
 export interface PendingTransfer {
   request: TransferRequest;

@@ -5,7 +5,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { decodeHistoryPayloads } from '../../src/security/history';
 import { payloadTexts } from '../support/history';
 import { workflowIdForContact } from '../../src/workflows/messages';
-import type { ConversationStatus } from '../../src/workflows/types';
+import type { ConversationStatus } from '../../src/domain';
 import { Harness } from '../support/harness';
 import {
   contactAssigneeUpdated,

@@ -24,7 +24,7 @@ import { dataConverter } from '../../src/service';
 import { routeTemporalLogs } from '../../src/temporal';
 import { createRoutingWorker } from '../../src/worker';
 import { workflowIdForContact } from '../../src/workflows/messages';
-import type { ConversationStatus } from '../../src/workflows/types';
+import type { ConversationStatus } from '../../src/domain';
 import { testCodec, testCodecKeys } from './codec';
 import { acquireTestServers, createScratchDatabase, type TestServers } from './servers';
 

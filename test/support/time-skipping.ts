@@ -13,14 +13,14 @@ import { testCodec } from './codec';
 import { type AgentRole, putAgent } from '../../src/db/agents';
 import { type TranscriptMessage, transcript } from '../../src/db/messages';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
-import { listQueue } from '../../src/db/queue';
+import { listQueue } from '../../src/assignment/store';
 import { resolveTemporalBinary } from '../../src/infra/temporal-cli';
 import { createLogger } from '../../src/logger';
 import type { RoutingConfigInput } from '../../src/routing-config';
 import { createRoutingWorker } from '../../src/worker';
 import { ROUTING_WORKFLOW, stateQuery, workflowIdForContact } from '../../src/workflows/messages';
 import type { routeConversation } from '../../src/workflows/routing';
-import type { ContactInput, ConversationStatus } from '../../src/workflows/types';
+import type { ContactInput, ConversationStatus } from '../../src/domain';
 import { FakeCrm } from './fake-crm';
 // Also routes the SDK's logs to the (silent by default) test logger.
 import { recordHistoryFixture, testRouting } from './harness';

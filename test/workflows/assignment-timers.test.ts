@@ -4,7 +4,7 @@ import { tsToMs } from '@temporalio/common/lib/time';
 import ms from 'ms';
 import type { RoutingConfigInput } from '../../src/routing-config';
 import { stateQuery } from '../../src/workflows/messages';
-import type { ConversationStatus } from '../../src/workflows/types';
+import type { ConversationStatus } from '../../src/domain';
 import { type RoutingHandle, TimeSkippingWorld, waitForPendingTimer } from '../support/time-skipping';
 
 const ALL_DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;

@@ -12,7 +12,7 @@ import { createLogger } from '../../src/logger';
 import { loadRoutingConfigFile } from '../../src/routing-config';
 import { decodeHistoryPayloads } from '../../src/security/history';
 import { workflowIdForContact } from '../../src/workflows/messages';
-import type { RoutingInput } from '../../src/workflows/types';
+import type { RoutingInput } from '../../src/domain';
 import { Harness } from '../support/harness';
 
 const routingYaml = (question: string, team: string) => `

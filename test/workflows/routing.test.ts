@@ -206,15 +206,18 @@ describe('CRM step against a CRM that answers too late', () => {
     crm.script(email, { status: 200, body: { customerType: 'VIP' }, delayMs: 60_000 });
     await h.open({ id, email });
     const status = await h.waitForState(id, 'assigned', 60_000);
-    assert.equal(status.assignee?.agentId, 'sup-sue');
-    assert.match(status.reason ?? '', /no answer within 2000 ms/);
+    assert.equal(status.assignee?.agentId, 'sup-sue', 'the late VIP answer was never used');
+    // The request's own timeout ends each attempt; on a starved machine the activity's start-to-close (5 s more)
+    // may end one first. Either way the CRM gave no answer in time, and that is what the run records.
+    const tooLate = '(no answer within 2000 ms|activity StartToClose timeout)';
+    assert.match(status.reason ?? '', new RegExp(`^CRM unavailable: ${tooLate}$`));
     const { maxAttempts } = h.routing.crm.retry;
-    assert.deepEqual(
-      status.decisions.filter((d) => d.step === 'crm_error').map((d) => d.detail),
-      Array.from({ length: maxAttempts }, (_, i) => `attempt ${i + 1}/${maxAttempts}: no answer within 2000 ms`),
-      'a bounded number of attempts, each ended by the timeout',
-    );
-    assert.equal(crm.requestsFor(email), maxAttempts, 'one request per attempt');
+    const attempts = status.decisions.filter((d) => d.step === 'crm_error').map((d) => d.detail);
+    assert.equal(attempts.length, maxAttempts, `a bounded number of attempts: ${JSON.stringify(attempts)}`);
+    attempts.forEach((detail, i) => assert.match(detail, new RegExp(`^attempt ${i + 1}/${maxAttempts}: ${tooLate}$`)));
+    assert.ok(attempts.some((detail) => detail.includes('no answer within 2000 ms')), 'the CRM timeout is what ends them');
+    const requests = crm.requestsFor(email);
+    assert.ok(requests >= 1 && requests <= maxAttempts, `the CRM was asked, never more than once per attempt (${requests})`);
   });
 });
 

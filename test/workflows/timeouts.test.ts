@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import ms from 'ms';
 import { getContact } from '../../src/db/contacts';
 import { messageReceivedSignal, stateQuery } from '../../src/workflows/messages';
-import type { ConversationStatus } from '../../src/workflows/types';
+import type { ConversationStatus } from '../../src/domain';
 import { TimeSkippingWorld, waitForPendingTimer } from '../support/time-skipping';
 import { askedThenRouted } from '../support/paths';
 

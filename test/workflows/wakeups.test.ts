@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { dispatch, releaseAssignment } from '../../src/db/assignments';
+import { dispatch, releaseAssignment } from '../../src/assignment/store';
 import { Harness } from '../support/harness';
 
 /**

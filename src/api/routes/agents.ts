@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import { type Agent, getAgent, listAgents, patchAgent, putAgent } from '../../db/agents';
-import { type Db, inTransaction } from '../../db/pool';
-import { listQueue } from '../../db/queue';
-import { afterAgentChange, type Notify, type TellOffline } from '../../dispatcher';
+import type { Db } from '../../db/pool';
+import { commitAgentChange, listQueue } from '../../assignment/store';
+import { afterAgentChange, type RunSignals } from '../../assignment/dispatcher';
 import { adminOnly, allow } from '../auth';
 import { HttpError, notFound } from '../errors';
 import { agentIdParams, patchAgentBody, putAgentBody } from '../schemas';
@@ -11,19 +11,20 @@ const UNIQUE_VIOLATION = '23505';
 
 export interface AgentRouteDeps {
   db: Db;
-  notify: Notify;
-  tellOffline: TellOffline;
+  signals: RunSignals;
 }
 
-export function agentRoutes({ db, notify, tellOffline }: AgentRouteDeps): Router {
+export function agentRoutes({ db, signals }: AgentRouteDeps): Router {
   const router = Router();
-  const afterChange = (before: Agent | undefined, after: Agent) => afterAgentChange(db, { notify, tellOffline }, before, after);
+  const afterChange = (before: Agent | undefined, after: Agent) => afterAgentChange(db, signals, before, after);
 
   router.put('/v1/agents/:agentId', adminOnly, async (req, res) => {
     const { agentId } = agentIdParams.parse(req.params);
     const body = putAgentBody.parse(req.body);
-    const before = await getAgent(db, agentId);
-    const agent = await inTransaction(db, (tx) => putAgent(tx, { id: agentId, ...body })).catch((error: unknown) => {
+    const change = await commitAgentChange(db, async (tx) => {
+      const before = await getAgent(tx, agentId);
+      return { before, after: await putAgent(tx, { id: agentId, ...body }) };
+    }).catch((error: unknown) => {
       // The email and the respond.io user id name one agent each.
       if ((error as { code?: string }).code === UNIQUE_VIOLATION) {
         const field = /respondio/.test((error as { constraint?: string }).constraint ?? '') ? 'respondioUserId' : 'email';
@@ -31,14 +32,14 @@ export function agentRoutes({ db, notify, tellOffline }: AgentRouteDeps): Router
       }
       throw error;
     });
-    await afterChange(before, agent);
-    res.json(agent);
+    await afterChange(change!.before, change!.after);
+    res.json(change!.after);
   });
 
   router.patch('/v1/agents/:agentId', adminOnly, async (req, res) => {
     const { agentId } = agentIdParams.parse(req.params);
     const changes = patchAgentBody.parse(req.body);
-    const result = await patchAgent(db, agentId, changes);
+    const result = await commitAgentChange(db, (tx) => patchAgent(tx, agentId, changes));
     if (!result) throw notFound(`unknown agent ${agentId}`);
     await afterChange(result.before, result.after);
     res.json(result.after);

@@ -1,4 +1,4 @@
-import type { AssignmentStrategy, RoutingConfig } from '../routing-config';
+import type { AssignmentStrategy, RoutingConfig } from './routing-config';
 
 /** The states of SPEC's API, in the order a conversation usually meets them. */
 export type ConversationState =

@@ -3,12 +3,13 @@ import type {
   AssignmentRequest,
   AssignmentResult,
   AssignTarget,
-  CapacityDefaults,
   PlatformUser,
   TransferRequest,
   TransferResult,
-} from '../workflows/types';
-import { type Db, inTransaction, type Queryable } from './pool';
+} from '../domain';
+import { type Db, inTransaction, type Queryable } from '../db/pool';
+import type { Agent } from '../db/agents';
+import { type AgentLoad, assignmentOf, chooseForTransfer, type Cursors, gainedRoom, serveQueue, strategyOf } from './policy';
 
 /**
  * Every assignment goes through one dispatcher. It holds one advisory lock, so dispatches never
@@ -17,17 +18,6 @@ import { type Db, inTransaction, type Queryable } from './pool';
  * assignment per conversation whatever happens around it.
  */
 const DISPATCH_LOCK = 0x76697072; // 'vipr'
-
-interface AgentRow {
-  id: string;
-  name: string;
-  team: string;
-  role: string;
-  online: boolean;
-  capacity: number | null;
-  lastAssignedAt: Date | null;
-  open: number;
-}
 
 export interface Dispatched {
   workflowId: string;
@@ -54,6 +44,8 @@ export async function enqueueRequest(db: Queryable, request: AssignmentRequest):
 export async function dispatch(db: Db, self?: string): Promise<Dispatched[]> {
   return inTransaction(db, async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [DISPATCH_LOCK]);
+    // This dispatch serves whatever capacity there is: anything owed before it is paid.
+    await tx.query(`DELETE FROM dispatch_owed`);
     const { rows: entries } = await tx.query<{ request: AssignmentRequest }>(
       `SELECT request FROM queue_entries ORDER BY priority DESC, enqueued_at, conversation_id`,
     );
@@ -64,18 +56,11 @@ export async function dispatch(db: Db, self?: string): Promise<Dispatched[]> {
         WHERE s.conversation_id = q.conversation_id AND s.released_at IS NULL RETURNING q.conversation_id`,
     );
     const alreadyServed = new Set(served.map((row) => row.conversation_id));
-    const pool = await loadAgents(tx);
+    const waiting = entries.map((entry) => entry.request).filter((request) => !alreadyServed.has(request.conversationId));
     const cursors = await loadCursors(tx);
     const made: Dispatched[] = [];
-    for (const { request } of entries) {
-      if (alreadyServed.has(request.conversationId)) continue;
-      const choice = choose(request, pool, cursors);
-      if (!choice) continue;
-      const { agent, target } = choice;
-      agent.open++;
-      agent.lastAssignedAt = new Date();
-      if (target.kind === 'team' && target.strategy === 'round_robin') cursors.set(target.team, agent.id);
-      made.push({ workflowId: request.workflowId, conversationId: request.conversationId, assignment: result(agent, target) });
+    for (const { request, agent, target } of serveQueue(waiting, await loadAgents(tx), cursors, new Date())) {
+      made.push({ workflowId: request.workflowId, conversationId: request.conversationId, assignment: assignmentOf(agent, target) });
       await insertAssignment(tx, request, agent, target, request.workflowId !== self);
     }
     await saveCursors(tx, cursors);
@@ -86,7 +71,7 @@ export async function dispatch(db: Db, self?: string): Promise<Dispatched[]> {
 async function insertAssignment(
   tx: pg.PoolClient,
   request: AssignmentRequest,
-  agent: AgentRow,
+  agent: AgentLoad,
   target: AssignTarget,
   wakePending = false,
   transferKey?: string,
@@ -110,8 +95,8 @@ async function insertAssignment(
   await tx.query(`DELETE FROM queue_entries WHERE conversation_id = $1`, [request.conversationId]);
 }
 
-async function loadAgents(tx: pg.PoolClient): Promise<AgentRow[]> {
-  const { rows } = await tx.query<Omit<AgentRow, 'open'>>(
+async function loadAgents(tx: pg.PoolClient): Promise<AgentLoad[]> {
+  const { rows } = await tx.query<Omit<AgentLoad, 'open'>>(
     `SELECT id, name, team, role, online, capacity, last_assigned_at AS "lastAssignedAt" FROM agents ORDER BY id FOR UPDATE`,
   );
   // Counted after the locks are held, in a fresh snapshot: every assignment committed before is visible.
@@ -122,12 +107,12 @@ async function loadAgents(tx: pg.PoolClient): Promise<AgentRow[]> {
   return rows.map((row) => ({ ...row, open: openByAgent.get(row.id) ?? 0 }));
 }
 
-async function loadCursors(tx: pg.PoolClient): Promise<Map<string, string>> {
+async function loadCursors(tx: pg.PoolClient): Promise<Cursors> {
   const { rows } = await tx.query<{ team: string; last_agent_id: string }>(`SELECT team, last_agent_id FROM team_cursors FOR UPDATE`);
   return new Map(rows.map((row) => [row.team, row.last_agent_id]));
 }
 
-async function saveCursors(tx: pg.PoolClient, cursors: Map<string, string>): Promise<void> {
+async function saveCursors(tx: pg.PoolClient, cursors: Cursors): Promise<void> {
   for (const [team, agentId] of cursors) {
     await tx.query(
       `INSERT INTO team_cursors (team, last_agent_id) VALUES ($1, $2)
@@ -138,68 +123,58 @@ async function saveCursors(tx: pg.PoolClient, cursors: Map<string, string>): Pro
   }
 }
 
-export function effectiveCapacity(agent: Pick<AgentRow, 'capacity' | 'team'>, defaults: CapacityDefaults): number {
-  return agent.capacity ?? defaults.byTeam[agent.team] ?? defaults.fallback;
-}
-
-/** The first target of the chain with someone free, and whom it picks. */
-function choose(request: AssignmentRequest, pool: AgentRow[], cursors: Map<string, string>) {
-  const excluded = new Set(request.excludeAgentIds ?? []);
-  for (const target of request.targets) {
-    const onlineOnly = target.kind === 'team' ? target.onlineOnly : request.onlineOnly;
-    const free = pool.filter(
-      (agent) =>
-        !excluded.has(agent.id) && matches(agent, target) && (agent.online || !onlineOnly) && agent.open < effectiveCapacity(agent, request.capacity),
-    );
-    const agent = pick(free, target, cursors);
-    if (agent) return { agent, target };
-  }
-  return undefined;
-}
-
-function matches(agent: AgentRow, target: AssignTarget): boolean {
-  switch (target.kind) {
-    case 'agent':
-      return agent.id === target.agentId;
-    case 'team':
-      return agent.team === target.team;
-    case 'role':
-      return agent.role === target.role;
-  }
-}
-
-const idleSince = (agent: AgentRow) => agent.lastAssignedAt?.getTime() ?? -Infinity;
-const byId = (a: AgentRow, b: AgentRow) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-
-/**
- * Least open: fewest open conversations, ties to the longest idle. Round robin: the next agent by id
- * after the team's cursor, wrapping; an offline agent is simply skipped and rejoins in their place.
- */
-function pick(free: AgentRow[], target: AssignTarget, cursors: Map<string, string>): AgentRow | undefined {
-  if (free.length === 0) return undefined;
-  if (target.kind === 'agent') return free[0];
-  if (target.kind === 'team' && target.strategy === 'round_robin') {
-    const sorted = [...free].sort(byId);
-    const cursor = cursors.get(target.team);
-    return (cursor === undefined ? undefined : sorted.find((agent) => agent.id > cursor)) ?? sorted[0];
-  }
-  return [...free].sort((a, b) => a.open - b.open || idleSince(a) - idleSince(b) || byId(a, b))[0];
-}
-
-function strategyOf(target: AssignTarget): AssignmentResult['strategy'] {
-  return target.kind === 'agent' ? 'direct' : target.strategy;
-}
-
-function result(agent: AgentRow, target: AssignTarget): AssignmentResult {
-  return { agentId: agent.id, name: agent.name, team: agent.team, via: target.via, strategy: strategyOf(target) };
-}
-
 /** Open assignments whose run has not been told yet. */
 export async function pendingWakeUps(db: Queryable): Promise<Array<{ id: string; workflowId: string }>> {
   const { rows } = await db.query<{ id: string; workflowId: string }>(
     `SELECT id, workflow_id AS "workflowId" FROM assignments WHERE wake_pending AND released_at IS NULL ORDER BY id`,
   );
   return rows;
+}
+
+/** Open assignments whose run has not been told its agent went offline. */
+export async function pendingOfflineNotices(db: Queryable): Promise<Array<{ id: string; workflowId: string; agentId: string }>> {
+  const { rows } = await db.query(
+    `SELECT id, workflow_id AS "workflowId", agent_id AS "agentId" FROM assignments
+      WHERE offline_notice_pending AND released_at IS NULL ORDER BY id`,
+  );
+  return rows;
+}
+
+export async function markOfflineNoticed(db: Queryable, assignmentIds: string[]): Promise<void> {
+  if (assignmentIds.length > 0) {
+    await db.query(`UPDATE assignments SET offline_notice_pending = false WHERE id = ANY($1::bigint[])`, [assignmentIds]);
+  }
+}
+
+export async function isDispatchOwed(db: Queryable): Promise<boolean> {
+  const { rowCount } = await db.query(`SELECT 1 FROM dispatch_owed`);
+  return rowCount === 1;
+}
+
+/**
+ * An agent change (made by `write` in the transaction) committed together with what it owes the runs: a dispatch
+ * when the agent gained room, a notice to each run the agent holds when they went offline. Delivered at once by
+ * afterAgentChange; if the process dies first, by the next dispatch or a worker's periodic check.
+ */
+export async function commitAgentChange<T extends { before: Agent | undefined; after: Agent }>(
+  db: Db,
+  write: (tx: pg.PoolClient) => Promise<T | undefined>,
+): Promise<T | undefined> {
+  return inTransaction(db, async (tx) => {
+    const change = await write(tx);
+    if (!change) return undefined;
+    await oweAfterAgentChange(tx, change.before, change.after);
+    return change;
+  });
+}
+
+export async function oweAfterAgentChange(tx: Queryable, before: Agent | undefined, after: Agent): Promise<void> {
+  if (gainedRoom(before, after)) {
+    await tx.query(`INSERT INTO dispatch_owed (id) VALUES (1) ON CONFLICT (id) DO NOTHING`);
+  }
+  if (before?.online && !after.online) {
+    await tx.query(`UPDATE assignments SET offline_notice_pending = true WHERE agent_id = $1 AND released_at IS NULL`, [after.id]);
+  }
 }
 
 export async function markWoken(db: Queryable, assignmentIds: string[]): Promise<void> {
@@ -271,23 +246,15 @@ export async function transfer(
     }
     const current = await findOpenAssignment(tx, conversation.conversationId);
     if (!current) return { transferred: false, reason: 'the conversation has no assignee to transfer from' };
-    const pool = (await loadAgents(tx)).filter((agent) => agent.id !== current.agentId);
-    const cursors = await loadCursors(tx);
     const request: AssignmentRequest = { ...conversation, tier: 'transfer', priority: 0, targets: [to.target], note: to.reason };
-    let choice = choose(request, pool, cursors);
-    if (!choice && to.force) {
-      // Forced: past capacity, and for a named agent past presence too; a team still needs someone online.
-      const candidates = pool.filter((agent) => matches(agent, to.target) && (to.target.kind === 'agent' || agent.online));
-      const agent = pick(candidates, to.target, cursors);
-      if (agent) choice = { agent, target: to.target };
-    }
+    const choice = chooseForTransfer(request, current.agentId, await loadAgents(tx), await loadCursors(tx), to.force ?? false);
     if (!choice) {
       const where = to.target.kind === 'agent' ? `agent ${to.target.agentId}` : to.target.kind === 'team' ? `team ${to.target.team}` : 'managers';
       return { transferred: false, reason: `nobody available in ${where} (offline, unknown or at capacity)` };
     }
     await tx.query(`UPDATE assignments SET released_at = now() WHERE conversation_id = $1 AND released_at IS NULL`, [conversation.conversationId]);
     await insertAssignment(tx, request, choice.agent, choice.target, false, key);
-    return { transferred: true, assignee: result(choice.agent, choice.target) };
+    return { transferred: true, assignee: assignmentOf(choice.agent, choice.target) };
   });
 }
 
@@ -304,7 +271,7 @@ export async function adoptPlatformAssignee(
   return inTransaction(db, async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [DISPATCH_LOCK]);
     const { rows } = user
-      ? await tx.query<AgentRow>(
+      ? await tx.query<AgentLoad>(
           `SELECT id, name, team, role, online, capacity, last_assigned_at AS "lastAssignedAt", 0 AS open FROM agents
             WHERE respondio_user_id = $1 OR ($2::text IS NOT NULL AND lower(email) = $2)
             ORDER BY (respondio_user_id = $1) DESC NULLS LAST LIMIT 1`,
@@ -324,6 +291,26 @@ export async function adoptPlatformAssignee(
       [conversation.conversationId, conversation.workflowId, conversation.contactId, agent.id],
     );
     await tx.query(`UPDATE agents SET last_assigned_at = clock_timestamp() WHERE id = $1`, [agent.id]);
-    return { ...result(agent, target), via: 'platform' };
+    return { ...assignmentOf(agent, target), via: 'platform' };
   });
+}
+
+export interface QueueEntry {
+  conversationId: string;
+  workflowId: string;
+  contactId: string;
+  tier: string;
+  priority: number;
+  enqueuedAt: string;
+}
+
+/** Waiting conversations in the order the dispatcher serves them: higher priority first, then the longest waiting. */
+export async function listQueue(db: Queryable, limit = 500): Promise<QueueEntry[]> {
+  const { rows } = await db.query<QueueEntry>(
+    `SELECT conversation_id AS "conversationId", workflow_id AS "workflowId", contact_id AS "contactId", tier,
+            priority, enqueued_at AS "enqueuedAt"
+       FROM queue_entries ORDER BY priority DESC, enqueued_at, conversation_id LIMIT $1`,
+    [limit],
+  );
+  return rows;
 }

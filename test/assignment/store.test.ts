@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { putAgent } from '../../src/db/agents';
-import { dispatch, enqueueRequest, findOpenAssignment, releaseAssignment, transfer } from '../../src/db/assignments';
+import { dispatch, enqueueRequest, findOpenAssignment, releaseAssignment, transfer, listQueue } from '../../src/assignment/store';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
-import { listQueue } from '../../src/db/queue';
-import type { AssignmentRequest, AssignTarget } from '../../src/workflows/types';
+import type { AssignmentRequest, AssignTarget } from '../../src/domain';
 import { acquireTestServers, createScratchDatabase } from '../support/servers';
 
 /** The dispatcher on a real PostgreSQL: order, fairness, capacity and one assignee per conversation under races. */
