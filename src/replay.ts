@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import type { DataConverter, HistoryAndWorkflowId } from '@temporalio/common';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
@@ -61,6 +61,8 @@ export function historySourceFromArgs(argv: string[], usage: string): HistorySou
   return 2;
 }
 
+const GRPC_NOT_FOUND = 5;
+
 /** The history a command line names: read from the file, or fetched from the server an operator command talks to. */
 export async function loadHistory(source: HistorySource, env: Env): Promise<LoadedHistory> {
   if ('file' in source) return loadHistoryFile(source.file);
@@ -72,12 +74,15 @@ export async function loadHistory(source: HistorySource, env: Env): Promise<Load
     throw new HistoryLoadError(`cannot reach Temporal (${where}): ${error.message}`);
   });
   try {
+    // Asked raw: nothing of the run (its memo is encrypted too) is decoded before the replay's data converter does it.
+    await connection.workflowService.describeWorkflowExecution({
+      namespace: target.namespace,
+      execution: { workflowId: source.workflowId, runId: source.runId },
+    });
     const handle = new Client({ connection, namespace: target.namespace }).workflow.getHandle(source.workflowId, source.runId);
-    await handle.describe(); // what tells a missing run apart (WorkflowNotFoundError); fetchHistory only says NOT_FOUND
-    // The raw history: payloads stay as the server holds them, decrypted by the replay's data converter.
     return { history: await handle.fetchHistory(), workflowId: source.workflowId };
   } catch (error) {
-    if (error instanceof WorkflowNotFoundError) {
+    if ((error as { code?: number }).code === GRPC_NOT_FOUND) {
       throw new HistoryLoadError(`no workflow ${source.workflowId}${source.runId ? ` with run ${source.runId}` : ''} in ${where}`);
     }
     throw error;
