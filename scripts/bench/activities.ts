@@ -1,0 +1,3 @@
+export const benchActivities = {
+  async noop(): Promise<void> {},
+};

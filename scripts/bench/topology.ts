@@ -1,0 +1,165 @@
+import { readdir, readFile, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
+import { startEmbeddedPostgres } from '../../src/infra/embedded-postgres';
+import { findFreePort } from '../../src/infra/ports';
+import { resolveTemporalBinary } from '../../src/infra/temporal-cli';
+import { startTemporalDevServer } from '../../src/infra/temporal-dev-server';
+import { ApiKeys } from '../../src/security/api-keys';
+import { generateCodecKey } from '../../src/security/codec';
+import { FAILURE_CONVERTER_PATH } from '../../src/service';
+import { buildWorkflowBundle } from '../../test/support/servers';
+import { type Proc, run } from '../../test/support/processes';
+
+export const TASK_QUEUE = 'vip-router-bench';
+export const SIGNING_KEY = 'bench-webhook-signing-key';
+
+/** The processes a benchmark measures: PostgreSQL, the Temporal dev server, one API and one worker process. */
+export interface Topology {
+  db: Db;
+  databaseUrl: string;
+  temporalAddress: string;
+  apiUrl: string;
+  adminKey: string;
+  codecKeys: string;
+  pids(): Promise<Record<'worker' | 'api' | 'temporal' | 'postgres', number[]>>;
+  restartWorker(): Promise<void>;
+  worker(): Proc;
+  stop(): Promise<void>;
+}
+
+const REPO = join(__dirname, '..', '..');
+
+async function waitForLine(proc: Proc, line: string, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!proc.output().includes(line)) {
+    if (proc.exit) throw new Error(`${what} exited early:\n${proc.output()}`);
+    if (Date.now() > deadline) throw new Error(`${what} not ready in ${timeoutMs} ms:\n${proc.output()}`);
+    await new Promise((tick) => setTimeout(tick, 50));
+  }
+}
+
+/** Every process whose command line or working directory is under `dir` (postgres renames its backends). */
+export async function processesUnder(dir: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    const cwd = await readlink(`/proc/${entry}/cwd`).catch(() => '');
+    if (cmdline.includes(dir) || cwd.startsWith(dir)) found.push(Number(entry));
+  }
+  return found;
+}
+
+export async function startTopology(scratch: string, log: (line: string) => void): Promise<Topology> {
+  const stops: Array<() => Promise<unknown>> = [];
+  const pgDir = join(scratch, 'postgres');
+  const postgres = await startEmbeddedPostgres({ dataDir: pgDir, database: 'vip_router_bench' });
+  stops.push(() => postgres.stop());
+  const binary = await resolveTemporalBinary('cli', { log });
+  if (binary.type !== 'existing-path') throw new Error('the benchmark needs the Temporal CLI binary');
+  const temporalDb = join(scratch, 'temporal.db');
+  const temporal = await startTemporalDevServer({ binary: binary.path, dbFile: temporalDb });
+  stops.push(() => temporal.stop());
+
+  const db = createPool(postgres.url, 8);
+  stops.push(() => db.end());
+  await migrateDatabase(db);
+  const apiKeys = new ApiKeys(db);
+  const adminKey = (await apiKeys.create('admin', 'bench')).key;
+  const workerKey = (await apiKeys.create('read', 'bench worker')).key;
+  const codecKeys = generateCodecKey('bench');
+  const [routingBundle, referenceBundle] = await Promise.all([
+    buildWorkflowBundle(join(scratch, 'routing-bundle.js')),
+    bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), failureConverterPath: FAILURE_CONVERTER_PATH }).then(async ({ code }) => {
+      const path = join(scratch, 'reference-bundle.js');
+      await import('node:fs/promises').then((fs) => fs.writeFile(path, code));
+      return path;
+    }),
+  ]);
+
+  const port = await findFreePort();
+  const apiUrl = `http://127.0.0.1:${port}`;
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env['PATH'],
+    HOME: process.env['HOME'],
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+    DATABASE_URL: postgres.url,
+    VIP_ROUTER_CODEC_KEYS: codecKeys,
+    VIP_ROUTER_SEED_DEMO: '0',
+    VIP_ROUTER_API_URL: apiUrl,
+    LOG_LEVEL: 'warn',
+  };
+  const api = run('api', process.execPath, ['--import', 'tsx', 'src/api/server.ts'], REPO, {
+    ...env,
+    PORT: String(port),
+    VIP_ROUTER_BOOTSTRAP_API_KEY: adminKey,
+    RESPONDIO_WEBHOOK_SIGNING_KEYS: SIGNING_KEY,
+    VIP_ROUTER_RATE_LIMIT: '1000000/1s',
+  });
+  stops.push(async () => {
+    api.child.kill('SIGTERM');
+    await api.exited;
+  });
+  const workerEnv = { ...env, VIP_ROUTER_API_KEY: workerKey, BENCH_WORKFLOW_BUNDLE: routingBundle, BENCH_REFERENCE_BUNDLE: referenceBundle };
+  let worker = run('worker', process.execPath, ['--import', 'tsx', 'scripts/bench/worker.ts'], REPO, workerEnv);
+  stops.push(async () => {
+    worker.child.kill('SIGTERM');
+    await worker.exited;
+  });
+  await waitForLine(worker, 'bench worker running', 'the bench worker');
+  const deadline = Date.now() + 60_000;
+  while ((await fetch(`${apiUrl}/readyz`).then((r) => r.status, () => 0)) !== 200) {
+    if (api.exit || Date.now() > deadline) throw new Error(`the API did not start:\n${api.output()}`);
+    await new Promise((tick) => setTimeout(tick, 100));
+  }
+
+  const temporalPid = async () => {
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+      if (cmdline.includes('start-dev') && cmdline.includes(temporalDb)) return [Number(entry)];
+    }
+    return [];
+  };
+
+  return {
+    db,
+    databaseUrl: postgres.url,
+    temporalAddress: temporal.address,
+    apiUrl,
+    adminKey,
+    codecKeys,
+    worker: () => worker,
+    async pids() {
+      return { worker: [worker.child.pid!], api: [api.child.pid!], temporal: await temporalPid(), postgres: await processesUnder(pgDir) };
+    },
+    async restartWorker() {
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+      worker = run('worker', process.execPath, ['--import', 'tsx', 'scripts/bench/worker.ts'], REPO, workerEnv);
+      await waitForLine(worker, 'bench worker running', 'the bench worker');
+    },
+    async stop() {
+      for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    },
+  };
+}
+
+/** CPU seconds a process has used, its own and its waited-for children's (postgres' backends come and go). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  if (!stat) return 0;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime, stime, cutime, cstime: fields 14–17 of proc(5), 12–15 after the command name.
+  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
+}
+
+/** Resident set size of a process, in bytes. */
+export async function rssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  return kb ? Number(kb) * 1024 : 0;
+}
