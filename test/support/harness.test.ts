@@ -41,6 +41,11 @@ describe('test harness', () => {
     await assert.rejects(h.close(), /worker failed while draining/);
   });
 
+  it('start() that fails part-way shuts what it had opened and throws (the file ends rather than hangs)', async () => {
+    // The routing config is checked after the database, Temporal connections and HTTP server are open.
+    await assert.rejects(Harness.start({ routing: { askEmail: { maxReAsks: 'many' } } as never }), /routing config is invalid/);
+  });
+
   it('transcript() fails on an error answer instead of passing it off as no messages', async () => {
     const h = await Harness.start();
     try {
