@@ -7,6 +7,8 @@ import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 export const heartbeatWhileRunning: ActivityInterceptorsFactory = (ctx) => ({
   inbound: {
     async execute(input, next) {
+      // A local activity lives in its workflow task, which the worker keeps alive itself.
+      if (ctx.info.isLocal) return next(input);
       const beat = setInterval(() => ctx.heartbeat(), 1_000);
       try {
         return await next(input);

@@ -44,7 +44,8 @@ export async function enqueueRequest(db: Queryable, request: AssignmentRequest):
 export async function dispatch(db: Db, self?: string): Promise<Dispatched[]> {
   return inTransaction(db, async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [DISPATCH_LOCK]);
-    // This dispatch serves whatever capacity there is: anything owed before it is paid.
+    // This dispatch serves whatever capacity there is: what was owed before it is paid. (Only committed rows: an
+    // agent change still in flight adds its own row, which waits for the next dispatch.)
     await tx.query(`DELETE FROM dispatch_owed`);
     const { rows: entries } = await tx.query<{ request: AssignmentRequest }>(
       `SELECT request FROM queue_entries ORDER BY priority DESC, enqueued_at, conversation_id`,
@@ -147,7 +148,7 @@ export async function markOfflineNoticed(db: Queryable, assignmentIds: string[])
 }
 
 export async function isDispatchOwed(db: Queryable): Promise<boolean> {
-  const { rowCount } = await db.query(`SELECT 1 FROM dispatch_owed`);
+  const { rowCount } = await db.query(`SELECT 1 FROM dispatch_owed LIMIT 1`);
   return rowCount === 1;
 }
 
@@ -170,7 +171,7 @@ export async function commitAgentChange<T extends { before: Agent | undefined; a
 
 export async function oweAfterAgentChange(tx: Queryable, before: Agent | undefined, after: Agent): Promise<void> {
   if (gainedRoom(before, after)) {
-    await tx.query(`INSERT INTO dispatch_owed (id) VALUES (1) ON CONFLICT (id) DO NOTHING`);
+    await tx.query(`INSERT INTO dispatch_owed DEFAULT VALUES`);
   }
   if (before?.online && !after.online) {
     await tx.query(`UPDATE assignments SET offline_notice_pending = true WHERE agent_id = $1 AND released_at IS NULL`, [after.id]);

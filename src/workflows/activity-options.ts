@@ -1,4 +1,4 @@
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 
 /**
  * Every activity heartbeats while it runs (the worker's heartbeat interceptor), so a worker that dies mid-activity
@@ -26,4 +26,18 @@ export const PLATFORM_CALLS: ActivityOptions = {
 /** One CRM request; the workflow's own loop retries, so each attempt shows in the history with its reason. */
 export function crmRequest(timeoutMs: number): ActivityOptions {
   return { startToCloseTimeout: timeoutMs + 5_000, heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: { maximumAttempts: 1 } };
+}
+
+/**
+ * The same database work as local activities: run by the worker inside the workflow task, recorded as markers,
+ * retried in place. Retries longer than the threshold go through a timer, so an outage does not hold the task.
+ */
+export const LOCAL_DATABASE_WORK: LocalActivityOptions = {
+  startToCloseTimeout: '30s',
+  localRetryThreshold: '10s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+};
+
+export function localCrmRequest(timeoutMs: number): LocalActivityOptions {
+  return { startToCloseTimeout: timeoutMs + 5_000, retry: { maximumAttempts: 1 } };
 }

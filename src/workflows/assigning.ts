@@ -1,15 +1,12 @@
-import { condition, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { condition } from '@temporalio/workflow';
 import type { RoutingConfig } from '../routing-config';
-import { DATABASE_WORK } from './activity-options';
 import type { PlatformMirror } from './platform';
 import { capacityDefaults, describeTarget, platformAssignee, type ResolvedStep, teamTarget } from './rules';
 import type { Run } from './run';
 import { shiftTimesAt } from './shift-clock';
+import type { Steps } from './steps';
 import type { AssignmentRequest, AssignmentResult, AssignTarget, ContactInput, PlatformAssigneeChange } from '../domain';
 
-const { requestAssignment, withdrawFromQueue, releaseConversation, transferConversation, adoptPlatformAssignee } =
-  proxyActivities<Activities>(DATABASE_WORK);
 
 export interface AssigningContext {
   run: Run;
@@ -18,6 +15,7 @@ export interface AssigningContext {
   workflowId: string;
   conversationId: string;
   mirror: PlatformMirror;
+  steps: Steps;
 }
 
 /** Why serving an assigned conversation stopped, short of a close: it goes back to routing with this chain. */
@@ -32,7 +30,8 @@ export interface Reroute {
  * Finding someone, and keeping the conversation with someone: the chain with its per-step waits, the
  * queue, transfers, re-routing when an agent goes offline, and shift hand-overs.
  */
-export function assigning({ run, config, contact, workflowId, conversationId, mirror }: AssigningContext) {
+export function assigning({ run, config, contact, workflowId, conversationId, mirror, steps }: AssigningContext) {
+  const { requestAssignment, withdrawFromQueue, releaseConversation, transferConversation, adoptPlatformAssignee } = steps;
   const base = { conversationId, workflowId, contactId: contact.id, onlineOnly: config.assignment.onlineOnly, capacity: capacityDefaults(config) };
 
   /**

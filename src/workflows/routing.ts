@@ -1,6 +1,6 @@
 import { allHandlersFinished, condition, log, patched, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { crmRequest, DATABASE_WORK, PLATFORM_CALLS } from './activity-options';
+import { PLATFORM_CALLS } from './activity-options';
 import { assigning } from './assigning';
 import {
   agentWentOfflineSignal,
@@ -16,11 +16,11 @@ import { crmBackoff, escalationChain, extractEmail, type ResolvedStep, resolveCh
 import { EARLY_EMAIL, MESSAGES_AFTER_ROUTING } from './patches';
 import { platformMirror } from './platform';
 import { failureReason, Run } from './run';
+import { runSteps } from './steps';
 import { fillTemplate } from './template';
 import { textsFor } from './texts';
 import type { ConversationStatus, CrmOutcome, OutboundKind, RoutingInput } from '../domain';
 
-const { saveContact, saveContactEmail, findLastAgent } = proxyActivities<Activities>(DATABASE_WORK);
 /** Outbound messages: a refusal is not retried; the transcript keeps the message anyway. */
 const { sendMessage } = proxyActivities<Activities>(PLATFORM_CALLS);
 
@@ -34,9 +34,11 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
   const { workflowId, firstExecutionRunId: conversationId } = workflowInfo();
   const run = new Run(contact, conversationId);
   const { status } = run;
+  const steps = runSteps(config.crm.timeout);
+  const { saveContact, saveContactEmail, findLastAgent, fetchCustomerData } = steps;
   const texts = textsFor(config.askEmail, contact.language);
   const mirror = platformMirror(input, run, conversationId);
-  const { assignAlong, serve, release } = assigning({ run, config, contact, workflowId, conversationId, mirror });
+  const { assignAlong, serve, release } = assigning({ run, config, contact, workflowId, conversationId, mirror, steps });
 
   setHandler(stateQuery, () => status);
   setHandler(messageReceivedSignal, (message) => run.receive(message));
@@ -67,7 +69,6 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
       run.step('message_not_delivered', `${kind}: ${failureReason(error)}`);
     });
 
-  const { fetchCustomerData } = proxyActivities<Activities>(crmRequest(config.crm.timeout));
 
   async function fetchCrm(email: string): Promise<CrmOutcome> {
     run.enter('fetching_crm');

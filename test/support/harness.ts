@@ -77,25 +77,44 @@ export class Harness {
     readonly taskQueue: string,
   ) {}
 
+  /**
+   * Starts it all; if any part fails to start, what did start is shut again before the error is thrown, so a test
+   * file whose `before` failed reports and exits instead of hanging on open connections.
+   */
   static async start(options: HarnessOptions = {}): Promise<Harness> {
+    const undo: Array<() => unknown> = [];
+    try {
+      return await Harness.open(options, undo);
+    } catch (error) {
+      for (const step of undo.reverse()) await Promise.resolve().then(step).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private static async open(options: HarnessOptions, undo: Array<() => unknown>): Promise<Harness> {
     // Installed on first use, not on import: the native runtime it creates keeps a process alive until its workers stop.
     const log = options.log ?? defaultLog;
     routeTemporalLogs(defaultLog);
     const { servers, release } = await acquireTestServers();
+    undo.push(release);
     const databaseUrl = await createScratchDatabase(servers.databaseUrl);
     const db = createPool(databaseUrl);
+    undo.push(() => db.end());
     await migrateDatabase(db);
     const codecKeys = testCodecKeys();
     const codec = testCodec(codecKeys);
     const clientConnection = await Connection.connect({ address: servers.temporalAddress });
+    undo.push(() => clientConnection.close());
     const client = new Client({ connection: clientConnection, dataConverter: dataConverter(codec) });
     const workerConnection = await NativeConnection.connect({ address: servers.temporalAddress });
+    undo.push(() => workerConnection.close());
     const apiKeys = new ApiKeys(db, 0);
     const { key: adminKey } = await apiKeys.create('admin', 'test admin');
     const { key: workerKey } = await apiKeys.create('read', 'test worker');
 
     const server = createServer();
     await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
+    undo.push(() => new Promise((done) => server.close(done)));
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const routing = testRouting(options.routing);
     const taskQueue = `vip-router-test-${randomUUID()}`;
@@ -133,6 +152,7 @@ export class Harness {
     );
     server.on('request', api.app);
     api.inbox.start();
+    undo.push(() => api.inbox.stop());
     await harness.startWorker();
     return harness;
   }
@@ -275,15 +295,20 @@ export class Harness {
 
 /**
  * With RECORD_HISTORIES=1, saves the run's history as a replay fixture under test/fixtures/histories, decrypted (the
- * test data is made up; the key is thrown away with the test). A fixture that exists is never written again: it is
- * a conversation recorded on earlier code, which today's code must still replay.
+ * test data is made up; the key is thrown away with the test). Its file is named after the scenario and the patches
+ * the run went through (`vip-account-manager@local-steps.json`), so a workflow change behind a new patch adds a
+ * fixture of its path; a fixture that exists is never written again: it stands for conversations recorded on
+ * earlier code, which today's code must still replay.
  */
 export async function recordHistoryFixture(client: Client, codec: PayloadCodec, contactId: string, name: string): Promise<void> {
   if (process.env['RECORD_HISTORIES'] !== '1') return;
-  const dir = join(__dirname, '..', 'fixtures', 'histories');
-  const path = join(dir, `${name}.json`);
-  if (existsSync(path)) return;
   const history = await decodeHistoryPayloads(await client.workflow.getHandle(workflowIdForContact(contactId)).fetchHistory(), codec);
+  const patches = (history.events ?? [])
+    .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
+    .map((e) => JSON.parse(Buffer.from(e.markerRecordedEventAttributes!.details!['patch-data']!.payloads![0]!.data!).toString('utf8')).id as string);
+  const dir = join(__dirname, '..', 'fixtures', 'histories');
+  const path = join(dir, `${name}${patches.length > 0 ? `@${[...new Set(patches)].sort().join('+')}` : ''}.json`);
+  if (existsSync(path)) return;
   await mkdir(dir, { recursive: true });
   // historyToJSON, not JSON.stringify: proto Longs and timestamps need the proto JSON mapping, the same
   // shape Temporal UI exports.

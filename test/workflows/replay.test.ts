@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
-import { EARLY_EMAIL, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM } from '../../src/workflows/patches';
+import { EARLY_EMAIL, LOCAL_STEPS, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM } from '../../src/workflows/patches';
 import { acquireTestServers, type TestServers } from '../support/servers';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'histories');
@@ -26,16 +26,23 @@ describe('replay of recorded histories', () => {
     assert.ok(files.length >= 5, `expected recorded histories in ${FIXTURES}, found ${files.length}`);
   });
 
-  it('records each patched() change: runs since a change carry its marker, the runs recorded before it none', () => {
-    const markers = (file: string) =>
-      (JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')).events as Array<Record<string, any>>)
-        .filter((e) => e['markerRecordedEventAttributes']?.markerName === 'core_patch')
-        .map((e) => JSON.parse(Buffer.from(e['markerRecordedEventAttributes'].details['patch-data'].payloads[0].data, 'base64').toString('utf8')).id);
-    const mirrored = files.filter((f) => f.startsWith('respondio-') && f !== 'respondio-taken-over-while-asking.json');
-    assert.ok(mirrored.length >= 4);
+  it('records each patched() change: runs since a change carry its marker (and say so in their name), runs before it none', () => {
+    const markers = (file: string) => [
+      ...new Set(
+        (JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')).events as Array<Record<string, any>>)
+          .filter((e) => e['markerRecordedEventAttributes']?.markerName === 'core_patch')
+          .map((e) => JSON.parse(Buffer.from(e['markerRecordedEventAttributes'].details['patch-data'].payloads[0].data, 'base64').toString('utf8')).id as string),
+      ),
+    ];
+    for (const file of files.filter((f) => f.includes('@'))) {
+      assert.deepEqual(markers(file).sort(), file.slice(file.indexOf('@') + 1, -'.json'.length).split('+'), `${file} names its patches`);
+    }
+    const mirrored = files.filter((f) => f.startsWith('respondio-') && !f.startsWith('respondio-taken-over-while-asking'));
+    assert.ok(mirrored.length >= 8);
     for (const file of mirrored) assert.ok(markers(file).includes(MIRROR_TO_PLATFORM), `${file} has the ${MIRROR_TO_PLATFORM} marker`);
     assert.ok(markers('early-email-used.json').includes(EARLY_EMAIL));
     assert.ok(markers('early-email-used.json').includes(MESSAGES_AFTER_ROUTING));
+    assert.ok(files.filter((f) => markers(f).includes(LOCAL_STEPS)).length >= 25, 'every scenario recorded on local steps too');
     // Conversations recorded before any of these changes: they replay below without taking the new paths.
     assert.ok(files.filter((f) => markers(f).length === 0).length >= 25);
   });

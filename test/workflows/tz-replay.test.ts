@@ -30,8 +30,8 @@ describe('shift times and a change of time-zone data', () => {
     Worker.runReplayHistory({ workflowBundle: { code: movedClock } }, JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')), file);
 
   it('replays runs whose shift times were recorded, whatever the worker\'s time-zone data', async () => {
-    await replay('shift-ended-handover-times-recorded.json');
-    await replay('shift-off-hours-times-recorded.json');
+    await replay('shift-ended-handover@no-messages-after-routing+shift-times-recorded.json');
+    await replay('shift-off-hours-then-start@no-messages-after-routing+shift-times-recorded.json');
   });
 
   it('(why) a run recorded before, which computed them in the workflow, takes another branch on such a worker', async () => {

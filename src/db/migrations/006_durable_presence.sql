@@ -5,8 +5,9 @@
 ALTER TABLE assignments ADD COLUMN offline_notice_pending boolean NOT NULL DEFAULT false;
 CREATE INDEX assignments_offline_notice_pending ON assignments (id) WHERE offline_notice_pending;
 
--- A dispatch is owed: an agent came online or gained room, and the queue has not been served since.
+-- A dispatch is owed: an agent came online or gained room, and the queue has not been served since. One row per
+-- change, never updated: an agent change never waits on a dispatch's lock on this table (nor a dispatch on it).
 CREATE TABLE dispatch_owed (
-  id    smallint PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+  id    bigserial PRIMARY KEY,
   since timestamptz NOT NULL DEFAULT now()
 );
