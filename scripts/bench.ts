@@ -170,7 +170,7 @@ class Bench {
       await this.client.workflow.start(ROUTING_WORKFLOW, {
         taskQueue: TASK_QUEUE,
         workflowId: workflowIdForContact(id),
-        args: [{ contact: { id, email }, config: ROUTING }],
+        args: [{ contact: { id, email }, config: ROUTING, searchAttributes: true }],
       });
     } else if (arm === 'S') {
       const response = await fetch(`${this.topology.apiUrl}/v1/conversations`, {

@@ -49,6 +49,8 @@ export interface RoutingInput {
   config: RoutingConfig;
   /** The messaging platform the run's effects are mirrored to (absent in runs started before there was one). */
   platform?: 'respondio';
+  /** The namespace has the routing search attributes: the run keeps them current. */
+  searchAttributes?: boolean;
 }
 
 /** One place to look for someone, resolved for this conversation. */

@@ -16,7 +16,9 @@ import { ApiKeys, bootstrapApiKeys } from './security/api-keys';
 import { agentSyncSettings, apiSettings, dataConverter, payloadCodec, respondioClient, temporalConnection } from './service';
 import { routeTemporalLogs } from './temporal';
 import { describeTemporalConnection } from './temporal-connection';
+import { ensureSearchAttributes } from './visibility-setup';
 import { createRoutingWorker, prebuiltWorkflowBundle } from './worker';
+import { ROUTING_SEARCH_ATTRIBUTES } from './workflows/search-attributes';
 
 /** Keys `npm start` makes anew at each start for its own parts, the previous ones revoked. */
 const WORKER_KEY_NAME = 'npm start: worker (built-in directory)';
@@ -76,6 +78,7 @@ async function main(): Promise<void> {
         uiPort: env.TEMPORAL_UI_PORT,
         namespace: env.TEMPORAL_NAMESPACE,
         uiCodecEndpoint: `http://127.0.0.1:${port}/codec/ui/${uiCodecKey}`,
+        searchAttributes: ROUTING_SEARCH_ATTRIBUTES,
       });
       stops.push(() => server.stop());
       temporalAddress = server.address;
@@ -103,6 +106,7 @@ async function main(): Promise<void> {
     const clientConnection = await Connection.connect(temporal);
     stops.push(() => clientConnection.close());
     const client = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: dataConverter(codec) });
+    const searchAttributes = await ensureSearchAttributes(clientConnection, env.TEMPORAL_NAMESPACE, log);
 
     const { app, inbox } = createApp({
       client,
@@ -111,6 +115,7 @@ async function main(): Promise<void> {
       log,
       apiKeys,
       ...apiSettings(env),
+      searchAttributes,
       codec: { codec, corsOrigins },
     });
     const server = await new Promise<import('node:http').Server>((ready, fail) => {

@@ -9,6 +9,7 @@ import { startTemporalDevServer } from '../../src/infra/temporal-dev-server';
 import { ApiKeys } from '../../src/security/api-keys';
 import { generateCodecKey } from '../../src/security/codec';
 import { FAILURE_CONVERTER_PATH } from '../../src/service';
+import { ROUTING_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { buildWorkflowBundle } from '../../test/support/servers';
 import { type Proc, run } from '../../test/support/processes';
 
@@ -60,7 +61,7 @@ export async function startTopology(scratch: string, log: (line: string) => void
   const binary = await resolveTemporalBinary('cli', { log });
   if (binary.type !== 'existing-path') throw new Error('the benchmark needs the Temporal CLI binary');
   const temporalDb = join(scratch, 'temporal.db');
-  const temporal = await startTemporalDevServer({ binary: binary.path, dbFile: temporalDb });
+  const temporal = await startTemporalDevServer({ binary: binary.path, dbFile: temporalDb, searchAttributes: ROUTING_SEARCH_ATTRIBUTES });
   stops.push(() => temporal.stop());
 
   const db = createPool(postgres.url, 8);

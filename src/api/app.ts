@@ -31,6 +31,8 @@ export interface AppDeps {
   rateLimit?: RateLimit;
   /** respond.io: the signing keys of its webhooks, and whether new runs mirror their effects there. */
   respondio?: { signingKeys: readonly string[]; platform?: RoutingInput['platform'] };
+  /** The namespace has the routing search attributes (see ensureSearchAttributes). */
+  searchAttributes?: boolean;
   inbox?: Partial<Pick<WebhookInboxOptions, 'pollMs' | 'effectTimeoutMs' | 'echoWindowMs'>>;
   /** The payload codec served to Temporal UI and the CLI (`/codec/encode`, `/codec/decode`), and who may call it from a browser. */
   codec?: { codec: PayloadCodec; corsOrigins: string[] };
@@ -53,12 +55,12 @@ export interface Api {
  * The HTTP API; listening is the caller's business. Health checks and the signed webhook are open; every other
  * route needs an API key whose scope allows it.
  */
-export function createApp({ client, db, routing, taskQueue, log, apiKeys, rateLimit, respondio, inbox: inboxOptions, codec }: AppDeps): Api {
+export function createApp({ client, db, routing, taskQueue, log, apiKeys, rateLimit, respondio, searchAttributes, inbox: inboxOptions, codec }: AppDeps): Api {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
 
-  const conversations = new Conversations(client, taskQueue, routing, respondio?.platform);
+  const conversations = new Conversations(client, taskQueue, routing, { platform: respondio?.platform, searchAttributes });
   const inbox = new WebhookInbox({ db, conversations, log, ...inboxOptions });
   app.use(healthRoutes({ db, client }));
   // Before the JSON parser: the signature is checked over the raw bytes.

@@ -16,6 +16,7 @@ import {
   transferUpdate,
   workflowIdForContact,
 } from '../workflows/messages';
+import { ROUTING_STATE } from '../workflows/search-attributes';
 import type {
   CloseRequest,
   ContactInput,
@@ -34,19 +35,27 @@ export class Conversations {
     private readonly client: Client,
     private readonly taskQueue: string,
     private readonly routing: RoutingConfig,
-    /** Set when respond.io is configured: new runs mirror their effects there. */
-    private readonly platform?: RoutingInput['platform'],
+    private readonly options: {
+      /** Set when respond.io is configured: new runs mirror their effects there. */
+      platform?: RoutingInput['platform'];
+      /** The namespace has the routing search attributes: new runs keep them current. */
+      searchAttributes?: boolean;
+    } = {},
   ) {}
 
   /** Starts the run; a duplicate trigger while one is open returns the open one (`created: false`). */
   async open(contact: ContactInput): Promise<{ workflowId: string; runId: string; created: boolean }> {
     const workflowId = workflowIdForContact(contact.id);
-    const input: RoutingInput = { contact, config: this.routing, ...(this.platform ? { platform: this.platform } : {}) };
+    const { platform, searchAttributes } = this.options;
+    const input: RoutingInput = { contact, config: this.routing, ...(platform ? { platform } : {}), ...(searchAttributes ? { searchAttributes } : {}) };
     try {
       const handle = await this.client.workflow.start(ROUTING_WORKFLOW, {
         workflowId,
         taskQueue: this.taskQueue,
         args: [input],
+        // What Temporal UI lists it as; its current details say where it stands (the run keeps them).
+        staticSummary: [contact.channel ?? 'conversation', contact.language].filter(Boolean).join(' · '),
+        ...(searchAttributes ? { typedSearchAttributes: [{ key: ROUTING_STATE, value: 'checking_email' }] } : {}),
         // The server refuses a second run while one is open; a closed conversation may be reopened.
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',

@@ -5,6 +5,7 @@ import { createLogger, redactUrl } from '../logger';
 import { ApiKeys, bootstrapApiKeys } from '../security/api-keys';
 import { apiSettings, dataConverter, payloadCodec, temporalConnection } from '../service';
 import { describeTemporalConnection } from '../temporal-connection';
+import { ensureSearchAttributes } from '../visibility-setup';
 import { createApp } from './app';
 
 /** Production entry (`npm run api`): the HTTP API against an existing Temporal server and PostgreSQL. */
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
   if (!anyActive) log.warn('no API key exists: every /v1 route answers 401 until one is made (npm run api-key -- create --scope admin)');
   const connection = await Connection.connect(temporal);
   const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: dataConverter(codec) });
+  const searchAttributes = await ensureSearchAttributes(connection, env.TEMPORAL_NAMESPACE, log);
   const { app, inbox } = createApp({
     client,
     db,
@@ -36,6 +38,7 @@ async function main(): Promise<void> {
     log,
     apiKeys,
     ...apiSettings(env),
+    searchAttributes,
     codec: { codec, corsOrigins: env.VIP_ROUTER_CODEC_CORS_ORIGINS },
   });
   const server = app.listen(env.PORT, () => {

@@ -16,6 +16,8 @@ export interface AssigningContext {
   conversationId: string;
   mirror: PlatformMirror;
   steps: Steps;
+  /** Shift times come from a recorded local activity (runs since the shift-times-recorded patch). */
+  shiftTimesRecorded: boolean;
 }
 
 /** Why serving an assigned conversation stopped, short of a close: it goes back to routing with this chain. */
@@ -30,7 +32,7 @@ export interface Reroute {
  * Finding someone, and keeping the conversation with someone: the chain with its per-step waits, the
  * queue, transfers, re-routing when an agent goes offline, and shift hand-overs.
  */
-export function assigning({ run, config, contact, workflowId, conversationId, mirror, steps }: AssigningContext) {
+export function assigning({ run, config, contact, workflowId, conversationId, mirror, steps, shiftTimesRecorded }: AssigningContext) {
   const { requestAssignment, withdrawFromQueue, releaseConversation, transferConversation, adoptPlatformAssignee } = steps;
   const base = { conversationId, workflowId, contactId: contact.id, onlineOnly: config.assignment.onlineOnly, capacity: capacityDefaults(config) };
 
@@ -92,7 +94,7 @@ export function assigning({ run, config, contact, workflowId, conversationId, mi
         phaseEnds = Date.now() + phases[phase]!.wait;
       }
       const { targets } = phases[phase]!;
-      const times = await shiftTimesAt(shiftsOf(targets), Date.now());
+      const times = await shiftTimesAt(shiftTimesRecorded, shiftsOf(targets), Date.now());
       const changesSeen = run.assignmentChanges;
       const request: AssignmentRequest = {
         ...base,
@@ -140,7 +142,7 @@ export function assigning({ run, config, contact, workflowId, conversationId, mi
       run.enter(current.via === 'escalation' ? 'escalated' : 'assigned');
       await mirror.assignee(current.agentId);
       const nextTeam = config.teams[current.team]?.nextShiftTeam;
-      const shiftEnds = nextTeam ? (await shiftTimesAt(shiftOfTeam(current.team), Date.now()))[current.team]?.shiftEnd : undefined;
+      const shiftEnds = nextTeam ? (await shiftTimesAt(shiftTimesRecorded, shiftOfTeam(current.team), Date.now()))[current.team]?.shiftEnd : undefined;
       const needsAttention = () => run.closed || run.transfers.length > 0 || run.rerouteRequested || run.platformChange !== undefined;
       const woke = shiftEnds === undefined ? (await condition(needsAttention), true) : await condition(needsAttention, Math.max(shiftEnds - Date.now(), 1));
       if (run.closed) return undefined;
@@ -175,7 +177,7 @@ export function assigning({ run, config, contact, workflowId, conversationId, mi
       }
       if (!woke && nextTeam) {
         const target = teamTarget(nextTeam, config, 'next_shift');
-        if ((await shiftTimesAt(shiftOfTeam(nextTeam), Date.now()))[nextTeam]?.onShift === false) {
+        if ((await shiftTimesAt(shiftTimesRecorded, shiftOfTeam(nextTeam), Date.now()))[nextTeam]?.onShift === false) {
           // A gap between shifts: the conversation waits for the next team's start rather than reach it early.
           run.step('shift_ended', `${current.team}: ${nextTeam} is not on shift yet`);
           await releaseConversation(conversationId);

@@ -15,3 +15,5 @@ export const MESSAGES_AFTER_ROUTING = 'no-messages-after-routing';
 export const SHIFT_TIMES_RECORDED = 'shift-times-recorded';
 /** The short database steps and the CRM request run as local activities: no activity task round trips. */
 export const LOCAL_STEPS = 'local-steps';
+/** The run keeps its search attributes (RoutingState, Tier, CustomerType, AssigneeId, Escalated) current. */
+export const SEARCH_ATTRIBUTES = 'search-attributes';

@@ -1,7 +1,6 @@
-import { patched, proxyActivities } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { PLATFORM_CALLS } from './activity-options';
-import { MIRROR_TO_PLATFORM } from './patches';
 import { failureReason, type Run } from './run';
 import type { RoutingInput } from '../domain';
 
@@ -18,9 +17,8 @@ export interface PlatformMirror {
 }
 
 /** The run's effects on the messaging platform beyond messages: its assignee and its close. */
-export function platformMirror(input: RoutingInput, run: Run, conversationId: string): PlatformMirror {
+export function platformMirror(on: boolean, input: RoutingInput, run: Run, conversationId: string): PlatformMirror {
   const contactId = input.contact.id;
-  const on = () => input.platform !== undefined && patched(MIRROR_TO_PLATFORM);
   let sent: string | null | undefined;
   let calls = 0;
 
@@ -35,7 +33,7 @@ export function platformMirror(input: RoutingInput, run: Run, conversationId: st
 
   return {
     async assignee(agentId) {
-      if (agentId === sent || !on()) return;
+      if (agentId === sent || !on) return;
       sent = agentId;
       const key = `assignee-${++calls}`;
       await attempt(agentId ? `assign ${agentId}` : 'un-assign', () => mirrorAssignee({ conversationId, contactId, key, agentId }));
@@ -44,7 +42,7 @@ export function platformMirror(input: RoutingInput, run: Run, conversationId: st
       sent = agentId;
     },
     async close() {
-      if (!on()) return;
+      if (!on) return;
       await attempt('close', () => closeInPlatform({ conversationId, contactId, key: 'close' }));
     },
   };

@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, log, patched, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, log, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { PLATFORM_CALLS } from './activity-options';
 import { assigning } from './assigning';
@@ -13,10 +13,11 @@ import {
   transferUpdate,
 } from './messages';
 import { crmBackoff, escalationChain, extractEmail, type ResolvedStep, resolveChain, type Tier, tierFor } from './rules';
-import { EARLY_EMAIL, MESSAGES_AFTER_ROUTING } from './patches';
+import { runFeatures } from './features';
 import { platformMirror } from './platform';
 import { failureReason, Run } from './run';
 import { runSteps } from './steps';
+import { visibility } from './visibility';
 import { fillTemplate } from './template';
 import { textsFor } from './texts';
 import type { ConversationStatus, CrmOutcome, OutboundKind, RoutingInput } from '../domain';
@@ -34,11 +35,14 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
   const { workflowId, firstExecutionRunId: conversationId } = workflowInfo();
   const run = new Run(contact, conversationId);
   const { status } = run;
-  const steps = runSteps(config.crm.timeout);
+  const features = runFeatures(input);
+  const steps = runSteps(features.localSteps, config.crm.timeout);
   const { saveContact, saveContactEmail, findLastAgent, fetchCustomerData } = steps;
+  const shown = visibility(features.searchAttributes, status);
+  run.onEnter = () => shown.publish();
   const texts = textsFor(config.askEmail, contact.language);
-  const mirror = platformMirror(input, run, conversationId);
-  const { assignAlong, serve, release } = assigning({ run, config, contact, workflowId, conversationId, mirror, steps });
+  const mirror = platformMirror(features.mirror, input, run, conversationId);
+  const { assignAlong, serve, release } = assigning({ run, config, contact, workflowId, conversationId, mirror, steps, shiftTimesRecorded: features.shiftTimesRecorded });
 
   setHandler(stateQuery, () => status);
   setHandler(messageReceivedSignal, (message) => run.receive(message));
@@ -101,7 +105,7 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
    */
   async function emailWrittenBefore(): Promise<Answer | undefined> {
     const earlier = run.inbox.splice(0);
-    if (!patched(EARLY_EMAIL)) return undefined;
+    if (!features.earlyEmail) return undefined;
     const found = earlier.map((message) => ({ message, email: extractEmail(message.text) })).reverse().find((m) => m.email);
     for (const { messageId } of earlier) {
       if (messageId !== found?.message.messageId) run.step('message_not_counted', `${messageId}: written before the question, no email taken from it`);
@@ -127,7 +131,7 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
     if (!run.readingMessages) return;
     run.readingMessages = false;
     run.inbox.length = 0;
-    if (patched(MESSAGES_AFTER_ROUTING)) upsertMemo({ [READS_MESSAGES_MEMO]: false });
+    if (features.messagesMemo) upsertMemo({ [READS_MESSAGES_MEMO]: false });
   }
 
   async function askForEmail(): Promise<Answer> {

@@ -42,8 +42,12 @@ export class Run {
     this.status = { contactId: contact.id, conversationId, state: 'checking_email', invalidReplies: 0, path: [], decisions: [] };
   }
 
+  /** Told of every state entered, a repeated one included (the run's visibility follows it). */
+  onEnter: () => void = () => undefined;
+
   enter(state: ConversationState): void {
     this.status.state = state;
+    this.onEnter();
   }
 
   step(name: string, detail?: string): void {

@@ -1,7 +1,6 @@
-import { patched, proxyLocalActivities } from '@temporalio/workflow';
+import { proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ShiftConfig } from '../routing-config';
-import { SHIFT_TIMES_RECORDED } from './patches';
 import { type ShiftTimes, shiftTimes } from './shifts';
 
 /** Pure computation on the worker: a local activity, retried at once if the worker stumbles. */
@@ -12,8 +11,8 @@ const { readShiftTimes } = proxyLocalActivities<Activities>({ startToCloseTimeou
  * whose time-zone data differs (a tzdata update between deploys) replays the same branch. Runs recorded before this
  * computed it in the workflow, and replay doing so.
  */
-export async function shiftTimesAt(shifts: Record<string, ShiftConfig>, instant: number): Promise<Record<string, ShiftTimes>> {
+export async function shiftTimesAt(recorded: boolean, shifts: Record<string, ShiftConfig>, instant: number): Promise<Record<string, ShiftTimes>> {
   if (Object.keys(shifts).length === 0) return {};
-  if (!patched(SHIFT_TIMES_RECORDED)) return shiftTimes(shifts, instant);
+  if (!recorded) return shiftTimes(shifts, instant);
   return readShiftTimes({ shifts, instant });
 }

@@ -1,7 +1,6 @@
-import { patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { crmRequest, DATABASE_WORK, LOCAL_DATABASE_WORK, localCrmRequest } from './activity-options';
-import { LOCAL_STEPS } from './patches';
 
 const STEP_NAMES = [
   'saveContact',
@@ -18,12 +17,11 @@ const STEP_NAMES = [
 export type Steps = { [K in (typeof STEP_NAMES)[number] | 'fetchCustomerData']: Activities[K] };
 
 /**
- * Decided once, when the run starts: new runs take their short steps as local activities (inside the workflow
+ * Decided once, when the run starts (see runFeatures): new runs take their short steps as local activities (inside the workflow
  * task, no activity task round trips: a routed conversation costs one or two workflow tasks); runs recorded before
  * replay them as the activities they were. Every step is safe to repeat, as a local activity may be after a crash.
  */
-export function runSteps(crmTimeoutMs: number): Steps {
-  const local = patched(LOCAL_STEPS);
+export function runSteps(local: boolean, crmTimeoutMs: number): Steps {
   const database: Partial<Activities> = local ? proxyLocalActivities<Activities>(LOCAL_DATABASE_WORK) : proxyActivities<Activities>(DATABASE_WORK);
   const crm = local ? proxyLocalActivities<Activities>(localCrmRequest(crmTimeoutMs)) : proxyActivities<Activities>(crmRequest(crmTimeoutMs));
   // The proxies answer property reads only (no keys to spread): each step is read from them by name.

@@ -22,6 +22,7 @@ import type { AesGcmCodec } from '../../src/security/codec';
 import { decodeHistoryPayloads } from '../../src/security/history';
 import { dataConverter } from '../../src/service';
 import { routeTemporalLogs } from '../../src/temporal';
+import { ensureSearchAttributes } from '../../src/visibility-setup';
 import { createRoutingWorker } from '../../src/worker';
 import { workflowIdForContact } from '../../src/workflows/messages';
 import type { ConversationStatus } from '../../src/domain';
@@ -106,6 +107,7 @@ export class Harness {
     const clientConnection = await Connection.connect({ address: servers.temporalAddress });
     undo.push(() => clientConnection.close());
     const client = new Client({ connection: clientConnection, dataConverter: dataConverter(codec) });
+    const searchAttributes = await ensureSearchAttributes(clientConnection, 'default', log);
     const workerConnection = await NativeConnection.connect({ address: servers.temporalAddress });
     undo.push(() => workerConnection.close());
     const apiKeys = new ApiKeys(db, 0);
@@ -127,6 +129,7 @@ export class Harness {
       apiKeys,
       rateLimit: options.rateLimit,
       respondio: options.respondio ? { signingKeys: options.respondio.signingKeys ?? [], platform: 'respondio' } : undefined,
+      searchAttributes,
       inbox: { pollMs: 200 },
       codec: { codec, corsOrigins: ['http://127.0.0.1:8233'] },
     });

@@ -9,6 +9,7 @@ import { startEmbeddedPostgres } from '../../src/infra/embedded-postgres';
 import { resolveTemporalBinary } from '../../src/infra/temporal-cli';
 import { startTemporalDevServer } from '../../src/infra/temporal-dev-server';
 import { FAILURE_CONVERTER_PATH } from '../../src/service';
+import { ROUTING_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 
 /** What every test process shares: set by scripts/test.ts, or started on first use by a lone test file. */
 export interface TestServers {
@@ -31,7 +32,7 @@ export async function startTestServers(log: (line: string) => void = () => undef
       startEmbeddedPostgres({ dataDir: join(scratch, 'postgres'), database: 'postgres' }),
       resolveTemporalBinary('cli', { log }).then((binary) => {
         if (binary.type !== 'existing-path') throw new Error('tests need the Temporal CLI binary (see scripts/ensure-temporal.ts)');
-        return startTemporalDevServer({ binary: binary.path, log: () => undefined });
+        return startTemporalDevServer({ binary: binary.path, log: () => undefined, searchAttributes: ROUTING_SEARCH_ATTRIBUTES });
       }),
       buildWorkflowBundle(join(scratch, 'workflow-bundle.js')),
     ]);

@@ -1,0 +1,31 @@
+import { patched } from '@temporalio/workflow';
+import type { RoutingInput } from '../domain';
+import { EARLY_EMAIL, LOCAL_STEPS, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM, SEARCH_ATTRIBUTES, SHIFT_TIMES_RECORDED } from './patches';
+
+/** Which of the patched changes this run takes: new runs all of them, runs recorded before each one not. */
+export interface Features {
+  localSteps: boolean;
+  searchAttributes: boolean;
+  earlyEmail: boolean;
+  messagesMemo: boolean;
+  mirror: boolean;
+  shiftTimesRecorded: boolean;
+}
+
+/**
+ * Asks every patch once, in the run's first workflow task, always in this order. Asked later instead, at the
+ * moment a change is first used, the answer could differ between the run and its replay: a local activity that
+ * completed in one workflow task when the run was recorded is resolved within the previous one when it is replayed,
+ * and the code after it (a patch asked there) meets the history one task early.
+ */
+export function runFeatures({ platform, searchAttributes, config }: RoutingInput): Features {
+  const hasShifts = Object.values(config.teams).some((team) => team.shift !== undefined);
+  return {
+    localSteps: patched(LOCAL_STEPS),
+    searchAttributes: searchAttributes === true && patched(SEARCH_ATTRIBUTES),
+    earlyEmail: patched(EARLY_EMAIL),
+    messagesMemo: patched(MESSAGES_AFTER_ROUTING),
+    mirror: platform !== undefined && patched(MIRROR_TO_PLATFORM),
+    shiftTimesRecorded: hasShifts && patched(SHIFT_TIMES_RECORDED),
+  };
+}
