@@ -16,6 +16,7 @@ import { agentRoutes } from './routes/agents';
 import { codecCors, codecRouter } from './routes/codec';
 import { conversationRoutes } from './routes/conversations';
 import { directoryRoutes } from './routes/directory';
+import { docsRoutes } from './routes/docs';
 import { healthRoutes } from './routes/health';
 import { webhookRoutes } from './routes/webhooks';
 import { WebhookInbox, type WebhookInboxOptions } from './webhook-inbox';
@@ -63,6 +64,7 @@ export function createApp({ client, db, routing, taskQueue, log, apiKeys, rateLi
   const conversations = new Conversations(client, taskQueue, routing, { platform: respondio?.platform, searchAttributes });
   const inbox = new WebhookInbox({ db, conversations, log, ...inboxOptions });
   app.use(healthRoutes({ db, client }));
+  app.use(docsRoutes());
   // Before the JSON parser: the signature is checked over the raw bytes.
   app.use(webhookRoutes({ inbox, signingKeys: respondio?.signingKeys ?? [], log }));
 

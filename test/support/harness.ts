@@ -214,7 +214,9 @@ export class Harness {
       body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
     });
     const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    // JSON answers parsed; any other (the /docs page) as text.
+    const json = /\bjson\b/.test(response.headers.get('content-type') ?? 'application/json');
+    return { status: response.status, body: text ? (json ? JSON.parse(text) : text) : undefined };
   }
 
   async putAgent(id: string, agent: { name?: string; team: string; role?: 'agent' | 'manager'; online?: boolean; capacity?: number }): Promise<Agent> {
