@@ -14,6 +14,8 @@ const optionalString = z
 const envSchema = z.object({
   ...temporalConnectionEnv.shape,
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Where the worker process (npm run worker) serves GET /metrics. */
+  VIP_ROUTER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('vip-router'),

@@ -74,6 +74,8 @@ export interface AssignmentRequest {
   note?: string;
   /** Not these agents, this time (one who just handed the conversation back). */
   excludeAgentIds?: string[];
+  /** When the conversation was opened (ISO): its time to assignment is measured from here. */
+  openedAt?: string;
 }
 
 /** An agent's capacity when they have none of their own: their team's default, else the fallback. */

@@ -31,7 +31,7 @@ const UI_CODEC_KEY_NAME = 'npm start: Temporal UI codec';
 async function main(): Promise<void> {
   const { env, routing } = loadServiceConfig();
   const log = createLogger(env.LOG_LEVEL);
-  routeTemporalLogs(log);
+  routeTemporalLogs(log, { metricsPort: await findFreePort() });
   const dataDir = resolve(env.VIP_ROUTER_DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
   const stops: Array<() => Promise<unknown>> = [];

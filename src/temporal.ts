@@ -2,17 +2,50 @@ import { DefaultLogger, type LogLevel, makeTelemetryFilterString, Runtime } from
 import type { Logger } from './logger';
 
 let installed = false;
+let metricsUrl: string | undefined;
 
-/** Routes the SDK's logs (worker, workflow `log`, activity `log`, and the native core's) into the service logger. */
-export function routeTemporalLogs(logger: Logger): void {
+/** Buckets of the runs' own histograms (the SDK's defaults are for milliseconds of task latency). */
+const TIME_TO_ASSIGNMENT_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600];
+
+/**
+ * Routes the SDK's logs (worker, workflow `log`, activity `log`, and the native core's) into the service logger,
+ * and, given a port, has the SDK export its metrics (the worker's and those the runs count) in Prometheus' format
+ * on 127.0.0.1 there, for this process's GET /metrics to include. Once per process: the first call decides.
+ */
+export function routeTemporalLogs(logger: Logger, options: { metricsPort?: number } = {}): void {
   if (installed) return;
   installed = true;
   const level = (logger.level.toUpperCase() === 'SILENT' ? 'ERROR' : logger.level.toUpperCase()) as LogLevel;
+  const metricsBind = options.metricsPort ? `127.0.0.1:${options.metricsPort}` : undefined;
   Runtime.install({
     logger: new DefaultLogger(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'].includes(level) ? level : 'INFO', (entry) => {
       const method = entry.level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
       logger[method]({ ...entry.meta }, entry.message);
     }),
-    telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) } },
+    telemetryOptions: {
+      logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) },
+      ...(metricsBind
+        ? {
+            metrics: {
+              prometheus: {
+                bindAddress: metricsBind,
+                countersTotalSuffix: true,
+                useSecondsForDurations: true,
+                histogramBucketOverrides: { vip_router_time_to_assignment_seconds: TIME_TO_ASSIGNMENT_BUCKETS },
+              },
+            },
+          }
+        : {}),
+    },
   });
+  if (metricsBind) metricsUrl = `http://${metricsBind}/metrics`;
+}
+
+/** The SDK's metrics of this process (empty when not exported): what GET /metrics adds to the routing metrics. */
+export async function temporalMetricsText(): Promise<string> {
+  if (!metricsUrl) return '';
+  return fetch(metricsUrl, { signal: AbortSignal.timeout(2_000) }).then(
+    (response) => response.text(),
+    () => '',
+  );
 }

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
@@ -15,7 +16,9 @@ import type { RespondioClient } from './respondio/client';
 import { ApiKeys } from './security/api-keys';
 import type { AesGcmCodec } from './security/codec';
 import { agentSyncSettings, dataConverter, payloadCodec, respondioClient, temporalConnection } from './service';
-import { routeTemporalLogs } from './temporal';
+import { findFreePort } from './infra/ports';
+import { registry } from './metrics';
+import { routeTemporalLogs, temporalMetricsText } from './temporal';
 import { describeTemporalConnection, type TemporalConnectionOptions } from './temporal-connection';
 
 export interface RoutingWorkerOptions {
@@ -134,7 +137,12 @@ async function main(): Promise<void> {
   // The worker needs no routing config: each run carries the rules it started with.
   const env = parseEnv();
   const log = createLogger(env.LOG_LEVEL);
-  routeTemporalLogs(log);
+  routeTemporalLogs(log, { metricsPort: await findFreePort() });
+  await serveWorkerMetrics(env.VIP_ROUTER_METRICS_PORT).then(
+    (server) => log.info({ port: (server.address() as { port: number }).port }, 'worker metrics at GET /metrics'),
+    // Routing goes on without its metrics rather than not at all.
+    (error: unknown) => log.error({ err: error, port: env.VIP_ROUTER_METRICS_PORT }, 'cannot serve the worker metrics'),
+  );
   const { TEMPORAL_ADDRESS: temporalAddress, DATABASE_URL: databaseUrl } = env;
   if (!temporalAddress || !databaseUrl) throw new Error('the worker needs TEMPORAL_ADDRESS and DATABASE_URL (npm start runs everything locally)');
   const temporal = temporalConnection(env, temporalAddress);
@@ -166,6 +174,20 @@ async function main(): Promise<void> {
         'worker running',
       ),
   });
+}
+
+/** The worker's GET /metrics: its routing metrics (CRM, respond.io) and the SDK's, the runs' own counts among them. */
+async function serveWorkerMetrics(port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url !== '/metrics') return void res.writeHead(404).end();
+    Promise.all([registry.metrics(), temporalMetricsText()]).then(
+      ([ours, sdk]) => res.writeHead(200, { 'content-type': registry.contentType }).end(`${ours}\n${sdk}`),
+      () => res.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((listening, failed) => server.listen(port, listening).once('error', failed));
+  server.unref();
+  return server;
 }
 
 if (require.main === module) {

@@ -75,6 +75,7 @@ describe('production entries (npm run build, node dist/src/worker.js, node dist/
   let worker: Proc | undefined;
   let server: Proc | undefined;
   let bundleSha256: string;
+  let metricsPort = 0;
 
   const context = () =>
     [worker, server]
@@ -159,6 +160,7 @@ describe('production entries (npm run build, node dist/src/worker.js, node dist/
   it('the worker and the API start from the image layout against the shared Temporal and a fresh PostgreSQL', async () => {
     assert.ok(bundleSha256, 'the build step ran');
     const port = await findFreePort();
+    metricsPort = await findFreePort();
     api = `http://127.0.0.1:${port}`;
     // Nothing inherited steers the entries, nor makes them think they run under the test runner.
     const inherited = envWithout([...STEERING_VARS, ...TEST_RUNNER_VARS]);
@@ -173,6 +175,7 @@ describe('production entries (npm run build, node dist/src/worker.js, node dist/
       NODE_ENV: 'production',
       VIP_ROUTER_BOOTSTRAP_API_KEY: adminKey,
       VIP_ROUTER_CODEC_KEYS: codecKeys,
+      VIP_ROUTER_METRICS_PORT: String(metricsPort),
     };
 
     // Both at once on an empty database, as `docker compose up` starts them: both apply the migrations.
@@ -254,6 +257,18 @@ describe('production entries (npm run build, node dist/src/worker.js, node dist/
     const transcript = await call(`${api}/v1/contacts/${askedContact}/messages`);
     const directions = transcript.body.messages.map((m: { direction: string }) => m.direction);
     assert.deepEqual(directions, ['outbound', 'inbound', 'outbound'], JSON.stringify(transcript.body));
+  });
+
+  it('the worker serves its metrics and the API its own, the CRM lookups and the runs counted', async () => {
+    mustBeRunning();
+    const worker = await request(`http://127.0.0.1:${metricsPort}/metrics`);
+    assert.equal(worker.status, 200);
+    assert.match(worker.body, /^vip_router_crm_requests_total\{outcome="found"\} 2$/m, 'the two lookups of the flows above');
+    assert.match(worker.body, /^vip_router_time_to_assignment_seconds_count\{.*tier="vip".*\} 1$/m);
+    assert.match(worker.body, /^temporal_workflow_task_execution_latency/m, "the SDK's own metrics");
+    const fromApi = await call(`${api}/metrics`);
+    assert.equal(fromApi.status, 200);
+    assert.match(fromApi.body, /^vip_router_conversations_opened_total\{source="api"\} 2$/m);
   });
 
   it('the worker ran the prebuilt dist/workflow-bundle.js, not a bundle made at start', async () => {

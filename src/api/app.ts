@@ -17,6 +17,7 @@ import { codecCors, codecRouter } from './routes/codec';
 import { conversationRoutes } from './routes/conversations';
 import { directoryRoutes } from './routes/directory';
 import { docsRoutes } from './routes/docs';
+import { metricsRoutes } from './routes/metrics';
 import { healthRoutes } from './routes/health';
 import { webhookRoutes } from './routes/webhooks';
 import { WebhookInbox, type WebhookInboxOptions } from './webhook-inbox';
@@ -65,6 +66,7 @@ export function createApp({ client, db, routing, taskQueue, log, apiKeys, rateLi
   const inbox = new WebhookInbox({ db, conversations, log, ...inboxOptions });
   app.use(healthRoutes({ db, client }));
   app.use(docsRoutes());
+  app.use(metricsRoutes({ db, apiKeys }));
   // Before the JSON parser: the signature is checked over the raw bytes.
   app.use(webhookRoutes({ inbox, signingKeys: respondio?.signingKeys ?? [], log }));
 

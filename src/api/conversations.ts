@@ -27,6 +27,7 @@ import type {
   TransferRequest,
   TransferResult,
 } from '../domain';
+import { conversationsOpened } from '../metrics';
 import { HttpError, notFound } from './errors';
 
 /** The Temporal side of the API: one routing run per contact's open conversation. */
@@ -44,7 +45,7 @@ export class Conversations {
   ) {}
 
   /** Starts the run; a duplicate trigger while one is open returns the open one (`created: false`). */
-  async open(contact: ContactInput): Promise<{ workflowId: string; runId: string; created: boolean }> {
+  async open(contact: ContactInput, source: 'api' | 'webhook' = 'api'): Promise<{ workflowId: string; runId: string; created: boolean }> {
     const workflowId = workflowIdForContact(contact.id);
     const { platform, searchAttributes } = this.options;
     const input: RoutingInput = { contact, config: this.routing, ...(platform ? { platform } : {}), ...(searchAttributes ? { searchAttributes } : {}) };
@@ -60,6 +61,7 @@ export class Conversations {
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       });
+      conversationsOpened.inc({ source });
       return { workflowId, runId: handle.firstExecutionRunId, created: true };
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;

@@ -149,7 +149,7 @@ export class WebhookInbox {
     try {
       switch (intent.kind) {
         case 'open': {
-          const { created } = await conversations.open(intent.contact);
+          const { created } = await conversations.open(intent.contact, 'webhook');
           return created ? 'routing started' : 'conversation already open';
         }
         case 'message': {

@@ -78,8 +78,9 @@ async function insertAssignment(
   transferKey?: string,
 ): Promise<void> {
   await tx.query(
-    `INSERT INTO assignments (conversation_id, workflow_id, contact_id, agent_id, strategy, via, note, wake_pending, transfer_key)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    `INSERT INTO assignments (conversation_id, workflow_id, contact_id, agent_id, strategy, via, note, wake_pending, transfer_key, tier,
+                              opened_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
     [
       request.conversationId,
       request.workflowId,
@@ -90,6 +91,8 @@ async function insertAssignment(
       request.note ?? null,
       wakePending,
       transferKey ?? null,
+      request.tier,
+      request.openedAt ?? null,
     ],
   );
   await tx.query(`UPDATE agents SET last_assigned_at = clock_timestamp() WHERE id = $1`, [agent.id]);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { platformCalls } from '../metrics';
 
 /** respond.io Developer API v2. Free of Temporal: activities wrap it and decide what to retry. */
 export const RESPONDIO_API_URL = 'https://api.respond.io/v2';
@@ -163,7 +164,23 @@ export function createRespondioClient({
   const root = new URL(baseUrl).href.replace(/\/+$/, '');
   const redact = (text: string) => text.replaceAll(token, '[token]');
 
+  /** Every call counted by endpoint and outcome (`ok`, or the error's kind). */
   async function call<T>(
+    endpoint: Endpoint<T>,
+    request: { identifier?: string; query?: Record<string, string>; body?: unknown },
+    options: RequestOptions = {},
+  ): Promise<T> {
+    try {
+      const answer = await send(endpoint, request, options);
+      platformCalls.inc({ endpoint: endpointName(endpoint), outcome: 'ok' });
+      return answer;
+    } catch (error) {
+      if (error instanceof RespondioError) platformCalls.inc({ endpoint: error.endpoint, outcome: error.kind });
+      throw error;
+    }
+  }
+
+  async function send<T>(
     endpoint: Endpoint<T>,
     request: { identifier?: string; query?: Record<string, string>; body?: unknown },
     options: RequestOptions = {},

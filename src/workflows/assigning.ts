@@ -1,4 +1,4 @@
-import { condition } from '@temporalio/workflow';
+import { condition, workflowInfo } from '@temporalio/workflow';
 import type { RoutingConfig } from '../routing-config';
 import type { PlatformMirror } from './platform';
 import { capacityDefaults, describeTarget, platformAssignee, type ResolvedStep, teamTarget } from './rules';
@@ -34,7 +34,14 @@ export interface Reroute {
  */
 export function assigning({ run, config, contact, workflowId, conversationId, mirror, steps, shiftTimesRecorded }: AssigningContext) {
   const { requestAssignment, withdrawFromQueue, releaseConversation, transferConversation, adoptPlatformAssignee } = steps;
-  const base = { conversationId, workflowId, contactId: contact.id, onlineOnly: config.assignment.onlineOnly, capacity: capacityDefaults(config) };
+  const base = {
+    conversationId,
+    workflowId,
+    contactId: contact.id,
+    onlineOnly: config.assignment.onlineOnly,
+    capacity: capacityDefaults(config),
+    openedAt: workflowInfo().startTime.toISOString(),
+  };
 
   /**
    * A person re-assigned the contact in the platform by hand: that person has it now (counted against them when

@@ -14,6 +14,7 @@ import {
 } from './messages';
 import { crmBackoff, escalationChain, extractEmail, type ResolvedStep, resolveChain, type Tier, tierFor } from './rules';
 import { runFeatures } from './features';
+import { routingMetrics } from './metrics';
 import { platformMirror } from './platform';
 import { failureReason, Run } from './run';
 import { runSteps } from './steps';
@@ -36,6 +37,8 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
   const run = new Run(contact, conversationId);
   const { status } = run;
   const features = runFeatures(input);
+  const metrics = routingMetrics();
+  let firstAssignment = true;
   const steps = runSteps(features.localSteps, config.crm.timeout);
   const { saveContact, saveContactEmail, findLastAgent, fetchCustomerData } = steps;
   const shown = visibility(features.searchAttributes, status);
@@ -167,6 +170,8 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
     let assigned = await assignAlong(chain, tier, note);
     while (assigned && !run.closed) {
       run.step('assigned', `${assigned.agentId} via ${assigned.via} (${assigned.strategy})`);
+      if (firstAssignment) metrics.firstAssigned(tier.name, (Date.now() - workflowInfo().startTime.getTime()) / 1000);
+      firstAssignment = false;
       const reroute = await serve(assigned, chain);
       if (!reroute) return true;
       delete status.assignee;
@@ -176,8 +181,9 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
   }
 
   /** `reason` is for the decisions; `note` is what the agents read, in the contact's language. */
-  async function escalate(reason: string, note: string, tier: Tier): Promise<void> {
+  async function escalate(reason: string, note: string, tier: Tier, why: Parameters<typeof metrics.escalated>[0]): Promise<void> {
     run.step('escalate', reason);
+    metrics.escalated(why);
     await say('escalation_note', 'escalation-note', note, 'note');
     if (!(await assignAndServe(escalationChain(config), tier, reason))) fail('no manager became available to take the escalation');
   }
@@ -195,8 +201,9 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
     const lastAgentId = lastAgentStep ? await findLastAgent({ contactId: contact.id, withinDays: lastAgentStep.withinDays }) : null;
     if (await assignAndServe(resolveChain(tier.chain, { crmFields, lastAgentId }, config), tier)) return;
     run.step('queue_timeout', `not assigned within ${config.assignment.maxQueueWait} ms`);
+    metrics.queueTimedOut();
     if (config.assignment.onQueueTimeout === 'close') return run.close('run');
-    await escalate('nobody on the routing chain became available in time', texts.escalationQueueTimeout, tier);
+    await escalate('nobody on the routing chain became available in time', texts.escalationQueueTimeout, tier, 'queue_timeout');
   }
 
   async function routeFromEmailOrQuestion(): Promise<void> {
@@ -228,13 +235,14 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
           return;
         case 'too_many_invalid': {
           const note = fillTemplate(texts.escalationNote, { invalidReplies: status.invalidReplies });
-          return escalate(`${status.invalidReplies} replies were not an email address`, note, tierFor(undefined, config));
+          return escalate(`${status.invalidReplies} replies were not an email address`, note, tierFor(undefined, config), 'invalid_replies');
         }
         case 'no_reply':
           run.step('reply_timeout', `no reply within ${config.askEmail.replyTimeout} ms: ${config.askEmail.onReplyTimeout}`);
+          metrics.replyTimedOut();
           if (config.askEmail.onReplyTimeout === 'close') return run.close('run');
           if (config.askEmail.onReplyTimeout === 'escalate') {
-            return escalate('the contact did not reply to the email question', texts.escalationNoReply, tierFor(undefined, config));
+            return escalate('the contact did not reply to the email question', texts.escalationNoReply, tierFor(undefined, config), 'no_reply');
           }
           return route(tierFor(undefined, config), {}, 'no reply to the email question');
         case 'taken_over':

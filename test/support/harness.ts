@@ -14,6 +14,7 @@ import { directoryUrlFor } from '../../src/config';
 import type { Agent } from '../../src/db/agents';
 import type { TranscriptMessage } from '../../src/db/messages';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
+import { findFreePort } from '../../src/infra/ports';
 import { createLogger, type Logger } from '../../src/logger';
 import { createRespondioClient } from '../../src/respondio/client';
 import { parseRoutingConfig, type RoutingConfig, type RoutingConfigInput } from '../../src/routing-config';
@@ -95,7 +96,7 @@ export class Harness {
   private static async open(options: HarnessOptions, undo: Array<() => unknown>): Promise<Harness> {
     // Installed on first use, not on import: the native runtime it creates keeps a process alive until its workers stop.
     const log = options.log ?? defaultLog;
-    routeTemporalLogs(defaultLog);
+    routeTemporalLogs(defaultLog, { metricsPort: await findFreePort() });
     const { servers, release } = await acquireTestServers();
     undo.push(release);
     const databaseUrl = await createScratchDatabase(servers.databaseUrl);

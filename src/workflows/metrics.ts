@@ -1,0 +1,18 @@
+import { metricMeter } from '@temporalio/workflow';
+
+/**
+ * What the runs count, through the SDK's meter (not counted again on replay), exported with the worker's metrics
+ * with the labels namespace, taskQueue and workflowType added.
+ */
+export function routingMetrics() {
+  const escalations = metricMeter.createCounter('vip_router_escalations', 'conversations', 'Conversations escalated to a manager');
+  const replyTimeouts = metricMeter.createCounter('vip_router_reply_timeouts', 'conversations', 'Email questions nobody answered in time');
+  const queueTimeouts = metricMeter.createCounter('vip_router_queue_timeouts', 'conversations', 'Conversations nobody took within the maximum wait');
+  const timeToAssignment = metricMeter.createHistogram('vip_router_time_to_assignment_seconds', 'float', 's', 'From opening to the first assignment');
+  return {
+    escalated: (why: 'invalid_replies' | 'no_reply' | 'queue_timeout') => escalations.add(1, { why }),
+    replyTimedOut: () => replyTimeouts.add(1),
+    queueTimedOut: () => queueTimeouts.add(1),
+    firstAssigned: (tier: string, seconds: number) => timeToAssignment.record(seconds, { tier }),
+  };
+}

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Harness } from '../support/harness';
+
+/** GET /metrics after a known scenario: the counts are the scenario's. */
+describe('metrics', () => {
+  let h: Harness;
+  let text = '';
+  before(async () => {
+    h = await Harness.start({
+      routing: {
+        tiers: [{ name: 'vip', customerTypes: ['VIP'], priority: 10, chain: [{ kind: 'team', team: 'met-vip-nobody' }] }],
+        regular: { chain: [{ kind: 'team', team: 'met-support' }] },
+        assignment: { maxQueueWait: '1s', onQueueTimeout: 'escalate' },
+        askEmail: { maxReAsks: 0, replyTimeout: '2s', onReplyTimeout: 'route_regular' },
+      },
+    });
+    await h.putAgent('met-sam', { team: 'met-support', capacity: 10 });
+    await h.putAgent('met-mara', { team: 'met-managers', role: 'manager', capacity: 10 });
+    await h.putCustomer('met-regular@example.com', { customerType: 'Regular' });
+    await h.putCustomer('met-vip@example.com', { customerType: 'VIP' });
+
+    const regulars = ['a', 'b', 'c'].map((n) => h.contactId(`met-${n}`));
+    for (const id of regulars) await h.open({ id, email: 'met-regular@example.com' });
+    const unknown = h.contactId('met-unknown');
+    await h.open({ id: unknown, email: 'met-unknown@example.com' });
+    const vip = h.contactId('met-vip');
+    await h.open({ id: vip, email: 'met-vip@example.com' });
+    const silent = h.contactId('met-silent');
+    await h.open({ id: silent });
+    const invalid = h.contactId('met-invalid');
+    await h.open({ id: invalid });
+    await h.waitForState(invalid, 'asking_email');
+    await h.say(invalid, 'm-met-1', 'no');
+
+    for (const id of [...regulars, unknown]) await h.waitForState(id, 'assigned');
+    await h.waitForState(vip, 'escalated');
+    await h.waitForState(invalid, 'escalated');
+    await h.waitFor(silent, (s) => s.state === 'assigned', 20_000);
+    text = (await h.request('GET', '/metrics')).body;
+  });
+  after(() => h.close());
+
+  const value = (pattern: RegExp) => {
+    const line = text.split('\n').find((l) => pattern.test(l));
+    assert.ok(line, `no line matches ${pattern}`);
+    return Number(line.split(' ').at(-1));
+  };
+
+  it('needs a key of scope read', async () => {
+    assert.equal((await h.requestAs(null, 'GET', '/metrics')).status, 401);
+    const read = (await h.apiKeys.create('read', 'prometheus')).key;
+    assert.equal((await h.requestAs(read, 'GET', '/metrics')).status, 200);
+  });
+
+  it('counts conversations opened, CRM outcomes, escalations and timeouts', () => {
+    assert.equal(value(/^vip_router_conversations_opened_total\{source="api"\}/), 7);
+    assert.equal(value(/^vip_router_crm_requests_total\{outcome="found"\}/), 4, 'three regular and one VIP found');
+    assert.equal(value(/^vip_router_crm_requests_total\{outcome="not_found"\}/), 1);
+    assert.equal(value(/^vip_router_escalations_total\{.*why="queue_timeout"/), 1);
+    assert.equal(value(/^vip_router_escalations_total\{.*why="invalid_replies"/), 1);
+    assert.equal(value(/^vip_router_reply_timeouts_total\{/), 1);
+    assert.equal(value(/^vip_router_queue_timeouts_total\{/), 1);
+  });
+
+  it('measures time to assignment by tier', () => {
+    // Regular: three found, one unknown, one routed after no reply, one escalated from the question.
+    assert.equal(value(/^vip_router_time_to_assignment_seconds_count\{.*tier="regular"/), 6);
+    assert.equal(value(/^vip_router_time_to_assignment_seconds_count\{.*tier="vip"/), 1);
+    assert.ok(value(/^vip_router_time_to_assignment_seconds_sum\{.*tier="vip"/) >= 1, 'the VIP waited out the 1 s queue');
+  });
+
+  it('reports the queue and the open conversations of each agent as they are now', () => {
+    assert.equal(value(/^vip_router_queue_length /), 0);
+    assert.equal(value(/^vip_router_open_conversations\{agent="met-sam",team="met-support"\}/), 5);
+    assert.equal(value(/^vip_router_open_conversations\{agent="met-mara",team="met-managers"\}/), 2);
+  });
+});
