@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { FAILURE_CONVERTER_PATH } from '../src/service';
+import { ROUTING_BUNDLE } from '../src/service';
 
 const USAGE = 'usage: tsx scripts/bundle-workflows.ts <outPath>';
 
@@ -10,7 +10,7 @@ async function main(): Promise<void> {
   const outArg = process.argv[2];
   if (!outArg) throw new Error(USAGE);
   const outPath = resolve(outArg);
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), failureConverterPath: FAILURE_CONVERTER_PATH });
+  const { code } = await bundleWorkflowCode(ROUTING_BUNDLE);
   await mkdir(dirname(outPath), { recursive: true });
   await writeFile(outPath, code);
   console.log(`workflow bundle written to ${outPath} (${Buffer.byteLength(code)} bytes)`);

@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { currentRequestId } from './request-scope';
 
 export type Logger = pino.Logger;
 
@@ -6,7 +7,16 @@ export type Logger = pino.Logger;
 const SECRET_PATHS = ['authorization', 'apiKey', 'token', 'secret', 'signingKeys', 'codecKeys', '*.authorization', '*.apiKey', '*.token', '*.secret', 'headers.authorization', '*.headers.authorization'];
 
 export function createLogger(level: string = process.env['LOG_LEVEL'] ?? 'info', destination?: pino.DestinationStream): Logger {
-  const options = { level, base: { service: 'vip-router' }, redact: { paths: SECRET_PATHS, censor: '[redacted]' } };
+  const options: pino.LoggerOptions = {
+    level,
+    base: { service: 'vip-router' },
+    redact: { paths: SECRET_PATHS, censor: '[redacted]' },
+    // A line logged while serving a request names it (a line's own requestId, as the SDK's carry, wins).
+    mixin: () => {
+      const requestId = currentRequestId();
+      return requestId === undefined ? {} : { requestId };
+    },
+  };
   return destination ? pino(options, destination) : pino(options);
 }
 

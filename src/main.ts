@@ -19,6 +19,7 @@ import { describeTemporalConnection } from './temporal-connection';
 import { ensureSearchAttributes } from './visibility-setup';
 import { createRoutingWorker, prebuiltWorkflowBundle } from './worker';
 import { ROUTING_SEARCH_ATTRIBUTES } from './workflows/search-attributes';
+import { passRequestId } from './request-scope';
 
 /** Keys `npm start` makes anew at each start for its own parts, the previous ones revoked. */
 const WORKER_KEY_NAME = 'npm start: worker (built-in directory)';
@@ -105,7 +106,7 @@ async function main(): Promise<void> {
     });
     const clientConnection = await Connection.connect(temporal);
     stops.push(() => clientConnection.close());
-    const client = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: dataConverter(codec) });
+    const client = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: dataConverter(codec), interceptors: { workflow: [passRequestId] } });
     const searchAttributes = await ensureSearchAttributes(clientConnection, env.TEMPORAL_NAMESPACE, log);
 
     const { app, inbox } = createApp({

@@ -14,6 +14,15 @@ export function temporalConnection(env: Env, address: string): TemporalConnectio
 
 /** Absolute, so the worker, the client and the workflow bundle all load the same converter. */
 export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
+/** The runs' interceptors (request ids and contacts on their log lines): in the bundle whether prebuilt or made at start. */
+export const WORKFLOW_INTERCEPTORS_PATH = require.resolve('./workflows/interceptors');
+
+/** What a workflow bundle of the routing service is made of, prebuilt (npm run build, the tests) or made at start. */
+export const ROUTING_BUNDLE = {
+  workflowsPath: require.resolve('./workflows'),
+  failureConverterPath: FAILURE_CONVERTER_PATH,
+  workflowInterceptorModules: [WORKFLOW_INTERCEPTORS_PATH],
+};
 
 /** Payloads (and failure texts) encrypted with the codec: the server's database never holds names, emails or messages. */
 export function dataConverter(codec: AesGcmCodec): DataConverter {

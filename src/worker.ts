@@ -15,7 +15,8 @@ import { createLogger, redactUrl } from './logger';
 import type { RespondioClient } from './respondio/client';
 import { ApiKeys } from './security/api-keys';
 import type { AesGcmCodec } from './security/codec';
-import { agentSyncSettings, dataConverter, payloadCodec, respondioClient, temporalConnection } from './service';
+import { agentSyncSettings, dataConverter, payloadCodec, respondioClient, ROUTING_BUNDLE, temporalConnection } from './service';
+import { logWithRequest } from './activity-log-context';
 import { findFreePort } from './infra/ports';
 import { registry } from './metrics';
 import { routeTemporalLogs, temporalMetricsText } from './temporal';
@@ -60,8 +61,12 @@ export async function createRoutingWorker(options: RoutingWorkerOptions): Promis
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     dataConverter: converter,
-    ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('./workflows') }),
-    interceptors: { ...options.interceptors, activity: [heartbeatWhileRunning, ...(options.interceptors?.activity ?? [])] },
+    ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: ROUTING_BUNDLE.workflowsPath }),
+    interceptors: {
+      ...options.interceptors,
+      ...(bundle ? {} : { workflowModules: [...ROUTING_BUNDLE.workflowInterceptorModules, ...(options.interceptors?.workflowModules ?? [])] }),
+      activity: [heartbeatWhileRunning, logWithRequest, ...(options.interceptors?.activity ?? [])],
+    },
     activities: createActivities({
       db: options.db,
       outbound: options.outbound,

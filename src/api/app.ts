@@ -11,6 +11,7 @@ import { allow, authenticate, authenticateFromPath } from './auth';
 import { Conversations } from './conversations';
 import { errorHandler, HttpError, unknownRoute } from './errors';
 import { type RateLimit, RateLimiter } from './rate-limit';
+import { requestLog } from './request-log';
 import { unstorableTextAt } from './storable-text';
 import { agentRoutes } from './routes/agents';
 import { codecCors, codecRouter } from './routes/codec';
@@ -21,6 +22,7 @@ import { metricsRoutes } from './routes/metrics';
 import { healthRoutes } from './routes/health';
 import { webhookRoutes } from './routes/webhooks';
 import { WebhookInbox, type WebhookInboxOptions } from './webhook-inbox';
+import { contactIdOfWorkflow } from '../workflows/messages';
 
 export interface AppDeps {
   client: Client;
@@ -64,6 +66,7 @@ export function createApp({ client, db, routing, taskQueue, log, apiKeys, rateLi
 
   const conversations = new Conversations(client, taskQueue, routing, { platform: respondio?.platform, searchAttributes });
   const inbox = new WebhookInbox({ db, conversations, log, ...inboxOptions });
+  app.use(requestLog(log));
   app.use(healthRoutes({ db, client }));
   app.use(docsRoutes());
   app.use(metricsRoutes({ db, apiKeys }));
@@ -82,7 +85,7 @@ export function createApp({ client, db, routing, taskQueue, log, apiKeys, rateLi
   app.use(express.json({ limit: '100kb' }));
   app.use(refuseUnstorableText);
   app.use(conversationRoutes({ conversations, db }));
-  const signals = temporalRunSignals(client, (workflowId, error) => log.warn({ err: error, workflowId }, 'could not signal a conversation'));
+  const signals = temporalRunSignals(client, (workflowId, error) => log.warn({ err: error, workflowId, contactId: contactIdOfWorkflow(workflowId) }, 'could not signal a conversation'));
   app.use(agentRoutes({ db, signals }));
   app.use(directoryRoutes({ db }));
 

@@ -860,6 +860,21 @@ const operations: Operation[] = [
   },
   {
     method: 'get',
+    path: '/metrics',
+    operationId: 'metrics',
+    tag: 'Health',
+    summary: 'Routing and SDK metrics, in Prometheus text format',
+    access: { scopes: ['read'] },
+    responses: {
+      200: {
+        description:
+          "Conversations opened, CRM outcomes, respond.io calls, the queue and each agent's open conversations now; with `npm start` also the worker's: the SDK's metrics (`temporal_*`) and what the runs count (escalations, timeouts, time to assignment).",
+        content: { schema: z.string(), mediaType: 'text/plain' },
+      },
+    },
+  },
+  {
+    method: 'get',
     path: '/openapi.json',
     operationId: 'openapi',
     tag: 'Docs',
@@ -1065,6 +1080,6 @@ const TAGS: Record<string, string> = {
   Directory: 'The built-in customer directory the default CRM step calls.',
   'respond.io': "respond.io's signed webhooks.",
   Codec: "Temporal's codec-server protocol: payloads are encrypted before they reach Temporal.",
-  Health: 'Liveness and readiness, for an orchestrator.',
+  Health: 'Liveness, readiness and metrics, for an orchestrator and Prometheus.',
   Docs: 'This description of the API.',
 };

@@ -7,6 +7,7 @@ import { apiSettings, dataConverter, payloadCodec, temporalConnection } from '..
 import { describeTemporalConnection } from '../temporal-connection';
 import { ensureSearchAttributes } from '../visibility-setup';
 import { createApp } from './app';
+import { passRequestId } from '../request-scope';
 
 /** Production entry (`npm run api`): the HTTP API against an existing Temporal server and PostgreSQL. */
 async function main(): Promise<void> {
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
   });
   if (!anyActive) log.warn('no API key exists: every /v1 route answers 401 until one is made (npm run api-key -- create --scope admin)');
   const connection = await Connection.connect(temporal);
-  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: dataConverter(codec) });
+  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: dataConverter(codec), interceptors: { workflow: [passRequestId] } });
   const searchAttributes = await ensureSearchAttributes(connection, env.TEMPORAL_NAMESPACE, log);
   const { app, inbox } = createApp({
     client,

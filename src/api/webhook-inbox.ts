@@ -9,6 +9,8 @@ import {
   pruneWebhookEvents,
 } from '../db/webhook-events';
 import type { Logger } from '../logger';
+import { inRequest } from '../request-scope';
+import { workflowIdForContact } from '../workflows/messages';
 import { parseWebhookEvent, type WebhookEvent, WebhookPayloadError } from '../respondio/webhook';
 import type { Conversations } from './conversations';
 import { HttpError } from './errors';
@@ -126,9 +128,19 @@ export class WebhookInbox {
     return handled;
   }
 
-  private async handle(claimed: ClaimedEvent): Promise<void> {
+  /** Applied as a request of its own (`respondio-event:<eventId>`): its log lines and what it signals carry that id. */
+  private handle(claimed: ClaimedEvent): Promise<void> {
+    return inRequest(`respondio-event:${claimed.eventId}`, () => this.applyClaimed(claimed));
+  }
+
+  private async applyClaimed(claimed: ClaimedEvent): Promise<void> {
     const { db, log } = this.options;
-    const context = { eventId: claimed.eventId, eventType: claimed.eventType, contactId: claimed.contactId };
+    const context = {
+      eventId: claimed.eventId,
+      eventType: claimed.eventType,
+      contactId: claimed.contactId,
+      ...(claimed.contactId === null ? {} : { workflowId: workflowIdForContact(claimed.contactId) }),
+    };
     try {
       const outcome = await withTimeout(this.apply(parseWebhookEvent(claimed.payload)), this.effectTimeoutMs);
       await completeWebhookEvent(db, claimed.seq, outcome);

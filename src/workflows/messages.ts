@@ -19,6 +19,13 @@ export const ROUTING_WORKFLOW = 'routeConversation';
 /** Memo of a run: false once the run reads no more messages of the contact (the API then only keeps them). */
 export const READS_MESSAGES_MEMO = 'readsMessages';
 
+const CONVERSATION_PREFIX = 'conversation-';
+
 export function workflowIdForContact(contactId: string): string {
-  return `conversation-${contactId}`;
+  return `${CONVERSATION_PREFIX}${contactId}`;
+}
+
+/** The contact a conversation's workflow id names; other workflows name none. */
+export function contactIdOfWorkflow(workflowId: string): string | undefined {
+  return workflowId.startsWith(CONVERSATION_PREFIX) ? workflowId.slice(CONVERSATION_PREFIX.length) : undefined;
 }

@@ -29,6 +29,7 @@ import { workflowIdForContact } from '../../src/workflows/messages';
 import type { ConversationStatus } from '../../src/domain';
 import { testCodec, testCodecKeys } from './codec';
 import { acquireTestServers, createScratchDatabase, type TestServers } from './servers';
+import { passRequestId } from '../../src/request-scope';
 
 export interface HarnessOptions {
   /** Merged over the test defaults (a patient CRM timeout, fast CRM retries); `crm.url` defaults to the harness API's directory. */
@@ -107,7 +108,7 @@ export class Harness {
     const codec = testCodec(codecKeys);
     const clientConnection = await Connection.connect({ address: servers.temporalAddress });
     undo.push(() => clientConnection.close());
-    const client = new Client({ connection: clientConnection, dataConverter: dataConverter(codec) });
+    const client = new Client({ connection: clientConnection, dataConverter: dataConverter(codec), interceptors: { workflow: [passRequestId] } });
     const searchAttributes = await ensureSearchAttributes(clientConnection, 'default', log);
     const workerConnection = await NativeConnection.connect({ address: servers.temporalAddress });
     undo.push(() => workerConnection.close());

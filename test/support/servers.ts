@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { startEmbeddedPostgres } from '../../src/infra/embedded-postgres';
 import { resolveTemporalBinary } from '../../src/infra/temporal-cli';
 import { startTemporalDevServer } from '../../src/infra/temporal-dev-server';
-import { FAILURE_CONVERTER_PATH } from '../../src/service';
+import { ROUTING_BUNDLE } from '../../src/service';
 import { ROUTING_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 
 /** What every test process shares: set by scripts/test.ts, or started on first use by a lone test file. */
@@ -54,8 +54,7 @@ export async function startTestServers(log: (line: string) => void = () => undef
 
 export async function buildWorkflowBundle(path: string): Promise<string> {
   const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../src/workflows'),
-    failureConverterPath: FAILURE_CONVERTER_PATH,
+    ...ROUTING_BUNDLE,
     logger: quietLogger,
   });
   await writeFile(path, code);

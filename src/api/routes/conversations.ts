@@ -6,15 +6,18 @@ import { adminOnly, allow } from '../auth';
 import type { Conversations } from '../conversations';
 import { HttpError, notFound } from '../errors';
 import { receiveMessage } from '../inbound';
+import { noteContact } from '../request-log';
 import { contactIdParams, inboundMessageBody, startConversationBody, transferBody } from '../schemas';
 
 export function conversationRoutes({ conversations, db }: { conversations: Conversations; db: Db }): Router {
   const router = Router();
   const integration = allow('integration');
   const readers = allow('read', 'integration');
+  router.param('contactId', noteContact);
 
   router.post('/v1/conversations', integration, async (req, res) => {
     const { contact } = startConversationBody.parse(req.body);
+    res.locals['contactId'] = contact.id;
     const { workflowId, runId, created } = await conversations.open(contact);
     res.status(created ? 202 : 200).json({ contactId: contact.id, workflowId, runId });
   });

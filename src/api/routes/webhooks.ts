@@ -4,6 +4,7 @@ import { verifyWebhookSignature, WebhookPayloadError } from '../../respondio/web
 import { HttpError, notFound } from '../errors';
 import { storableJson } from '../storable-text';
 import type { WebhookInbox } from '../webhook-inbox';
+import { workflowIdForContact } from '../../workflows/messages';
 
 /** respond.io's events nest a few levels; far deeper is not one of them. */
 const MAX_DEPTH = 64;
@@ -42,7 +43,9 @@ export function webhookRoutes({ inbox, signingKeys, log }: WebhookRouteDeps): Ro
     }
     try {
       const { event, duplicate } = await inbox.accept(payload);
-      log.info({ eventId: event.eventId, eventType: event.eventType, contactId: event.contactId, duplicate }, 'respond.io event received');
+      const { eventId, eventType, contactId } = event;
+      const workflowId = contactId === undefined ? undefined : workflowIdForContact(contactId);
+      log.info({ eventId, eventType, contactId, workflowId, duplicate }, 'respond.io event received');
       res.json({ received: true, eventId: event.eventId, duplicate });
     } catch (error) {
       if (error instanceof WebhookPayloadError) throw new HttpError(400, 'validation_failed', error.message, error.details);
