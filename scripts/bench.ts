@@ -192,16 +192,17 @@ class Bench {
     return Object.fromEntries(entries) as Record<(typeof PROCESSES)[number], number>;
   }
 
-  /** Runs `concurrency` loops of one arm for `seconds`; returns what they did. */
-  private async closedLoop(arm: Arm, seconds: number, concurrency: number, opened: string[]): Promise<ArmStats> {
+  /** Runs `concurrency` loops of one arm for `seconds` (or until `limit` are done); returns what they did. */
+  private async closedLoop(arm: Arm, seconds: number, concurrency: number, opened: string[], limit = Infinity): Promise<ArmStats> {
     const before = await this.cpu();
     const started = performance.now();
     const deadline = started + seconds * 1000;
     const latencies: number[] = [];
     const ids: string[] = [];
+    let begun = 0;
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
-        while (performance.now() < deadline) {
+        while (performance.now() < deadline && begun++ < limit) {
           const { ms, workflowId, contactId } = await this.one(arm);
           latencies.push(ms);
           ids.push(workflowId);
@@ -217,10 +218,10 @@ class Bench {
   }
 
   /** Arrivals at `rate` per second for `seconds`, whatever the system does: the latency a steady load sees. */
-  private async openLoop(arm: Arm, rate: number, seconds: number, opened: string[]): Promise<number[]> {
+  private async openLoop(arm: Arm, rate: number, seconds: number, opened: string[], limit = Infinity): Promise<number[]> {
     const latencies: number[] = [];
     const pending: Promise<void>[] = [];
-    const count = Math.max(1, Math.round(rate * seconds));
+    const count = Math.max(1, Math.min(limit, Math.round(rate * seconds)));
     const started = performance.now();
     for (let i = 0; i < count; i++) {
       const due = started + (i * 1000) / rate;
@@ -256,16 +257,18 @@ class Bench {
 
   async compare(options: { rounds: number; seconds: number; concurrency: number; smoke: boolean; out: string }): Promise<number> {
     const { rounds, seconds, concurrency } = options;
+    // The smoke (CI) runs 20 conversations per arm and measurement: it proves the bench runs, not how fast.
+    const limit = options.smoke ? 20 : Infinity;
     const opened: string[] = [];
     console.error(`[bench] warm-up`);
-    for (const arm of ARMS) await this.closedLoop(arm, options.smoke ? 1 : 3, concurrency, opened);
+    for (const arm of ARMS) await this.closedLoop(arm, options.smoke ? 1 : 3, concurrency, opened, limit);
     await this.closeAll(opened);
 
     const closed = Object.fromEntries(ARMS.map((arm) => [arm, [] as ArmStats[]])) as Record<Arm, ArmStats[]>;
     for (let round = 1; round <= rounds; round++) {
       for (const [i, arm] of ARMS.entries()) {
         progress(`throughput, round ${round}/${rounds}`, i, ARMS.length);
-        closed[arm].push(await this.closedLoop(arm, seconds, concurrency, opened));
+        closed[arm].push(await this.closedLoop(arm, seconds, concurrency, opened, limit));
         await this.closeAll(opened);
       }
       progress(`throughput, round ${round}/${rounds}`, ARMS.length, ARMS.length);
@@ -276,7 +279,7 @@ class Bench {
     for (let round = 1; round <= rounds; round++) {
       for (const [i, arm] of ARMS.entries()) {
         progress(`latency at ${rate.toFixed(1)}/s, round ${round}/${rounds}`, i, ARMS.length);
-        open[arm].push(...(await this.openLoop(arm, rate, seconds, opened)));
+        open[arm].push(...(await this.openLoop(arm, rate, seconds, opened, limit)));
         await this.closeAll(opened);
       }
       progress(`latency at ${rate.toFixed(1)}/s, round ${round}/${rounds}`, ARMS.length, ARMS.length);
@@ -328,6 +331,7 @@ class Bench {
     await writeFile(join(options.out, `bench-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
     await writeFile(join(options.out, `bench-${stamp}.svg`), chart(rows));
     console.log(`\nwritten: ${join(options.out, `bench-${stamp}.json`)} and .svg`);
+    if (options.smoke) console.log('(smoke: 20 conversations per arm and measurement; the figures say it runs, not how fast)');
     return 0;
   }
 

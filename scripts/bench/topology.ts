@@ -10,7 +10,7 @@ import { ApiKeys } from '../../src/security/api-keys';
 import { generateCodecKey } from '../../src/security/codec';
 import { FAILURE_CONVERTER_PATH } from '../../src/service';
 import { ROUTING_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
-import { buildWorkflowBundle } from '../../test/support/servers';
+import { buildWorkflowBundle, quietLogger } from '../../test/support/servers';
 import { type Proc, run } from '../../test/support/processes';
 
 export const TASK_QUEUE = 'vip-router-bench';
@@ -73,7 +73,7 @@ export async function startTopology(scratch: string, log: (line: string) => void
   const codecKeys = generateCodecKey('bench');
   const [routingBundle, referenceBundle] = await Promise.all([
     buildWorkflowBundle(join(scratch, 'routing-bundle.js')),
-    bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), failureConverterPath: FAILURE_CONVERTER_PATH }).then(async ({ code }) => {
+    bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietLogger }).then(async ({ code }) => {
       const path = join(scratch, 'reference-bundle.js');
       await import('node:fs/promises').then((fs) => fs.writeFile(path, code));
       return path;

@@ -93,7 +93,7 @@ export async function acquireTestServers(): Promise<{ servers: TestServers; rele
   };
 }
 
-const quietLogger = {
+export const quietLogger = {
   log: () => undefined,
   trace: () => undefined,
   debug: () => undefined,
