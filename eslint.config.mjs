@@ -2,6 +2,7 @@
 import { builtinModules } from 'node:module';
 import eslint from '@eslint/js';
 import { defineConfig } from 'eslint/config';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 // Bare built-in names; the `node:` prefix is caught by a pattern below. Internal `_stream_*` names are skipped.
@@ -75,5 +76,10 @@ export default defineConfig(
   {
     files: ['**/*.{js,mjs,cjs}'],
     extends: [eslint.configs.recommended],
+  },
+  {
+    // The operator page's script runs in the browser, as written: no build step.
+    files: ['src/api/ui/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: globals.browser },
   },
 );

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { resolveTemporalBinary } from '../src/infra/temporal-cli';
+import { ensureChromium } from '../test/support/chromium';
 import { exportTestServers, startTestServers } from '../test/support/servers';
 
 /**
@@ -19,11 +20,18 @@ function testFiles(roots: string[]): string[] {
   return found;
 }
 
+/** A test file that drives a browser imports the Chromium helper. */
+const usesBrowser = (file: string) => readFileSync(file, 'utf8').includes("from '../support/chromium'");
+
 async function main(): Promise<number> {
   const files = testFiles(process.argv.length > 2 ? process.argv.slice(2) : ['test']);
   const log = (line: string) => console.error(`[test] ${line}`);
   // Installed before the files run, so parallel test processes never race to install it.
   const testServer = await resolveTemporalBinary('test-server', { log });
+  if (files.some(usesBrowser)) {
+    // Found (or installed) once up front; when it cannot be, the browser tests fail saying so and the rest still run.
+    await ensureChromium(log).catch((error: unknown) => log(`${(error as Error).message}; the browser tests will fail`));
+  }
   const started = Date.now();
   const servers = await startTestServers(log);
   log(`Temporal ${servers.temporalAddress} and PostgreSQL ready in ${Date.now() - started} ms; ${files.length} test files`);

@@ -21,6 +21,8 @@ const envSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('vip-router'),
   TEMPORAL_PORT: z.coerce.number().int().min(0).max(65535).default(7233),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(0).max(65535).default(8233),
+  /** Temporal UI as an operator's browser reaches it; the operator page links histories there. npm start: its dev server's. */
+  TEMPORAL_UI_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
   DATABASE_URL: optionalString,
   VIP_ROUTER_DATA_DIR: z.string().min(1).default('.data'),
   ROUTING_CONFIG: z.string().min(1).default('config/routing.yaml'),

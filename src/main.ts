@@ -116,6 +116,7 @@ async function main(): Promise<void> {
       log,
       apiKeys,
       ...apiSettings(env),
+      temporalUiUrl: env.TEMPORAL_UI_URL ?? temporalUi,
       searchAttributes,
       codec: { codec, corsOrigins },
     });
@@ -142,6 +143,7 @@ async function main(): Promise<void> {
       'vip-router is running',
     );
     console.log(`\n  vip-router API   ${apiUrl}`);
+    console.log(`  Operator page    ${apiUrl}/ui   (enter an API key: read to watch, admin to change presence)`);
     if (temporalUi) console.log(`  Temporal UI      ${temporalUi}   (payloads decrypted through the API's codec endpoint)`);
     console.log(`  Temporal server  ${temporalAddress} (namespace ${env.TEMPORAL_NAMESPACE})\n  Ctrl-C stops everything; data stays in ${dataDir}\n`);
     if (firstAdminKey) {

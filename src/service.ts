@@ -39,12 +39,13 @@ export function respondioClient(env: Env): RespondioClient | undefined {
   return env.RESPONDIO_API_TOKEN ? createRespondioClient({ token: env.RESPONDIO_API_TOKEN, baseUrl: env.RESPONDIO_API_URL }) : undefined;
 }
 
-/** What the API takes from the environment: its task queue, the rate limit, respond.io's webhooks and platform. */
-export function apiSettings(env: Env): Pick<AppDeps, 'taskQueue' | 'rateLimit' | 'respondio'> {
+/** What the API takes from the environment: its task queue, the rate limit, respond.io's webhooks and platform, Temporal UI's address. */
+export function apiSettings(env: Env): Pick<AppDeps, 'taskQueue' | 'rateLimit' | 'respondio' | 'temporalUiUrl'> {
   return {
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     rateLimit: env.VIP_ROUTER_RATE_LIMIT,
     respondio: { signingKeys: env.RESPONDIO_WEBHOOK_SIGNING_KEYS, platform: env.RESPONDIO_API_TOKEN ? 'respondio' : undefined },
+    temporalUiUrl: env.TEMPORAL_UI_URL,
   };
 }
 

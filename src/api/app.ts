@@ -19,6 +19,7 @@ import { conversationRoutes } from './routes/conversations';
 import { directoryRoutes } from './routes/directory';
 import { docsRoutes } from './routes/docs';
 import { metricsRoutes } from './routes/metrics';
+import { operatorPageRoutes, operatorRoutes } from './routes/operator';
 import { healthRoutes } from './routes/health';
 import { webhookRoutes } from './routes/webhooks';
 import { WebhookInbox, type WebhookInboxOptions } from './webhook-inbox';
@@ -40,6 +41,8 @@ export interface AppDeps {
   inbox?: Partial<Pick<WebhookInboxOptions, 'pollMs' | 'effectTimeoutMs' | 'echoWindowMs'>>;
   /** The payload codec served to Temporal UI and the CLI (`/codec/encode`, `/codec/decode`), and who may call it from a browser. */
   codec?: { codec: PayloadCodec; corsOrigins: string[] };
+  /** Temporal UI's address as a browser reaches it: the operator page links each conversation to its history there. */
+  temporalUiUrl?: string;
 }
 
 /** Text PostgreSQL cannot store, or nesting no route takes, is refused at the door: before a run starts or a row is written. */
@@ -59,7 +62,7 @@ export interface Api {
  * The HTTP API; listening is the caller's business. Health checks and the signed webhook are open; every other
  * route needs an API key whose scope allows it.
  */
-export function createApp({ client, db, routing, taskQueue, log, apiKeys, rateLimit, respondio, searchAttributes, inbox: inboxOptions, codec }: AppDeps): Api {
+export function createApp({ client, db, routing, taskQueue, log, apiKeys, rateLimit, respondio, searchAttributes, inbox: inboxOptions, codec, temporalUiUrl }: AppDeps): Api {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -69,6 +72,7 @@ export function createApp({ client, db, routing, taskQueue, log, apiKeys, rateLi
   app.use(requestLog(log));
   app.use(healthRoutes({ db, client }));
   app.use(docsRoutes());
+  app.use(operatorPageRoutes());
   app.use(metricsRoutes({ db, apiKeys }));
   // Before the JSON parser: the signature is checked over the raw bytes.
   app.use(webhookRoutes({ inbox, signingKeys: respondio?.signingKeys ?? [], log }));
@@ -87,6 +91,7 @@ export function createApp({ client, db, routing, taskQueue, log, apiKeys, rateLi
   app.use(conversationRoutes({ conversations, db }));
   const signals = temporalRunSignals(client, (workflowId, error) => log.warn({ err: error, workflowId, contactId: contactIdOfWorkflow(workflowId) }, 'could not signal a conversation'));
   app.use(agentRoutes({ db, signals }));
+  app.use(operatorRoutes({ db, client, routing, taskQueue, temporalUiUrl }));
   app.use(directoryRoutes({ db }));
 
   app.use(unknownRoute);

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { version } from '../../package.json';
-import type { QueueEntry } from '../assignment/store';
+import type { WaitingEntry } from '../assignment/store';
 import type { Agent } from '../db/agents';
 import type { DirectoryCustomer } from '../db/directory';
+import type { PathStep, TimeToAssignment } from '../db/operator';
 import type { TranscriptMessage } from '../db/messages';
 import type { Assignee, AssignmentResult, ChainPosition, ConversationState, ConversationStatus, Decision } from '../domain';
 import type { ApiKeyScope } from '../security/api-keys';
+import type { OperatorAgent, OperatorOverview, RecentConversation } from './operator';
 import {
   agentIdParams,
   contactIdParams,
@@ -190,7 +192,7 @@ const agentList = named(answers, 'AgentList', z.object({ agents: z.array(agent) 
 const queueEntry = named(
   answers,
   'QueueEntry',
-  describes<QueueEntry & { position: number; waitingMs: number }>()(
+  describes<WaitingEntry>()(
     z.object({
       position: z.number().int().min(1),
       conversationId: z.string(),
@@ -205,6 +207,80 @@ const queueEntry = named(
 );
 
 const queue = named(answers, 'Queue', z.object({ queue: z.array(queueEntry) }), 'Waiting conversations in the order they will be served.');
+
+const operatorAgent = named(
+  answers,
+  'OperatorAgent',
+  describes<OperatorAgent>()(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      team: z.string(),
+      role: agent.shape.role,
+      online: z.boolean(),
+      load: z.number().int().min(0),
+      capacity: z.number().int().min(0),
+    }),
+  ),
+  "`load`: open conversations. `capacity`: the agent's own, else the team's default, else the routing config's.",
+);
+
+const pathStep = named(
+  answers,
+  'PathStep',
+  describes<PathStep>()(z.object({ via: z.string(), agentId: z.string(), assignedAt: isoTime, releasedAt: isoTime.nullable() })),
+  'One agent the conversation was given to, and how: `via` is the chain step (`account_manager`, `team`, `manager`…), `transfer`, `next_shift`, `escalation` or `platform` (by hand).',
+);
+
+const recentConversation = named(
+  answers,
+  'RecentConversation',
+  describes<RecentConversation>()(
+    z.object({
+      contactId: z.string(),
+      workflowId: z.string(),
+      runId: z.string(),
+      startedAt: isoTime,
+      closedAt: isoTime.nullable(),
+      state: z.string(),
+      tier: z.string().nullable(),
+      path: z.array(pathStep),
+      historyUrl: z.url().nullable(),
+    }),
+  ),
+  "A routing run as Temporal's visibility lists it. `state` and `tier` are the search attributes the run keeps (without them: `open` or `closed`; a run ended otherwise says how, e.g. `terminated`); `path` is what PostgreSQL recorded of its assignments, oldest first; `historyUrl` opens its history in Temporal UI (`TEMPORAL_UI_URL`).",
+);
+
+const timeToAssignment = named(
+  answers,
+  'TimeToAssignment',
+  describes<TimeToAssignment>()(
+    z.object({
+      tier: z.string(),
+      minute: isoTime,
+      conversations: z.number().int().min(1),
+      averageSeconds: z.number().min(0),
+      maxSeconds: z.number().min(0),
+    }),
+  ),
+  'The conversations of a tier first assigned within one minute (`minute`, its start), and how long they took from opening.',
+);
+
+const operatorOverview = named(
+  answers,
+  'OperatorOverview',
+  describes<OperatorOverview>()(
+    z.object({
+      generatedAt: isoTime,
+      agents: z.array(operatorAgent),
+      queue: z.array(queueEntry),
+      recent: z.array(recentConversation),
+      recentError: z.string().optional(),
+      timeToAssignment: z.object({ minutes: z.number().int().min(1), points: z.array(timeToAssignment) }),
+    }),
+  ),
+  "What the operator page shows: the agents (an agent sync's removed ones left out), the queue in serving order (up to 500), the routing runs of this API's task queue (up to 50: open ones first, then the latest closed; `recentError` when Temporal's visibility did not answer) and time to first assignment by tier and minute over `minutes`.",
+);
 
 const directoryCustomer = named(
   answers,
@@ -677,6 +753,46 @@ const operations: Operation[] = [
     },
   },
   {
+    method: 'get',
+    path: '/v1/operator/overview',
+    operationId: 'getOperatorOverview',
+    tag: 'Operator',
+    summary: 'Everything the operator page shows, at once: agents, queue, latest conversations, time to assignment by tier',
+    description: 'The page (`/ui`) asks for it every 2 seconds; every part is bounded.',
+    access: { scopes: ['read'] },
+    responses: {
+      200: answer('The overview.', operatorOverview, {
+        overview: {
+          summary: 'A VIP assigned, one regular contact waiting',
+          value: {
+            generatedAt: '2025-06-03T09:16:00.000Z',
+            agents: [{ id: 'alex', name: 'Alex Account-Manager', team: 'account-managers', role: 'agent', online: true, load: 1, capacity: 5 }],
+            queue: [
+              { position: 1, conversationId: RUN_ID, workflowId: 'conversation-c-3', contactId: 'c-3', tier: 'regular', priority: 0, enqueuedAt: AT, waitingMs: 57_519 },
+            ],
+            recent: [
+              {
+                contactId: 'c-1',
+                workflowId: 'conversation-c-1',
+                runId: RUN_ID,
+                startedAt: AT,
+                closedAt: null,
+                state: 'assigned',
+                tier: 'vip',
+                path: [{ via: 'account_manager', agentId: 'alex', assignedAt: '2025-06-03T09:15:03.112Z', releasedAt: null }],
+                historyUrl: `http://localhost:8233/namespaces/default/workflows/conversation-c-1/${RUN_ID}/history`,
+              },
+            ],
+            timeToAssignment: {
+              minutes: 60,
+              points: [{ tier: 'vip', minute: '2025-06-03T09:15:00.000Z', conversations: 1, averageSeconds: 0.631, maxSeconds: 0.631 }],
+            },
+          },
+        },
+      }),
+    },
+  },
+  {
     method: 'put',
     path: '/v1/directory/customers/{email}',
     operationId: 'putCustomer',
@@ -891,6 +1007,17 @@ const operations: Operation[] = [
     access: 'open',
     responses: { 200: { description: 'An HTML page.', content: { schema: z.string(), mediaType: 'text/html' } } },
   },
+  {
+    method: 'get',
+    path: '/ui',
+    operationId: 'operatorPage',
+    tag: 'Operator',
+    summary: 'The operator page: agents (presence can be changed there), queue, latest conversations, time to assignment',
+    description:
+      'Static: it shows nothing until an API key is entered (read to watch, admin to change presence), then reads `GET /v1/operator/overview` every 2 seconds. `/ui#key=<key>` opens it with that key.',
+    access: 'open',
+    responses: { 200: { description: 'An HTML page.', content: { schema: z.string(), mediaType: 'text/html' } } },
+  },
 ];
 
 // ------------------------------------------------------------------------------------------------ the document
@@ -1081,5 +1208,6 @@ const TAGS: Record<string, string> = {
   'respond.io': "respond.io's signed webhooks.",
   Codec: "Temporal's codec-server protocol: payloads are encrypted before they reach Temporal.",
   Health: 'Liveness, readiness and metrics, for an orchestrator and Prometheus.',
+  Operator: 'The operator page and what it reads.',
   Docs: 'This description of the API.',
 };

@@ -318,3 +318,19 @@ export async function listQueue(db: Queryable, limit = 500): Promise<QueueEntry[
   );
   return rows;
 }
+
+export interface WaitingEntry extends QueueEntry {
+  /** 1: served next. */
+  position: number;
+  waitingMs: number;
+}
+
+/** The queue as an operator reads it: serving order, each entry's place and how long it has waited. */
+export async function waitingQueue(db: Queryable, limit?: number): Promise<WaitingEntry[]> {
+  const now = Date.now();
+  return (await listQueue(db, limit)).map((entry, index) => ({
+    position: index + 1,
+    ...entry,
+    waitingMs: now - new Date(entry.enqueuedAt).getTime(),
+  }));
+}

@@ -33,6 +33,7 @@ describe('API keys', () => {
     { method: 'PATCH', path: '/v1/agents/auth-agent', body: { capacity: 4 }, scopes: [] },
     { method: 'GET', path: '/v1/agents', scopes: ['read'] },
     { method: 'GET', path: '/v1/queue', scopes: ['read'] },
+    { method: 'GET', path: '/v1/operator/overview', scopes: ['read'] },
     { method: 'PUT', path: '/v1/directory/customers/scope@example.com', body: { customerType: 'VIP' }, scopes: [] },
     { method: 'GET', path: '/v1/directory/customers?email=scope@example.com', scopes: ['read'] },
   ];

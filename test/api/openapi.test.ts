@@ -312,9 +312,10 @@ describe('the OpenAPI description', () => {
     await send('transferConversation');
     await send('listAgents');
     await send('getQueue');
+    await send('getOperatorOverview');
     await send('closeConversation');
     await send('receiveRespondioEvent');
-    for (const operationId of ['codecEncode', 'codecDecode', 'codecUiEncode', 'codecUiDecode', 'liveness', 'readiness', 'openapi', 'docs']) await send(operationId);
+    for (const operationId of ['codecEncode', 'codecDecode', 'codecUiEncode', 'codecUiDecode', 'liveness', 'readiness', 'openapi', 'docs', 'metrics', 'operatorPage']) await send(operationId);
 
     assert.deepEqual(
       operations.map(({ operation }) => operation.operationId).filter((id) => !sent.has(id)),

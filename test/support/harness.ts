@@ -134,6 +134,7 @@ export class Harness {
       searchAttributes,
       inbox: { pollMs: 200 },
       codec: { codec, corsOrigins: ['http://127.0.0.1:8233'] },
+      temporalUiUrl: 'http://127.0.0.1:8233',
     });
     const harness = new Harness(
       servers,

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { type Agent, getAgent, listAgents, patchAgent, putAgent } from '../../db/agents';
 import type { Db } from '../../db/pool';
-import { commitAgentChange, listQueue } from '../../assignment/store';
+import { commitAgentChange, waitingQueue } from '../../assignment/store';
 import { afterAgentChange, type RunSignals } from '../../assignment/dispatcher';
 import { adminOnly, allow } from '../auth';
 import { HttpError, notFound } from '../errors';
@@ -50,13 +50,7 @@ export function agentRoutes({ db, signals }: AgentRouteDeps): Router {
   });
 
   router.get('/v1/queue', allow('read'), async (_req, res) => {
-    const now = Date.now();
-    const waiting = (await listQueue(db)).map((entry, index) => ({
-      position: index + 1,
-      ...entry,
-      waitingMs: now - new Date(entry.enqueuedAt).getTime(),
-    }));
-    res.json({ queue: waiting });
+    res.json({ queue: await waitingQueue(db) });
   });
 
   return router;
