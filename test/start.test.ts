@@ -245,8 +245,11 @@ describe('npm start (src/main.ts)', { timeout: 120_000 }, () => {
     };
     const raw = await show();
     const stored = payloadTexts(JSON.parse(raw));
-    // All but the SDK's own: patch markers and the TemporalChangeVersion search attribute name patches, no one's data.
-    const ours = stored.filter((text) => !/^json\/plain \{"id":"[\w-]+","deprecated":(true|false)\}$|^json\/plain \["[\w-]+(-\d+)?"/.test(text));
+    // All but what the server must read and the SDK's own: search attributes (states, tiers, agent ids: no one's
+    // personal data), headers (the request id), local activity markers' bookkeeping and patch markers.
+    const ours = payloadTexts(JSON.parse(raw), ['searchAttributes', 'header', 'details.data']).filter(
+      (text) => !/^json\/plain \{"id":"[\w-]+","deprecated":(true|false)\}$/.test(text),
+    );
     assert.ok(ours.length > 5 && ours.every((text) => text.startsWith('binary/encrypted ')), `every payload is encrypted: ${ours.filter((t) => !t.startsWith('binary/encrypted')).join(' | ')}`);
     assert.ok(!stored.join('\n').includes('bob@example.com') && !raw.includes('bob@example.com'), 'no email in clear');
     const decoded = payloadTexts(JSON.parse(await show('--codec-endpoint', `${api}/codec`, '--codec-auth', `Bearer ${adminKey}`)));

@@ -51,10 +51,12 @@ describe('a worker killed after respond.io accepted a message and before the act
     const deadline = Date.now() + 60_000;
     for (;;) {
       const events = (await handle.fetchHistory()).events ?? [];
-      const completed = events.filter((e) => e.activityTaskCompletedEventAttributes);
-      const started = events.filter((e) => e.activityTaskStartedEventAttributes);
+      const send = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sendMessage');
+      const ofSend = (e: (typeof events)[number], attributes: 'activityTaskStartedEventAttributes' | 'activityTaskCompletedEventAttributes') =>
+        send !== undefined && String(e[attributes]?.scheduledEventId) === String(send.eventId);
       // The question's send: started again (attempt 2) on the new worker, and completed.
-      if (started.some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 0) >= 2) && completed.length >= 2) break;
+      const retried = events.some((e) => ofSend(e, 'activityTaskStartedEventAttributes') && (e.activityTaskStartedEventAttributes?.attempt ?? 0) >= 2);
+      if (retried && events.some((e) => ofSend(e, 'activityTaskCompletedEventAttributes'))) break;
       assert.ok(Date.now() < deadline, 'the retried send completed');
       await new Promise((tick) => setTimeout(tick, 200));
     }
