@@ -22,18 +22,26 @@ export async function migrateDatabase(pool: Db): Promise<void> {
   }
 }
 
-/** Runs `work` in a transaction, rolling back on any error. */
+/**
+ * Runs `work` in a transaction, rolling back on any error. A connection the server ends meanwhile (PostgreSQL
+ * restarted, failed over) fails the transaction, not the process: pg emits 'error' on a checked-out client, which
+ * the pool does not listen to while it is out; its queries reject on their own, and the client is thrown away.
+ */
 export async function inTransaction<T>(pool: Db, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  let lost: Error | undefined;
+  const onError = (error: Error) => void (lost = error);
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    if (!lost) await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(lost);
   }
 }
