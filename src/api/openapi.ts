@@ -1110,6 +1110,7 @@ function responsesOf(operation: Operation): Record<number, JsonSchema> {
   if (operation.body) otherwise(413, 'PayloadTooLarge');
   // The rate limit is taken with the key check in front of /v1 (not the codec endpoints).
   if (typeof operation.access === 'object' && operation.path.startsWith('/v1/')) otherwise(429, 'RateLimited');
+  if (operation.path.startsWith('/v1/')) otherwise(503, 'Unavailable');
   return byStatus;
 }
 
@@ -1156,6 +1157,11 @@ const SHARED_ERRORS = {
   RateLimited: {
     description: "Over the API key's rate limit (`VIP_ROUTER_RATE_LIMIT`): retry after `Retry-After` seconds.",
     example: error('rate_limited', 'too many requests for this API key; retry in 1200 ms'),
+    headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer', minimum: 1 } } },
+  },
+  Unavailable: {
+    description: 'PostgreSQL or Temporal could not be reached: retry after `Retry-After` seconds. A retry is safe: message ids, event ids and open conversations are idempotent, so what part of the request took effect takes effect once.',
+    example: error('unavailable', 'PostgreSQL is unavailable; retry in a few seconds (a retry is safe)'),
     headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer', minimum: 1 } } },
   },
 } satisfies Record<string, { description: string; example: unknown; headers?: JsonSchema }>;

@@ -444,6 +444,8 @@ export async function audit(name: string, driver: Driver, sampler: Sampler, dura
   result.notes.push(`${sampler.samples} samples of the assignments (${sampler.failedSamples} while PostgreSQL was down)`);
   const saw = [...ledger.senderSaw].map(([what, times]) => `${what} ×${times}`);
   if (saw.length) result.notes.push(`senders saw (and retried): ${saw.join('; ')}`);
+  // A dependency down is a 503 to retry; a 500 is a fault of ours nobody explained.
+  for (const [what, times] of ledger.senderSaw) if (/: 500\b/.test(what)) result.problems.push(`a sender saw an internal error: ${what} ×${times}`);
   return result;
 }
 
