@@ -16,6 +16,8 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** Where the worker process (npm run worker) serves GET /metrics. */
   VIP_ROUTER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** Runs a worker keeps in memory between their events; the others replay their (short) history at their next event. */
+  VIP_ROUTER_WORKFLOW_CACHE: z.coerce.number().int().min(2).max(100_000).default(1000),
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('vip-router'),

@@ -103,6 +103,7 @@ async function main(): Promise<void> {
       directoryApiKey: workerKey,
       respondio,
       agentSync: agentSyncSettings(env),
+      maxCachedWorkflows: env.VIP_ROUTER_WORKFLOW_CACHE,
     });
     const clientConnection = await Connection.connect(temporal);
     stops.push(() => clientConnection.close());

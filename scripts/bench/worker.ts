@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     workflowBundlePath: bundle,
     directoryUrl: `${env.VIP_ROUTER_API_URL}/v1/directory/customers?email={{email}}`,
     directoryApiKey: env.VIP_ROUTER_API_KEY,
+    maxCachedWorkflows: env.VIP_ROUTER_WORKFLOW_CACHE,
   });
   const reference = await Worker.create({
     connection,
