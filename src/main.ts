@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createApp } from './api/app';
 import { directoryUrlFromEnv, loadServiceConfig } from './config';
@@ -13,13 +13,12 @@ import { startTemporalDevServer } from './infra/temporal-dev-server';
 import { createLogger, redactUrl } from './logger';
 import { writeLocalRuntime } from './runtime-file';
 import { ApiKeys, bootstrapApiKeys } from './security/api-keys';
-import { agentSyncSettings, apiSettings, dataConverter, payloadCodec, respondioClient, temporalConnection } from './service';
+import { agentSyncSettings, apiClient, apiSettings, payloadCodec, respondioClient, temporalConnection } from './service';
 import { routeTemporalLogs } from './temporal';
 import { describeTemporalConnection } from './temporal-connection';
 import { ensureSearchAttributes } from './visibility-setup';
 import { createRoutingWorker, prebuiltWorkflowBundle } from './worker';
 import { ROUTING_SEARCH_ATTRIBUTES } from './workflows/search-attributes';
-import { passRequestId } from './request-scope';
 
 /** Keys `npm start` makes anew at each start for its own parts, the previous ones revoked. */
 const WORKER_KEY_NAME = 'npm start: worker (built-in directory)';
@@ -107,7 +106,7 @@ async function main(): Promise<void> {
     });
     const clientConnection = await Connection.connect(temporal);
     stops.push(() => clientConnection.close());
-    const client = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: dataConverter(codec), interceptors: { workflow: [passRequestId] } });
+    const client = apiClient(clientConnection, env, codec);
     const searchAttributes = await ensureSearchAttributes(clientConnection, env.TEMPORAL_NAMESPACE, log);
 
     const { app, inbox } = createApp({

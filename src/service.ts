@@ -1,7 +1,9 @@
+import { Client, type Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { AgentSyncSettings } from './activities';
 import type { AppDeps } from './api/app';
 import type { Env } from './config';
+import { passRequestId } from './request-scope';
 import { createRespondioClient, type RespondioClient } from './respondio/client';
 import { AesGcmCodec, loadCodecKeys, type LoadedCodecKeys } from './security/codec';
 import { temporalConnectionOptions, type TemporalConnectionOptions } from './temporal-connection';
@@ -23,6 +25,11 @@ export const ROUTING_BUNDLE = {
   failureConverterPath: FAILURE_CONVERTER_PATH,
   workflowInterceptorModules: [WORKFLOW_INTERCEPTORS_PATH],
 };
+
+/** The API's Temporal client: the codec's data converter, and each request's id passed on in a header. */
+export function apiClient(connection: Connection, env: Env, codec: AesGcmCodec): Client {
+  return new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: dataConverter(codec), interceptors: { workflow: [passRequestId] } });
+}
 
 /** Payloads (and failure texts) encrypted with the codec: the server's database never holds names, emails or messages. */
 export function dataConverter(codec: AesGcmCodec): DataConverter {

@@ -1,13 +1,12 @@
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import { loadServiceConfig } from '../config';
 import { createPool, migrateDatabase } from '../db/pool';
 import { createLogger, redactUrl } from '../logger';
 import { ApiKeys, bootstrapApiKeys } from '../security/api-keys';
-import { apiSettings, dataConverter, payloadCodec, temporalConnection } from '../service';
+import { apiClient, apiSettings, payloadCodec, temporalConnection } from '../service';
 import { describeTemporalConnection } from '../temporal-connection';
 import { ensureSearchAttributes } from '../visibility-setup';
 import { createApp } from './app';
-import { passRequestId } from '../request-scope';
 
 /** Production entry (`npm run api`): the HTTP API against an existing Temporal server and PostgreSQL. */
 async function main(): Promise<void> {
@@ -30,7 +29,7 @@ async function main(): Promise<void> {
   });
   if (!anyActive) log.warn('no API key exists: every /v1 route answers 401 until one is made (npm run api-key -- create --scope admin)');
   const connection = await Connection.connect(temporal);
-  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: dataConverter(codec), interceptors: { workflow: [passRequestId] } });
+  const client = apiClient(connection, env, codec);
   const searchAttributes = await ensureSearchAttributes(connection, env.TEMPORAL_NAMESPACE, log);
   const { app, inbox } = createApp({
     client,
