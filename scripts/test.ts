@@ -24,7 +24,8 @@ function testFiles(roots: string[]): string[] {
 const usesBrowser = (file: string) => readFileSync(file, 'utf8').includes("from '../support/chromium'");
 
 async function main(): Promise<number> {
-  const files = testFiles(process.argv.length > 2 ? process.argv.slice(2) : ['test']);
+  // The cluster's tests build and run a multi-service Temporal server: npm run test:cluster, not the default run.
+  const files = process.argv.length > 2 ? testFiles(process.argv.slice(2)) : testFiles(['test']).filter((file) => !file.startsWith(join('test', 'cluster')));
   const log = (line: string) => console.error(`[test] ${line}`);
   // Installed before the files run, so parallel test processes never race to install it.
   const testServer = await resolveTemporalBinary('test-server', { log });

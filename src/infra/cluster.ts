@@ -1,0 +1,190 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
+import { temporal as proto } from '@temporalio/proto';
+import { generateApiKey } from '../security/api-keys';
+import { generateCodecKey } from '../security/codec';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
+import { findFreePort } from './ports';
+import { startTemporalCluster, type TemporalCluster } from './temporal-cluster';
+import { resolveTemporalServer } from './temporal-server';
+
+const REPO_ROOT = path.join(__dirname, '..', '..');
+const NAMESPACE = 'default';
+const RETENTION = '3 days';
+const READY_TIMEOUT_MS = 90_000;
+
+export interface ClusterOptions {
+  /** Everything the cluster keeps: PostgreSQL's data, Temporal's config and logs, the keys, each process's log. */
+  dir: string;
+  /** vip-router worker and API processes. */
+  workers?: number;
+  apis?: number;
+  log?: (line: string) => void;
+  /** Environment for the vip-router processes, over the cluster's own. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface VipRouterProcess {
+  name: string;
+  child: ChildProcess;
+  url?: string;
+}
+
+export interface Cluster {
+  temporal: TemporalCluster;
+  postgres: EmbeddedPostgres;
+  databaseUrl: string;
+  adminKey: string;
+  codecKeys: string;
+  workers: VipRouterProcess[];
+  apis: VipRouterProcess[];
+  stop(): Promise<void>;
+}
+
+/**
+ * The production topology on one machine: one PostgreSQL (Temporal's persistence and visibility, and the app's
+ * database), Temporal's four services as separate processes, the `default` namespace, and vip-router's production
+ * entries (src/worker.ts, src/api/server.ts) as separate worker and API processes against them.
+ */
+export async function startCluster(options: ClusterOptions): Promise<Cluster> {
+  const log = options.log ?? (() => undefined);
+  await fs.mkdir(options.dir, { recursive: true });
+  const parts = await resolveTemporalServer(log);
+  // PostgreSQL's own lines stay out of the log; a failed start throws with their tail.
+  const postgres = await startEmbeddedPostgres({ dataDir: path.join(options.dir, 'postgres'), database: 'vip_router', handleSignals: false });
+  const stops: Array<() => Promise<void>> = [() => postgres.stop()];
+  const stop = async () => {
+    for (const step of stops.reverse()) await step().catch(() => undefined);
+  };
+  try {
+    const url = new URL(postgres.url);
+    const temporal = await startTemporalCluster({
+      parts,
+      dir: path.join(options.dir, 'temporal'),
+      postgres: { host: url.hostname, port: Number(url.port), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) },
+      log,
+    });
+    stops.push(() => temporal.stop());
+    await ensureNamespace(temporal.address);
+    const adminKey = await keptSecret(path.join(options.dir, 'admin-key'), generateApiKey);
+    const codecKeys = await keptSecret(path.join(options.dir, 'codec-keys'), () => generateCodecKey());
+    const base: NodeJS.ProcessEnv = {
+      ...process.env,
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_NAMESPACE: NAMESPACE,
+      DATABASE_URL: postgres.url,
+      VIP_ROUTER_CODEC_KEYS: codecKeys,
+      VIP_ROUTER_BOOTSTRAP_API_KEY: adminKey,
+      ...options.env,
+    };
+    const apiPorts = await Promise.all(Array.from({ length: options.apis ?? 2 }, () => findFreePort()));
+    // The CRM step of every worker calls the built-in directory of the first API.
+    base['VIP_ROUTER_API_URL'] = `http://127.0.0.1:${apiPorts[0]}`;
+    const apis = apiPorts.map((port, i) => launch(`api-${i + 1}`, 'src/api/server.ts', { ...base, PORT: String(port) }, options.dir, `http://127.0.0.1:${port}`));
+    const workers = Array.from({ length: options.workers ?? 2 }, (_, i) =>
+      launch(`worker-${i + 1}`, 'src/worker.ts', { ...base, VIP_ROUTER_METRICS_PORT: '0' }, options.dir),
+    );
+    stops.push(async () => {
+      await Promise.all([...workers, ...apis].map((p) => stopProcess(p.child)));
+    });
+    await Promise.all(apis.map((api) => waitFor(`${api.name} ready`, async () => (await fetch(`${api.url}/readyz`, { signal: AbortSignal.timeout(2_000) })).status === 200, api)));
+    await waitForPollers(temporal.address, base['TEMPORAL_TASK_QUEUE'] ?? 'vip-router', workers);
+    log(`vip-router: ${workers.length} workers and ${apis.length} APIs (${apis.map((a) => a.url).join(', ')})`);
+    return { temporal, postgres, databaseUrl: postgres.url, adminKey, codecKeys, workers, apis, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function ensureNamespace(address: string): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    await connection.workflowService
+      .registerNamespace({ namespace: NAMESPACE, workflowExecutionRetentionPeriod: msToTs(RETENTION) })
+      .catch((error: { code?: number }) => {
+        if (error.code !== 6) throw error; // ALREADY_EXISTS: kept from an earlier start
+      });
+    // A new namespace reaches every frontend's cache within seconds; wait until it serves.
+    await waitFor('the namespace', async () => {
+      await connection.workflowService.describeNamespace({ namespace: NAMESPACE });
+      return true;
+    });
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Ready when Temporal lists a poller of each worker process on the task queue (its identity is `pid@host`). */
+async function waitForPollers(address: string, taskQueue: string, workers: VipRouterProcess[]): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    for (const worker of workers) {
+      await waitFor(
+        `${worker.name} polling ${taskQueue}`,
+        async () => {
+          const { pollers } = await connection.workflowService.describeTaskQueue({
+            namespace: NAMESPACE,
+            taskQueue: { name: taskQueue, kind: proto.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+            taskQueueType: proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+          });
+          return (pollers ?? []).some((poller) => poller.identity?.startsWith(`${worker.child.pid}@`));
+        },
+        worker,
+      );
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+/** A secret made on first start and kept with the cluster's data, so a restart reads the same histories and keys. */
+async function keptSecret(file: string, make: () => string): Promise<string> {
+  if (existsSync(file)) return (await fs.readFile(file, 'utf8')).trim();
+  const value = make();
+  await fs.writeFile(file, `${value}\n`, { mode: 0o600 });
+  return value;
+}
+
+const outputs = new WeakMap<ChildProcess, string[]>();
+const output = (p: VipRouterProcess) => (outputs.get(p.child) ?? []).join('');
+
+function launch(name: string, entry: string, env: NodeJS.ProcessEnv, dir: string, url?: string): VipRouterProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const file = createWriteStream(path.join(dir, `${name}.log`), { flags: 'a' });
+  const kept: string[] = [];
+  outputs.set(child, kept);
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.on('data', (chunk: Buffer) => {
+      kept.push(chunk.toString());
+      if (kept.length > 200) kept.shift();
+    });
+    stream.pipe(file);
+  }
+  return { name, child, url };
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((done) => child.once('exit', done));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, owner?: VipRouterProcess): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (owner && (owner.child.exitCode !== null || owner.child.signalCode !== null)) {
+      throw new Error(`${owner.name} exited before ${what}:\n${output(owner).slice(-3_000)}`);
+    }
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${READY_TIMEOUT_MS / 1000} s${owner ? `\n${output(owner).slice(-3_000)}` : ''}`);
+    await new Promise((tick) => setTimeout(tick, 500));
+  }
+}
