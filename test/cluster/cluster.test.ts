@@ -73,4 +73,45 @@ describe('on a multi-service Temporal cluster', { timeout: 20 * 60_000 }, () => 
     const state = await stateOf('c-history', 'assigned', 90_000);
     assert.equal(state.assignee.agentId, 'sam');
   });
+
+  it('goes on when the matching service is killed -9 and restarted', async () => {
+    cluster.temporal.process('matching').kill('SIGKILL');
+    await cluster.temporal.restart('matching');
+    let opened = { status: 0, body: undefined as unknown };
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline && opened.status !== 202; ) {
+      opened = await call(0, 'POST', '/v1/conversations', { contact: { id: 'c-matching', email: 'ana@example.com' } }).catch(() => opened);
+      if (opened.status !== 202 && opened.status !== 200) await new Promise((tick) => setTimeout(tick, 1_000));
+      else break;
+    }
+    assert.ok([200, 202].includes(opened.status), JSON.stringify(opened.body));
+    assert.equal((await stateOf('c-matching', 'assigned', 90_000)).assignee.agentId, 'alex');
+  });
+
+  it('2 APIs racing on one queue with one worker killed: exactly the room given assigned, the rest queued, nobody twice', async () => {
+    const samOpen = async () => ((await call(0, 'GET', '/v1/agents')).body.agents as any[]).find((a) => a.id === 'sam')!.openConversations as number;
+    const before = await samOpen();
+    // Sam, the support team's only agent, is full: every regular contact queues.
+    await call(0, 'PUT', '/v1/agents/sam', { name: 'Sam', team: 'support', capacity: before });
+    cluster.workers[0]!.child.kill('SIGKILL');
+    const ids = Array.from({ length: 20 }, (_, i) => `c-race-${i}`);
+    const opened = await Promise.all(ids.map((id, i) => call(i % 2, 'POST', '/v1/conversations', { contact: { id, email: `race-${i}@example.com` } })));
+    assert.deepEqual([...new Set(opened.map((o) => o.status))], [202]);
+    await Promise.all(ids.map((id) => stateOf(id, 'queued', 90_000)));
+    // Room for 6 more, given through the other API: the dispatcher serves exactly 6, each once.
+    await call(1, 'PATCH', '/v1/agents/sam', { capacity: before + 6 });
+    const settle = Date.now() + 60_000;
+    let open = 0;
+    let queued = 0;
+    while (Date.now() < settle) {
+      open = await samOpen();
+      queued = ((await call(1, 'GET', '/v1/queue')).body.queue as any[]).filter((q) => String(q.contactId).startsWith('c-race-')).length;
+      if (open === before + 6 && queued === 14) break;
+      await new Promise((tick) => setTimeout(tick, 500));
+    }
+    const states = await Promise.all(ids.map(async (id) => (await call(0, 'GET', `/v1/conversations/${id}`)).body.state as string));
+    assert.deepEqual(
+      { samGained: open - before, queued, assigned: states.filter((state) => state === 'assigned').length },
+      { samGained: 6, queued: 14, assigned: 6 },
+    );
+  });
 });
