@@ -26,7 +26,10 @@ import { cpuSeconds, rssBytes, SIGNING_KEY, startTopology, TASK_QUEUE, type Topo
  */
 
 const USAGE = `usage: npm run bench -- [--rounds 3] [--seconds 15] [--concurrency 16] [--out bench-results]
-                        [--burst 1000] [--waiting 10000] [--smoke]`;
+                        [--burst 1000] [--waiting 10000] [--smoke] [--cluster]
+
+--cluster runs it on Temporal's four services as processes with PostgreSQL persistence (npm run cluster's) instead
+of the dev server.`;
 
 type Arm = 'E' | 'M' | 'D' | 'S' | 'W';
 const ARMS: Arm[] = ['E', 'M', 'D', 'S', 'W'];
@@ -76,6 +79,7 @@ async function main(): Promise<number> {
       burst: { type: 'string' },
       waiting: { type: 'string' },
       smoke: { type: 'boolean', default: false },
+      cluster: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -89,8 +93,8 @@ async function main(): Promise<number> {
   const concurrency = smoke ? 4 : Number(values.concurrency);
   const scratch = await mkdtemp(join(tmpdir(), 'vip-router-bench-'));
   const log = (line: string) => console.error(`[bench] ${line}`);
-  log(`starting PostgreSQL, the Temporal dev server, the API and a worker in ${scratch}`);
-  const topology = await startTopology(scratch, log);
+  log(`starting PostgreSQL, ${values.cluster ? "a Temporal cluster (4 service processes)" : "the Temporal dev server"}, the API and a worker in ${scratch}`);
+  const topology = await startTopology(scratch, log, { cluster: values.cluster });
   const bench = await Bench.create(topology);
   try {
     if (values.burst) return await bench.burst(Number(values.burst), concurrency, seconds, resolve(values.out!));

@@ -6,6 +6,9 @@ import { startEmbeddedPostgres } from '../../src/infra/embedded-postgres';
 import { findFreePort } from '../../src/infra/ports';
 import { resolveTemporalBinary } from '../../src/infra/temporal-cli';
 import { startTemporalDevServer } from '../../src/infra/temporal-dev-server';
+import { ensureNamespace } from '../../src/infra/cluster';
+import { startTemporalCluster, TEMPORAL_SERVICES } from '../../src/infra/temporal-cluster';
+import { resolveTemporalServer } from '../../src/infra/temporal-server';
 import { ApiKeys } from '../../src/security/api-keys';
 import { generateCodecKey } from '../../src/security/codec';
 import { FAILURE_CONVERTER_PATH } from '../../src/service';
@@ -53,15 +56,13 @@ export async function processesUnder(dir: string): Promise<number[]> {
   return found;
 }
 
-export async function startTopology(scratch: string, log: (line: string) => void): Promise<Topology> {
+export async function startTopology(scratch: string, log: (line: string) => void, options: { cluster?: boolean } = {}): Promise<Topology> {
   const stops: Array<() => Promise<unknown>> = [];
   const pgDir = join(scratch, 'postgres');
   const postgres = await startEmbeddedPostgres({ dataDir: pgDir, database: 'vip_router_bench' });
   stops.push(() => postgres.stop());
-  const binary = await resolveTemporalBinary('cli', { log });
-  if (binary.type !== 'existing-path') throw new Error('the benchmark needs the Temporal CLI binary');
   const temporalDb = join(scratch, 'temporal.db');
-  const temporal = await startTemporalDevServer({ binary: binary.path, dbFile: temporalDb, searchAttributes: ROUTING_SEARCH_ATTRIBUTES });
+  const temporal = options.cluster ? await startClusterServer(scratch, postgres.url, log) : await startDevServer(temporalDb, log);
   stops.push(() => temporal.stop());
 
   const db = createPool(postgres.url, 8);
@@ -118,6 +119,7 @@ export async function startTopology(scratch: string, log: (line: string) => void
   }
 
   const temporalPid = async () => {
+    if (temporal.pids) return temporal.pids();
     for (const entry of await readdir('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
@@ -163,4 +165,30 @@ export async function rssBytes(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
   return kb ? Number(kb) * 1024 : 0;
+}
+
+interface BenchTemporal {
+  address: string;
+  stop(): Promise<void>;
+  /** The server's processes, when they are ours to name (the cluster's four). */
+  pids?: () => number[];
+}
+
+async function startDevServer(dbFile: string, log: (line: string) => void): Promise<BenchTemporal> {
+  const binary = await resolveTemporalBinary('cli', { log });
+  if (binary.type !== 'existing-path') throw new Error('the benchmark needs the Temporal CLI binary');
+  return startTemporalDevServer({ binary: binary.path, dbFile, searchAttributes: ROUTING_SEARCH_ATTRIBUTES });
+}
+
+/** `--cluster`: Temporal's four services as processes, persisting to the bench's PostgreSQL (npm run cluster's). */
+async function startClusterServer(scratch: string, postgresUrl: string, log: (line: string) => void): Promise<BenchTemporal> {
+  const url = new URL(postgresUrl);
+  const cluster = await startTemporalCluster({
+    parts: await resolveTemporalServer(log),
+    dir: join(scratch, 'temporal-cluster'),
+    postgres: { host: url.hostname, port: Number(url.port), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) },
+    log,
+  });
+  await ensureNamespace(cluster.address);
+  return { address: cluster.address, stop: () => cluster.stop(), pids: () => TEMPORAL_SERVICES.map((service) => cluster.process(service).pid!) };
 }

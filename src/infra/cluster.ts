@@ -101,7 +101,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   }
 }
 
-async function ensureNamespace(address: string): Promise<void> {
+/** The `default` namespace, registered on a new cluster (kept on a restart), and serving. */
+export async function ensureNamespace(address: string): Promise<void> {
   const connection = await Connection.connect({ address });
   try {
     await connection.workflowService
