@@ -9,6 +9,7 @@ import { generateApiKey } from '../security/api-keys';
 import { generateCodecKey } from '../security/codec';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 import { findFreePort } from './ports';
+import { stopChild, waitUntilServing } from './processes';
 import { startTemporalCluster, type TemporalCluster } from './temporal-cluster';
 import { resolveTemporalServer } from './temporal-server';
 
@@ -16,6 +17,7 @@ const REPO_ROOT = path.join(__dirname, '..', '..');
 const NAMESPACE = 'default';
 const RETENTION = '3 days';
 const READY_TIMEOUT_MS = 90_000;
+const STOP_GRACE_MS = 15_000;
 
 export interface ClusterOptions {
   /** Everything the cluster keeps: PostgreSQL's data, Temporal's config and logs, the keys, each process's log. */
@@ -89,7 +91,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       launch(`worker-${i + 1}`, 'src/worker.ts', { ...base, VIP_ROUTER_METRICS_PORT: '0' }, options.dir),
     );
     stops.push(async () => {
-      await Promise.all([...workers, ...apis].map((p) => stopProcess(p.child)));
+      await Promise.all([...workers, ...apis].map((p) => stopChild(p.child, STOP_GRACE_MS)));
     });
     await Promise.all(apis.map((api) => waitFor(`${api.name} ready`, async () => (await fetch(`${api.url}/readyz`, { signal: AbortSignal.timeout(2_000) })).status === 200, api)));
     await waitForPollers(temporal.address, base['TEMPORAL_TASK_QUEUE'] ?? 'vip-router', workers);
@@ -110,14 +112,11 @@ export async function ensureNamespace(address: string): Promise<void> {
       .catch((error: { code?: number }) => {
         if (error.code !== 6) throw error; // ALREADY_EXISTS: kept from an earlier start
       });
-    // A new namespace reaches every frontend's cache within seconds; wait until it serves.
-    await waitFor('the namespace', async () => {
-      await connection.workflowService.describeNamespace({ namespace: NAMESPACE });
-      return true;
-    });
   } finally {
     await connection.close();
   }
+  // A new namespace reaches every frontend's cache within seconds; wait until it serves.
+  await waitUntilServing(address, NAMESPACE, READY_TIMEOUT_MS);
 }
 
 /** Ready when Temporal lists a poller of each worker process on the task queue (its identity is `pid@host`). */
@@ -167,15 +166,6 @@ function launch(name: string, entry: string, env: NodeJS.ProcessEnv, dir: string
     stream.pipe(file);
   }
   return { name, child, url };
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((done) => child.once('exit', done));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, owner?: VipRouterProcess): Promise<void> {

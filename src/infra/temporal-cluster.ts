@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { stringify as toYaml } from 'yaml';
 import { findFreePortBetween } from './ports';
+import { stopChild, waitUntilServing } from './processes';
 import type { TemporalServerParts } from './temporal-server';
 
 const execFileAsync = promisify(execFile);
@@ -15,6 +16,7 @@ export type TemporalService = (typeof TEMPORAL_SERVICES)[number];
 
 const HISTORY_SHARDS = 4;
 const READY_TIMEOUT_MS = 90_000;
+const STOP_GRACE_MS = 10_000;
 
 export interface TemporalClusterOptions {
   parts: TemporalServerParts;
@@ -64,13 +66,9 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
   const address = `127.0.0.1:${ports.frontend.grpc}`;
   const stopOne = async (service: TemporalService) => {
     const child = processes.get(service);
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (!child) return;
     stopping.add(service);
-    const exited = new Promise((done) => child.once('exit', done));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
+    await stopChild(child, STOP_GRACE_MS);
     stopping.delete(service);
   };
   const cluster: TemporalCluster = {
@@ -85,10 +83,11 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
     },
   };
   try {
-    await waitForFrontend(address, options);
+    // temporal-system exists on any server: it answers before a namespace of ours is registered.
+    await waitUntilServing(address, 'temporal-system', READY_TIMEOUT_MS);
   } catch (error) {
     await cluster.stop();
-    throw error;
+    throw new Error(`${(error as Error).message}; logs in ${options.dir}`, { cause: error });
   }
   log(`temporal cluster: ${TEMPORAL_SERVICES.join(', ')} running as 4 processes, frontend ${address}`);
   return cluster;
@@ -175,24 +174,3 @@ const DYNAMIC_CONFIG = {
   'system.forceSearchAttributesCacheRefreshOnRead': [{ value: true }],
   'frontend.namespaceRPS': [{ value: 10_000 }],
 };
-
-async function waitForFrontend(address: string, { dir }: TemporalClusterOptions): Promise<void> {
-  const { Connection } = await import('@temporalio/client');
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let last = '';
-  while (Date.now() < deadline) {
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 2_000 });
-      try {
-        await connection.workflowService.getSystemInfo({});
-        return;
-      } finally {
-        await connection.close();
-      }
-    } catch (error) {
-      last = (error as Error).message;
-      await new Promise((tick) => setTimeout(tick, 1_000));
-    }
-  }
-  throw new Error(`the Temporal frontend at ${address} did not answer within ${READY_TIMEOUT_MS / 1000} s (${last}); logs in ${dir}`);
-}

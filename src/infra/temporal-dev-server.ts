@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
-import { Connection } from '@temporalio/client';
 import { findFreePort } from './ports';
+import { stopChild, waitUntilServing } from './processes';
 
 export type SearchAttributeKind = 'Text' | 'Keyword' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
 
@@ -37,8 +37,6 @@ export type TemporalDevServer = {
 const DEFAULT_IP = '127.0.0.1';
 const DEFAULT_NAMESPACE = 'default';
 const READY_TIMEOUT_MS = 60_000;
-const READY_PROBE_TIMEOUT_MS = 2_000;
-const READY_RETRY_MS = 200;
 const STOP_GRACE_MS = 10_000;
 const OUTPUT_TAIL_CHARS = 4_000;
 
@@ -85,11 +83,8 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   const stop = () => {
     stopping ??= (async () => {
       process.off('exit', killOnExit);
-      if (exitReason !== undefined || child.pid === undefined) return;
-      child.kill('SIGTERM');
-      const escalation = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-      await exited;
-      clearTimeout(escalation);
+      if (exitReason !== undefined) return;
+      await stopChild(child, STOP_GRACE_MS);
     })();
     return stopping;
   };
@@ -117,36 +112,6 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   }
 
   return { address, namespace, uiUrl: uiPort === undefined ? undefined : `http://${ip}:${uiPort}`, stop };
-}
-
-async function waitUntilServing(
-  address: string,
-  namespace: string,
-  timeoutMs: number,
-  assertAlive: () => void,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    assertAlive();
-    if (Date.now() > deadline) {
-      throw new Error(`temporal dev server at ${address} not ready after ${timeoutMs} ms`, { cause: lastError });
-    }
-    let connection: Connection | undefined;
-    try {
-      connection = await Connection.connect({ address, connectTimeout: READY_PROBE_TIMEOUT_MS });
-      const conn = connection;
-      await conn.withDeadline(Date.now() + READY_PROBE_TIMEOUT_MS, () =>
-        conn.workflowService.describeNamespace({ namespace }),
-      );
-      return;
-    } catch (err) {
-      lastError = err;
-    } finally {
-      await connection?.close().catch(() => undefined);
-    }
-    await new Promise((resolve) => setTimeout(resolve, READY_RETRY_MS));
-  }
 }
 
 function captureOutput(child: ChildProcess, log: (line: string) => void): { tail(): string } {

@@ -1,0 +1,42 @@
+import type { ChildProcess } from 'node:child_process';
+import { Connection } from '@temporalio/client';
+
+const READY_PROBE_TIMEOUT_MS = 2_000;
+const READY_RETRY_MS = 200;
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited (at once if it already has). */
+export async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise((done) => child.once('exit', done));
+  child.kill('SIGTERM');
+  const escalation = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(escalation);
+}
+
+/**
+ * Resolves once the Temporal frontend at `address` answers for `namespace` (`temporal-system` exists on any server,
+ * before a namespace of ours is registered). `assertAlive` throws to give up early, e.g. when the server exited.
+ */
+export async function waitUntilServing(address: string, namespace: string, timeoutMs: number, assertAlive: () => void = () => undefined): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    assertAlive();
+    if (Date.now() > deadline) {
+      throw new Error(`Temporal at ${address} did not serve namespace ${namespace} within ${timeoutMs} ms`, { cause: lastError });
+    }
+    let connection: Connection | undefined;
+    try {
+      connection = await Connection.connect({ address, connectTimeout: READY_PROBE_TIMEOUT_MS });
+      const conn = connection;
+      await conn.withDeadline(Date.now() + READY_PROBE_TIMEOUT_MS, () => conn.workflowService.describeNamespace({ namespace }));
+      return;
+    } catch (err) {
+      lastError = err;
+    } finally {
+      await connection?.close().catch(() => undefined);
+    }
+    await new Promise((resolve) => setTimeout(resolve, READY_RETRY_MS));
+  }
+}
