@@ -290,28 +290,26 @@ class Bench {
       progress(`throughput, round ${round}/${rounds}`, ARMS.length, ARMS.length);
     }
     const throughput = (arm: Arm) => closed[arm].reduce((n, s) => n + s.completed, 0) / closed[arm].reduce((n, s) => n + s.seconds, 0);
-    const rate = Math.max(1, throughput('E') / 2);
-    const open = Object.fromEntries(ARMS.map((arm) => [arm, [] as number[]])) as Record<Arm, number[]>;
-    for (let round = 1; round <= rounds; round++) {
-      for (const [i, arm] of ARMS.entries()) {
-        progress(`latency at ${rate.toFixed(1)}/s, round ${round}/${rounds}`, i, ARMS.length);
-        open[arm].push(...(await this.openLoop(arm, rate, seconds, opened, limit)));
-        await this.closeAll(opened);
+    // Latency of each arm in open loop at `rate`, the arms interleaved round by round.
+    const openLoops = async <A extends Arm>(arms: readonly A[], rate: number): Promise<Record<A, number[]>> => {
+      const samples = Object.fromEntries(arms.map((arm) => [arm, [] as number[]])) as Record<A, number[]>;
+      for (let round = 1; round <= rounds; round++) {
+        const label = `latency at ${rate.toFixed(1)}/s, round ${round}/${rounds}`;
+        for (const [i, arm] of arms.entries()) {
+          progress(label, i, arms.length);
+          samples[arm].push(...(await this.openLoop(arm, rate, seconds, opened, limit)));
+          await this.closeAll(opened);
+        }
+        progress(label, arms.length, arms.length);
       }
-      progress(`latency at ${rate.toFixed(1)}/s, round ${round}/${rounds}`, ARMS.length, ARMS.length);
-    }
+      return samples;
+    };
+    const rate = Math.max(1, throughput('E') / 2);
+    const open = await openLoops(ARMS, rate);
     // Half of E's rate may be past what M can do at all (then M's latency is its queue's, not its own): the same
     // comparison again at half of M's throughput, where no arm is saturated.
     const gentleRate = Math.max(1, throughput('M') / 2);
-    const gentle = Object.fromEntries(GENTLE_ARMS.map((arm) => [arm, [] as number[]])) as Record<(typeof GENTLE_ARMS)[number], number[]>;
-    for (let round = 1; round <= rounds; round++) {
-      for (const [i, arm] of GENTLE_ARMS.entries()) {
-        progress(`latency at ${gentleRate.toFixed(1)}/s, round ${round}/${rounds}`, i, GENTLE_ARMS.length);
-        gentle[arm].push(...(await this.openLoop(arm, gentleRate, seconds, opened, limit)));
-        await this.closeAll(opened);
-      }
-      progress(`latency at ${gentleRate.toFixed(1)}/s, round ${round}/${rounds}`, GENTLE_ARMS.length, GENTLE_ARMS.length);
-    }
+    const gentle = await openLoops(GENTLE_ARMS, gentleRate);
 
     const rows = ARMS.map((arm) => {
       const stats = closed[arm];
