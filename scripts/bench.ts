@@ -134,7 +134,7 @@ class Bench {
       CREATE TRIGGER bench_asked AFTER INSERT ON messages FOR EACH ROW EXECUTE FUNCTION bench_notify_asked();`);
     const listener = new pg.Client({ connectionString: topology.databaseUrl });
     await listener.connect();
-    const connection = await Connection.connect({ address: topology.temporalAddress });
+    const connection = await Connection.connect(topology.temporal);
     const client = new Client({ connection, dataConverter: dataConverter(testCodec(topology.codecKeys)) });
     const bench = new Bench(topology, client, connection, listener);
     listener.on('notification', (note) => {

@@ -4,9 +4,9 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
 import { startEmbeddedPostgres } from '../../src/infra/embedded-postgres';
 import { findFreePort } from '../../src/infra/ports';
-import { resolveTemporalBinary } from '../../src/infra/temporal-cli';
+import type { TemporalConnectionOptions } from '../../src/temporal-connection';
 import { startTemporalDevServer } from '../../src/infra/temporal-dev-server';
-import { ensureNamespace } from '../../src/infra/cluster';
+import { temporalCliPath } from '../../src/infra/cluster';
 import { startTemporalCluster, TEMPORAL_SERVICES } from '../../src/infra/temporal-cluster';
 import { resolveTemporalServer } from '../../src/infra/temporal-server';
 import { ApiKeys } from '../../src/security/api-keys';
@@ -23,7 +23,8 @@ export const SIGNING_KEY = 'bench-webhook-signing-key';
 export interface Topology {
   db: Db;
   databaseUrl: string;
-  temporalAddress: string;
+  /** How a client reaches the bench's Temporal (mTLS on the cluster). */
+  temporal: TemporalConnectionOptions;
   apiUrl: string;
   adminKey: string;
   codecKeys: string;
@@ -86,7 +87,7 @@ export async function startTopology(scratch: string, log: (line: string) => void
   const env: NodeJS.ProcessEnv = {
     PATH: process.env['PATH'],
     HOME: process.env['HOME'],
-    TEMPORAL_ADDRESS: temporal.address,
+    ...temporal.env,
     TEMPORAL_TASK_QUEUE: TASK_QUEUE,
     DATABASE_URL: postgres.url,
     VIP_ROUTER_CODEC_KEYS: codecKeys,
@@ -131,7 +132,7 @@ export async function startTopology(scratch: string, log: (line: string) => void
   return {
     db,
     databaseUrl: postgres.url,
-    temporalAddress: temporal.address,
+    temporal: temporal.connection,
     apiUrl,
     adminKey,
     codecKeys,
@@ -168,16 +169,17 @@ export async function rssBytes(pid: number): Promise<number> {
 }
 
 interface BenchTemporal {
-  address: string;
+  connection: TemporalConnectionOptions;
+  /** TEMPORAL_ADDRESS and, on the cluster, the TLS settings of the bench's worker and API. */
+  env: Record<string, string>;
   stop(): Promise<void>;
   /** The server's processes, when they are ours to name (the cluster's four). */
   pids?: () => number[];
 }
 
 async function startDevServer(dbFile: string, log: (line: string) => void): Promise<BenchTemporal> {
-  const binary = await resolveTemporalBinary('cli', { log });
-  if (binary.type !== 'existing-path') throw new Error('the benchmark needs the Temporal CLI binary');
-  return startTemporalDevServer({ binary: binary.path, dbFile, searchAttributes: ROUTING_SEARCH_ATTRIBUTES });
+  const server = await startTemporalDevServer({ binary: await temporalCliPath(log), dbFile, searchAttributes: ROUTING_SEARCH_ATTRIBUTES });
+  return { connection: { address: server.address, tls: false }, env: { TEMPORAL_ADDRESS: server.address }, stop: () => server.stop() };
 }
 
 /** `--cluster`: Temporal's four services as processes, persisting to the bench's PostgreSQL (npm run cluster's). */
@@ -187,8 +189,8 @@ async function startClusterServer(scratch: string, postgresUrl: string, log: (li
     parts: await resolveTemporalServer(log),
     dir: join(scratch, 'temporal-cluster'),
     postgres: { host: url.hostname, port: Number(url.port), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) },
+    cli: await temporalCliPath(log),
     log,
   });
-  await ensureNamespace(cluster.address);
-  return { address: cluster.address, stop: () => cluster.stop(), pids: () => TEMPORAL_SERVICES.map((service) => cluster.process(service).pid!) };
+  return { connection: cluster.connection, env: cluster.clientEnv, stop: () => cluster.stop(), pids: () => TEMPORAL_SERVICES.map((service) => cluster.process(service).pid!) };
 }

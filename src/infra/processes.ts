@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { Connection } from '@temporalio/client';
+import type { TemporalConnectionOptions } from '../temporal-connection';
 
 const READY_PROBE_TIMEOUT_MS = 2_000;
 const READY_RETRY_MS = 200;
@@ -15,10 +16,18 @@ export async function stopChild(child: ChildProcess, graceMs: number): Promise<v
 }
 
 /**
- * Resolves once the Temporal frontend at `address` answers for `namespace` (`temporal-system` exists on any server,
- * before a namespace of ours is registered). `assertAlive` throws to give up early, e.g. when the server exited.
+ * Resolves once the Temporal frontend at `target` (an address, or connection options with TLS) answers for
+ * `namespace` (`temporal-system` exists on any server, before a namespace of ours is registered). `assertAlive` throws
+ * to give up early, e.g. when the server exited.
  */
-export async function waitUntilServing(address: string, namespace: string, timeoutMs: number, assertAlive: () => void = () => undefined): Promise<void> {
+export async function waitUntilServing(
+  target: string | TemporalConnectionOptions,
+  namespace: string,
+  timeoutMs: number,
+  assertAlive: () => void = () => undefined,
+): Promise<void> {
+  const options = typeof target === 'string' ? { address: target } : target;
+  const address = options.address;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -28,7 +37,7 @@ export async function waitUntilServing(address: string, namespace: string, timeo
     }
     let connection: Connection | undefined;
     try {
-      connection = await Connection.connect({ address, connectTimeout: READY_PROBE_TIMEOUT_MS });
+      connection = await Connection.connect({ ...options, connectTimeout: READY_PROBE_TIMEOUT_MS });
       const conn = connection;
       await conn.withDeadline(Date.now() + READY_PROBE_TIMEOUT_MS, () => conn.workflowService.describeNamespace({ namespace }));
       return;

@@ -3,7 +3,8 @@ import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { stringify as toYaml } from 'yaml';
+import type { TemporalConnectionOptions } from '../temporal-connection';
+import { clusterPki, type ClusterPki, FRONTEND_SERVER_NAME, INTERNODE_SERVER_NAME } from './pki';
 import { findFreePortBetween } from './ports';
 import { stopChild, waitUntilServing } from './processes';
 import type { TemporalServerParts } from './temporal-server';
@@ -14,22 +15,57 @@ const execFileAsync = promisify(execFile);
 export const TEMPORAL_SERVICES = ['history', 'matching', 'frontend', 'worker'] as const;
 export type TemporalService = (typeof TEMPORAL_SERVICES)[number];
 
-const HISTORY_SHARDS = 4;
+/** The scripts and the dynamic config docker-compose.yml runs too: one definition of how the cluster is set up. */
+export const TEMPORAL_DEPLOY_DIR = path.join(__dirname, '..', '..', 'deploy', 'temporal');
+
+/**
+ * The server is configured the way its container image is: no config file, its built-in config template filled from
+ * the environment. These settings are the same in docker-compose.yml (test/deploy/compose.test.ts holds it to them);
+ * hosts, ports, passwords and certificate paths are each deployment's own.
+ */
+export const TEMPORAL_SERVER_SETTINGS = {
+  DB: 'postgres12',
+  DBNAME: 'temporal',
+  VISIBILITY_DBNAME: 'temporal_visibility',
+  // Fixed for the life of a cluster: see the README's sizing notes before choosing another for a new one.
+  NUM_HISTORY_SHARDS: '4',
+  // Per service process: history needs the most; PostgreSQL's max_connections must cover the sum.
+  SQL_MAX_CONNS: '20',
+  SQL_MAX_IDLE_CONNS: '20',
+  SQL_VIS_MAX_CONNS: '10',
+  SQL_VIS_MAX_IDLE_CONNS: '10',
+  // mTLS is the authentication: the frontend and every service require a certificate from the cluster's CA.
+  TEMPORAL_ALLOW_NO_AUTH: 'true',
+  TEMPORAL_TLS_REQUIRE_CLIENT_AUTH: 'true',
+  TEMPORAL_TLS_FRONTEND_SERVER_NAME: FRONTEND_SERVER_NAME,
+  TEMPORAL_TLS_INTERNODE_SERVER_NAME: INTERNODE_SERVER_NAME,
+} as const;
+
 const READY_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 10_000;
 
 export interface TemporalClusterOptions {
   parts: TemporalServerParts;
-  /** Where the config and each service's log go. */
+  /** Where the certificates and each service's log go (kept across restarts). */
   dir: string;
   /** The PostgreSQL that holds the `temporal` and `temporal_visibility` databases (made here when missing). */
   postgres: { host: string; port: number; user: string; password: string };
+  /** The Temporal CLI, which registers the namespace (deploy/temporal/create-namespace.sh). */
+  cli: string;
+  namespace?: string;
   log?: (line: string) => void;
 }
 
 export interface TemporalCluster {
   /** The frontend's gRPC address, what TEMPORAL_ADDRESS names. */
   address: string;
+  /** How a client with the cluster's client certificate connects (SDK options). */
+  connection: TemporalConnectionOptions;
+  /** The same, as vip-router's TEMPORAL_* settings. */
+  clientEnv: Record<string, string>;
+  /** The same, as the Temporal CLI's settings. */
+  cliEnv: Record<string, string>;
+  pki: ClusterPki;
   /** Each service's process, to kill and restart in tests. */
   process(service: TemporalService): ChildProcess;
   restart(service: TemporalService): Promise<void>;
@@ -37,24 +73,24 @@ export interface TemporalCluster {
 }
 
 /**
- * PostgreSQL persistence and visibility set up with the schema tool (idempotent: an existing schema is brought up
- * to date), a config shaped like the server's `development-postgres12.yaml` with free ports, and the four services
- * started one process each; resolves once the frontend answers.
+ * The cluster's certificates (made once in `dir/pki`), PostgreSQL persistence and visibility set up by
+ * deploy/temporal/setup-schema.sh, the four services started one process each with mTLS on the frontend and between
+ * them, and the namespace registered by deploy/temporal/create-namespace.sh; resolves once it serves.
  */
 export async function startTemporalCluster(options: TemporalClusterOptions): Promise<TemporalCluster> {
   const log = options.log ?? (() => undefined);
+  const namespace = options.namespace ?? 'default';
   await fs.mkdir(options.dir, { recursive: true });
-  await setUpSchema(options);
+  const pki = await clusterPki(path.join(options.dir, 'pki'));
+  await runDeployScript('setup-schema.sh', { ...databaseEnv(options.postgres), SQL_TOOL: options.parts.sqlTool });
   const ports = await servicePorts();
-  const configFile = path.join(options.dir, 'temporal.yaml');
-  await fs.writeFile(configFile, toYaml(clusterConfig(options, ports, path.join(options.dir, 'dynamicconfig.yaml'))));
-  await fs.writeFile(path.join(options.dir, 'dynamicconfig.yaml'), toYaml(DYNAMIC_CONFIG));
+  const env = serverEnv(options.postgres, ports, pki);
 
   const processes = new Map<TemporalService, ChildProcess>();
   const stopping = new Set<TemporalService>();
   const launch = (service: TemporalService) => {
     const out = createWriteStream(path.join(options.dir, `${service}.log`), { flags: 'a' });
-    const child = spawn(options.parts.server, ['--config-file', configFile, '--allow-no-auth', 'start', '--service', service], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(options.parts.server, ['start', '--service', service], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.pipe(out);
     child.stderr.pipe(out);
     child.once('exit', (code, signal) => {
@@ -64,6 +100,21 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
   };
   for (const service of TEMPORAL_SERVICES) launch(service);
   const address = `127.0.0.1:${ports.frontend.grpc}`;
+  const connection: TemporalConnectionOptions = {
+    address,
+    tls: {
+      serverNameOverride: FRONTEND_SERVER_NAME,
+      serverRootCACertificate: await fs.readFile(pki.ca),
+      clientCertPair: { crt: await fs.readFile(pki.client.cert), key: await fs.readFile(pki.client.key) },
+    },
+  };
+  const cliEnv = {
+    TEMPORAL_ADDRESS: address,
+    TEMPORAL_TLS_CLIENT_CERT_PATH: pki.client.cert,
+    TEMPORAL_TLS_CLIENT_KEY_PATH: pki.client.key,
+    TEMPORAL_TLS_SERVER_CA_CERT_PATH: pki.ca,
+    TEMPORAL_TLS_SERVER_NAME: FRONTEND_SERVER_NAME,
+  };
   const stopOne = async (service: TemporalService) => {
     const child = processes.get(service);
     if (!child) return;
@@ -73,6 +124,17 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
   };
   const cluster: TemporalCluster = {
     address,
+    connection,
+    clientEnv: {
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_NAMESPACE: namespace,
+      TEMPORAL_TLS_CERT: pki.client.cert,
+      TEMPORAL_TLS_KEY: pki.client.key,
+      TEMPORAL_TLS_CA: pki.ca,
+      TEMPORAL_TLS_SERVER_NAME: FRONTEND_SERVER_NAME,
+    },
+    cliEnv,
+    pki,
     process: (service) => processes.get(service)!,
     async restart(service) {
       await stopOne(service);
@@ -83,33 +145,68 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
     },
   };
   try {
-    // temporal-system exists on any server: it answers before a namespace of ours is registered.
-    await waitUntilServing(address, 'temporal-system', READY_TIMEOUT_MS);
+    await runDeployScript('create-namespace.sh', { ...cliEnv, TEMPORAL_CLI: options.cli, TEMPORAL_NAMESPACE: namespace });
+    // A new namespace reaches every frontend's cache within seconds; wait until it serves.
+    await waitUntilServing(connection, namespace, READY_TIMEOUT_MS);
   } catch (error) {
     await cluster.stop();
     throw new Error(`${(error as Error).message}; logs in ${options.dir}`, { cause: error });
   }
-  log(`temporal cluster: ${TEMPORAL_SERVICES.join(', ')} running as 4 processes, frontend ${address}`);
+  log(`temporal cluster: ${TEMPORAL_SERVICES.join(', ')} running as 4 processes, frontend ${address} (mTLS), namespace ${namespace}`);
   return cluster;
 }
 
-async function setUpSchema({ parts, postgres }: TemporalClusterOptions): Promise<void> {
-  const base = ['--plugin', 'postgres12', '--ep', postgres.host, '-p', String(postgres.port), '-u', postgres.user, '--pw', postgres.password];
-  for (const [database, schema] of [
-    ['temporal', 'postgresql/v12/temporal'],
-    ['temporal_visibility', 'postgresql/v12/visibility'],
-  ] as const) {
-    const tool = (...args: string[]) => execFileAsync(parts.sqlTool, [...base, '--db', database, ...args], { timeout: 120_000 });
-    await tool('create-database').catch((error: { stderr?: string; message: string }) => {
-      if (!/already exists/.test(`${error.stderr ?? ''}${error.message}`)) throw error;
-    });
-    // setup-schema -v 0.0 makes the version table only; on an existing schema it is refused, and update-schema follows either way.
-    await tool('setup-schema', '-v', '0.0').catch(() => undefined);
-    await tool('update-schema', '--schema-name', schema);
-  }
+type Ports = Record<TemporalService, { grpc: number; membership: number }> & { frontendHttp: number };
+
+function databaseEnv(postgres: TemporalClusterOptions['postgres']): Record<string, string> {
+  return {
+    POSTGRES_SEEDS: postgres.host,
+    DB_PORT: String(postgres.port),
+    POSTGRES_USER: postgres.user,
+    POSTGRES_PWD: postgres.password,
+    DBNAME: TEMPORAL_SERVER_SETTINGS.DBNAME,
+    VISIBILITY_DBNAME: TEMPORAL_SERVER_SETTINGS.VISIBILITY_DBNAME,
+  };
 }
 
-type Ports = Record<TemporalService, { grpc: number; membership: number }> & { frontendHttp: number };
+/** Only what the config template reads (and PATH/HOME): nothing of the caller's environment leaks into it. */
+function serverEnv(postgres: TemporalClusterOptions['postgres'], ports: Ports, pki: ClusterPki): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env['PATH'],
+    HOME: process.env['HOME'],
+    ...TEMPORAL_SERVER_SETTINGS,
+    ...databaseEnv(postgres),
+    LOG_LEVEL: 'warn',
+    DYNAMIC_CONFIG_FILE_PATH: path.join(TEMPORAL_DEPLOY_DIR, 'dynamicconfig.yaml'),
+    BIND_ON_IP: '127.0.0.1',
+    TEMPORAL_BROADCAST_ADDRESS: '127.0.0.1',
+    FRONTEND_GRPC_PORT: String(ports.frontend.grpc),
+    FRONTEND_HTTP_PORT: String(ports.frontendHttp),
+    FRONTEND_MEMBERSHIP_PORT: String(ports.frontend.membership),
+    HISTORY_GRPC_PORT: String(ports.history.grpc),
+    HISTORY_MEMBERSHIP_PORT: String(ports.history.membership),
+    MATCHING_GRPC_PORT: String(ports.matching.grpc),
+    MATCHING_MEMBERSHIP_PORT: String(ports.matching.membership),
+    WORKER_GRPC_PORT: String(ports.worker.grpc),
+    WORKER_MEMBERSHIP_PORT: String(ports.worker.membership),
+    TEMPORAL_TLS_SERVER_CA_CERT: pki.ca,
+    TEMPORAL_TLS_SERVER_CERT: pki.internode.cert,
+    TEMPORAL_TLS_SERVER_KEY: pki.internode.key,
+    TEMPORAL_TLS_FRONTEND_CERT: pki.frontend.cert,
+    TEMPORAL_TLS_FRONTEND_KEY: pki.frontend.key,
+    TEMPORAL_TLS_CLIENT1_CA_CERT: pki.ca,
+    TEMPORAL_TLS_CLIENT2_CA_CERT: pki.ca,
+  };
+}
+
+async function runDeployScript(script: string, env: Record<string, string>): Promise<void> {
+  try {
+    await execFileAsync('sh', [path.join(TEMPORAL_DEPLOY_DIR, script)], { env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env }, timeout: 240_000 });
+  } catch (error) {
+    const e = error as Error & { stderr?: string; stdout?: string };
+    throw new Error(`deploy/temporal/${script} failed: ${(e.stderr || e.stdout || e.message).trim()}`, { cause: error });
+  }
+}
 
 /** Temporal keeps membership ports in a smallint: every port below 32768, and distinct. */
 async function servicePorts(): Promise<Ports> {
@@ -123,54 +220,3 @@ async function servicePorts(): Promise<Ports> {
   const pair = async () => ({ grpc: await port(), membership: await port() });
   return { history: await pair(), matching: await pair(), frontend: await pair(), worker: await pair(), frontendHttp: await port() };
 }
-
-function clusterConfig({ postgres }: TemporalClusterOptions, ports: Ports, dynamicConfigFile: string): Record<string, unknown> {
-  const store = (databaseName: string, maxConns: number) => ({
-    sql: {
-      pluginName: 'postgres12',
-      databaseName,
-      connectAddr: `${postgres.host}:${postgres.port}`,
-      connectProtocol: 'tcp',
-      user: postgres.user,
-      password: postgres.password,
-      maxConns,
-      maxIdleConns: maxConns,
-      maxConnLifetime: '1h',
-    },
-  });
-  const rpc = (service: TemporalService) => ({
-    rpc: {
-      grpcPort: ports[service].grpc,
-      membershipPort: ports[service].membership,
-      bindOnLocalHost: true,
-      ...(service === 'frontend' ? { httpPort: ports.frontendHttp } : {}),
-    },
-  });
-  return {
-    log: { stdout: true, level: 'warn' },
-    persistence: {
-      defaultStore: 'postgres-default',
-      visibilityStore: 'postgres-visibility',
-      numHistoryShards: HISTORY_SHARDS,
-      datastores: { 'postgres-default': store('temporal', 20), 'postgres-visibility': store('temporal_visibility', 10) },
-    },
-    global: { membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' } },
-    services: Object.fromEntries(TEMPORAL_SERVICES.map((service) => [service, rpc(service)])),
-    clusterMetadata: {
-      enableGlobalNamespace: false,
-      failoverVersionIncrement: 10,
-      masterClusterName: 'active',
-      currentClusterName: 'active',
-      clusterInformation: { active: { enabled: true, initialFailoverVersion: 1, rpcName: 'frontend', rpcAddress: `127.0.0.1:${ports.frontend.grpc}` } },
-    },
-    dcRedirectionPolicy: { policy: 'noop' },
-    dynamicConfigClient: { filepath: dynamicConfigFile, pollInterval: '10s' },
-  };
-}
-
-/** Settings a small cluster needs: no throttling of a test's bursts, and search attributes usable at once. */
-const DYNAMIC_CONFIG = {
-  'frontend.enableUpdateWorkflowExecution': [{ value: true }],
-  'system.forceSearchAttributesCacheRefreshOnRead': [{ value: true }],
-  'frontend.namespaceRPS': [{ value: 10_000 }],
-};

@@ -1,13 +1,12 @@
-import { execFile } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, Connection, isGrpcServiceError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { CertificateAuthority } from '../../src/infra/pki';
 import { resolveTemporalBinary } from '../../src/infra/temporal-cli';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/infra/temporal-dev-server';
 import { createLogger } from '../../src/logger';
@@ -22,9 +21,7 @@ import {
 import type { GreetingActivities } from '../fixtures/tls-workflow';
 import { startTlsFront, type TlsFront } from '../support/tls-front';
 
-const execFileAsync = promisify(execFile);
 
-const OPENSSL = process.env['OPENSSL_PATH'] ?? '/usr/bin/openssl';
 const SERVER_NAME = 'temporal.internal';
 const API_KEY = `test-api-key-${randomUUID()}`;
 // A refused handshake never makes a channel ready: the client gives up at its connect timeout.
@@ -43,58 +40,21 @@ interface Pki {
 
 /** A test CA with a server certificate (127.0.0.1, localhost, temporal.internal) and a client one; a rogue CA with its own client. */
 async function generatePki(dir: string): Promise<Pki> {
-  const file = (name: string) => path.join(dir, name);
-  await fs.writeFile(
-    file('openssl.cnf'),
-    [
-      '[req]',
-      'distinguished_name = dn',
-      'prompt = no',
-      '[dn]',
-      'CN = unused',
-      '[ca]',
-      'basicConstraints = critical,CA:TRUE',
-      'keyUsage = critical,keyCertSign,cRLSign',
-      'subjectKeyIdentifier = hash',
-    ].join('\n'),
-  );
-  const leafExtensions = (usage: string, san?: string) =>
-    [
-      'basicConstraints = critical,CA:FALSE',
-      'keyUsage = critical,digitalSignature',
-      `extendedKeyUsage = ${usage}`,
-      'authorityKeyIdentifier = keyid',
-      ...(san ? [`subjectAltName = ${san}`] : []),
-    ].join('\n');
-  const openssl = (...args: string[]) => execFileAsync(OPENSSL, args);
-  const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-
-  const makeCa = (name: string, subject: string) =>
-    openssl('req', '-x509', '-new', ...newKey, '-keyout', file(`${name}.key`), '-out', file(`${name}.crt`), '-days', '2', '-subj', subject, '-config', file('openssl.cnf'), '-extensions', 'ca');
-  const makeLeaf = async (name: string, ca: string, subject: string, extensions: string) => {
-    await fs.writeFile(file(`${name}.ext`), extensions);
-    await openssl('req', '-new', ...newKey, '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`), '-subj', subject, '-config', file('openssl.cnf'));
-    await openssl(
-      'x509', '-req', '-in', file(`${name}.csr`), '-CA', file(`${ca}.crt`), '-CAkey', file(`${ca}.key`),
-      '-set_serial', `0x${randomBytes(8).toString('hex')}`, '-days', '2', '-extfile', file(`${name}.ext`), '-out', file(`${name}.crt`),
-    );
-  };
-
-  await Promise.all([makeCa('ca', '/CN=vip-router test CA'), makeCa('rogue-ca', '/CN=rogue CA')]);
-  await Promise.all([
-    makeLeaf('server', 'ca', '/CN=temporal-front', leafExtensions('serverAuth', `IP:127.0.0.1,DNS:localhost,DNS:${SERVER_NAME}`)),
-    makeLeaf('client', 'ca', '/CN=vip-router-worker', leafExtensions('clientAuth')),
-    makeLeaf('rogue-client', 'rogue-ca', '/CN=vip-router-worker', leafExtensions('clientAuth')),
+  const [ca, rogueCa] = await Promise.all([CertificateAuthority.create(dir, 'ca', '/CN=vip-router test CA'), CertificateAuthority.create(dir, 'rogue-ca', '/CN=rogue CA')]);
+  const [server, client, rogueClient] = await Promise.all([
+    ca.issue({ name: 'server', subject: '/CN=temporal-front', usage: 'serverAuth', san: `IP:127.0.0.1,DNS:localhost,DNS:${SERVER_NAME}` }),
+    ca.issue({ name: 'client', subject: '/CN=vip-router-worker', usage: 'clientAuth' }),
+    rogueCa.issue({ name: 'rogue-client', subject: '/CN=vip-router-worker', usage: 'clientAuth' }),
   ]);
   return {
     dir,
-    caCert: file('ca.crt'),
-    serverCert: file('server.crt'),
-    serverKey: file('server.key'),
-    clientCert: file('client.crt'),
-    clientKey: file('client.key'),
-    rogueClientCert: file('rogue-client.crt'),
-    rogueClientKey: file('rogue-client.key'),
+    caCert: ca.cert,
+    serverCert: server.cert,
+    serverKey: server.key,
+    clientCert: client.cert,
+    clientKey: client.key,
+    rogueClientCert: rogueClient.cert,
+    rogueClientKey: rogueClient.key,
   };
 }
 
@@ -217,7 +177,7 @@ describe('temporalConnectionOptions from env', () => {
       configErrorMessage(() => optionsFromEnv(address, { TEMPORAL_TLS_CA: pki.dir })),
       new RegExp(`TEMPORAL_TLS_CA: cannot read file ${pki.dir} \\(a directory\\)`),
     );
-    const notPem = path.join(pki.dir, 'server.ext');
+    const notPem = path.join(pki.dir, 'server.cnf');
     assert.match(
       configErrorMessage(() => optionsFromEnv(address, { TEMPORAL_TLS_CA: notPem })),
       new RegExp(`TEMPORAL_TLS_CA: file ${notPem} holds no PEM block`),
