@@ -11,7 +11,7 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
-const envSchema = z.object({
+export const envSchema = z.object({
   ...temporalConnectionEnv.shape,
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** Where the worker process (npm run worker) serves GET /metrics. */

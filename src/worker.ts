@@ -191,7 +191,7 @@ async function main(): Promise<void> {
 }
 
 /** The worker's GET /metrics: its routing metrics (CRM, respond.io) and the SDK's, the runs' own counts among them. */
-async function serveWorkerMetrics(port: number): Promise<Server> {
+export async function serveWorkerMetrics(port: number): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || req.url !== '/metrics') return void res.writeHead(404).end();
     Promise.all([registry.metrics(), temporalMetricsText()]).then(
