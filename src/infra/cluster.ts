@@ -28,12 +28,16 @@ export interface ClusterOptions {
   log?: (line: string) => void;
   /** Environment for the vip-router processes, over the cluster's own. */
   env?: NodeJS.ProcessEnv;
+  /** The checkout the vip-router processes run from (a release's, for an upgrade); this one by default. */
+  root?: string;
 }
 
 export interface VipRouterProcess {
   name: string;
   child: ChildProcess;
   url?: string;
+  /** The checkout it runs from. */
+  root: string;
 }
 
 export interface Cluster {
@@ -44,6 +48,12 @@ export interface Cluster {
   codecKeys: string;
   workers: VipRouterProcess[];
   apis: VipRouterProcess[];
+  /**
+   * One step of a rolling upgrade: the process is stopped as a deploy stops it (SIGTERM: it drains), and started
+   * again from `root` with the same settings; resolves once it serves (an API ready, a worker polling). The
+   * cluster's lists then hold the new process.
+   */
+  replace(process: VipRouterProcess, root?: string): Promise<VipRouterProcess>;
   stop(): Promise<void>;
 }
 
@@ -86,17 +96,37 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const apiPorts = await Promise.all(Array.from({ length: options.apis ?? 2 }, () => findFreePort()));
     // The CRM step of every worker calls the built-in directory of the first API.
     base['VIP_ROUTER_API_URL'] = `http://127.0.0.1:${apiPorts[0]}`;
-    const apis = apiPorts.map((port, i) => launch(`api-${i + 1}`, 'src/api/server.ts', { ...base, PORT: String(port) }, options.dir, `http://127.0.0.1:${port}`));
-    const workers = Array.from({ length: options.workers ?? 2 }, (_, i) =>
-      launch(`worker-${i + 1}`, 'src/worker.ts', { ...base, VIP_ROUTER_METRICS_PORT: '0' }, options.dir),
-    );
+    const taskQueue = base['TEMPORAL_TASK_QUEUE'] ?? 'vip-router';
+    const specs = new Map<string, { entry: string; env: NodeJS.ProcessEnv; url?: string }>();
+    apiPorts.forEach((port, i) => specs.set(`api-${i + 1}`, { entry: 'src/api/server.ts', env: { ...base, PORT: String(port) }, url: `http://127.0.0.1:${port}` }));
+    for (let i = 0; i < (options.workers ?? 2); i++) specs.set(`worker-${i + 1}`, { entry: 'src/worker.ts', env: { ...base, VIP_ROUTER_METRICS_PORT: '0' } });
+    const start = (name: string, root: string) => {
+      const spec = specs.get(name)!;
+      return launch({ name, root, entry: spec.entry, env: spec.env, dir: options.dir, url: spec.url });
+    };
+    const serving = async (p: VipRouterProcess) => {
+      if (p.url) await waitFor(`${p.name} ready`, async () => (await fetch(`${p.url}/readyz`, { signal: AbortSignal.timeout(2_000) })).status === 200, p);
+      else await waitForPollers(temporal.connection, taskQueue, [p]);
+    };
+    const root = options.root ?? REPO_ROOT;
+    const apis = [...specs.keys()].filter((name) => name.startsWith('api-')).map((name) => start(name, root));
+    const workers = [...specs.keys()].filter((name) => name.startsWith('worker-')).map((name) => start(name, root));
     stops.push(async () => {
       await Promise.all([...workers, ...apis].map((p) => stopChild(p.child, STOP_GRACE_MS)));
     });
-    await Promise.all(apis.map((api) => waitFor(`${api.name} ready`, async () => (await fetch(`${api.url}/readyz`, { signal: AbortSignal.timeout(2_000) })).status === 200, api)));
-    await waitForPollers(temporal.connection, base['TEMPORAL_TASK_QUEUE'] ?? 'vip-router', workers);
+    await Promise.all([...apis, ...workers].map(serving));
     log(`vip-router: ${workers.length} workers and ${apis.length} APIs (${apis.map((a) => a.url).join(', ')})`);
-    return { temporal, postgres, databaseUrl: postgres.url, adminKey, codecKeys, workers, apis, stop };
+    const replace = async (old: VipRouterProcess, newRoot = REPO_ROOT) => {
+      const list = old.url ? apis : workers;
+      const at = list.indexOf(old);
+      if (at < 0) throw new Error(`${old.name} is not a running process of this cluster`);
+      await stopChild(old.child, STOP_GRACE_MS);
+      const next = start(old.name, newRoot);
+      list[at] = next;
+      await serving(next);
+      return next;
+    };
+    return { temporal, postgres, databaseUrl: postgres.url, adminKey, codecKeys, workers, apis, replace, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -144,8 +174,8 @@ async function keptSecret(file: string, make: () => string): Promise<string> {
 const outputs = new WeakMap<ChildProcess, string[]>();
 const output = (p: VipRouterProcess) => (outputs.get(p.child) ?? []).join('');
 
-function launch(name: string, entry: string, env: NodeJS.ProcessEnv, dir: string, url?: string): VipRouterProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function launch({ name, root, entry, env, dir, url }: { name: string; root: string; entry: string; env: NodeJS.ProcessEnv; dir: string; url?: string }): VipRouterProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const file = createWriteStream(path.join(dir, `${name}.log`), { flags: 'a' });
   const kept: string[] = [];
   outputs.set(child, kept);
@@ -156,7 +186,7 @@ function launch(name: string, entry: string, env: NodeJS.ProcessEnv, dir: string
     });
     stream.pipe(file);
   }
-  return { name, child, url };
+  return { name, child, url, root };
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, owner?: VipRouterProcess): Promise<void> {

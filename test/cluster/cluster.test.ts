@@ -3,7 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Cluster, startCluster } from '../../src/infra/cluster';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Connection } from '@temporalio/client';
+import { type Cluster, startCluster, temporalCliPath } from '../../src/infra/cluster';
+import { ROUTING_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
+import { clusterApi, ledger } from '../support/cluster-api';
+
+const execFileAsync = promisify(execFile);
 
 /**
  * `npm run test:cluster`: vip-router on a real multi-service Temporal server (frontend, history, matching and worker
@@ -13,9 +20,11 @@ import { type Cluster, startCluster } from '../../src/infra/cluster';
 describe('on a multi-service Temporal cluster', { timeout: 20 * 60_000 }, () => {
   let cluster: Cluster;
   let dir: string;
+  let cli: string;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vip-router-cluster-'));
+    cli = await temporalCliPath(() => undefined);
     cluster = await startCluster({ dir, log: (line) => console.error(`# ${line}`), env: { VIP_ROUTER_SEED_DEMO: '0', LOG_LEVEL: 'warn' } });
   });
   after(async () => {
@@ -23,24 +32,44 @@ describe('on a multi-service Temporal cluster', { timeout: 20 * 60_000 }, () => 
     await rm(dir, { recursive: true, force: true });
   });
 
-  const call = async (api: number, method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${cluster.apis[api]!.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${cluster.adminKey}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json()) as any };
+  const contacts: string[] = [];
+  const messages: Array<{ contactId: string; messageId: string }> = [];
+  const api = () => clusterApi(cluster);
+  const call = async (index: number, method: string, path: string, body?: unknown) => {
+    const answer = await api().call(index, method, path, body);
+    const opened = /^\/v1\/conversations$/.test(path) && method === 'POST' && [200, 202].includes(answer.status);
+    if (opened) contacts.push((body as { contact: { id: string } }).contact.id);
+    const replied = /^\/v1\/contacts\/([^/]+)\/messages$/.exec(path);
+    if (replied && answer.status === 202) messages.push({ contactId: decodeURIComponent(replied[1]!), messageId: (body as { messageId: string }).messageId });
+    return answer;
   };
-  const stateOf = async (contactId: string, state: string, timeoutMs = 60_000) => {
-    const deadline = Date.now() + timeoutMs;
-    let last: any;
-    for (let api = 0; Date.now() < deadline; api = (api + 1) % cluster.apis.length) {
-      last = await call(api, 'GET', `/v1/conversations/${contactId}`).catch((error: Error) => ({ status: 0, body: error.message }));
-      if (last.status === 200 && last.body.state === state) return last.body;
-      await new Promise((tick) => setTimeout(tick, 250));
-    }
-    assert.fail(`${contactId} did not reach ${state}: ${JSON.stringify(last)}`);
-  };
+  const stateOf = (contactId: string, state: string, timeoutMs?: number) => api().stateOf(contactId, state, timeoutMs);
+
+  it('serves only clients with a certificate of its CA: mTLS on the frontend', async () => {
+    const { address, tls } = cluster.temporal.connection;
+    assert.ok(typeof tls === 'object' && tls.clientCertPair, 'the cluster hands its clients a certificate');
+    const refused = async (options: Parameters<typeof Connection.connect>[0]) => {
+      const connection = await Connection.connect({ ...options, connectTimeout: 3_000 }).catch((error: Error) => error);
+      if (connection instanceof Error) return connection.message;
+      try {
+        await connection.workflowService.getSystemInfo({});
+      } catch (error) {
+        return (error as Error).message;
+      } finally {
+        await connection.close();
+      }
+      return undefined;
+    };
+    assert.ok(await refused({ address, tls: { serverNameOverride: tls.serverNameOverride, serverRootCACertificate: tls.serverRootCACertificate } }), 'a client without a certificate is refused');
+    assert.ok(await refused({ address, tls: false }), 'a plaintext client is refused');
+    assert.equal(await refused({ address, tls }), undefined, 'the cluster client is served');
+  });
+
+  it('has the routing search attributes registered (listed by `temporal operator`)', async () => {
+    const { stdout } = await execFileAsync(cli, ['operator', 'search-attribute', 'list', '--output', 'json'], { env: { ...process.env, ...cluster.temporal.cliEnv } });
+    const listed = JSON.stringify(JSON.parse(stdout));
+    for (const name of Object.keys(ROUTING_SEARCH_ATTRIBUTES)) assert.ok(listed.includes(name), `${name} registered: ${listed}`);
+  });
 
   it('routes a VIP to their account manager and a contact without an email through the question, across both APIs', async () => {
     assert.equal((await call(0, 'PUT', '/v1/agents/alex', { name: 'Alex', team: 'account-managers', capacity: 5 })).status, 200);
@@ -112,6 +141,16 @@ describe('on a multi-service Temporal cluster', { timeout: 20 * 60_000 }, () => 
     assert.deepEqual(
       { samGained: open - before, queued, assigned: states.filter((state) => state === 'assigned').length },
       { samGained: 6, queued: 14, assigned: 6 },
+    );
+  });
+
+  it('lost nothing and did nothing twice through all of the above: one run per conversation, rows agreeing with runs', async () => {
+    const held = await ledger(cluster, contacts, messages);
+    console.error(`# ledger: ${JSON.stringify({ ...held, lost: held.lost.length, duplicated: held.duplicated.length, disagreeing: held.disagreeing.length })}`);
+    assert.ok(contacts.length >= 24 && messages.length >= 2, `the tests above opened ${contacts.length} conversations and sent ${messages.length} replies`);
+    assert.deepEqual(
+      { lost: held.lost, duplicated: held.duplicated, disagreeing: held.disagreeing, runs: held.runs },
+      { lost: [], duplicated: [], disagreeing: [], runs: contacts.length },
     );
   });
 });
