@@ -31,18 +31,19 @@ export function clusterApi(cluster: Cluster) {
     }
     assert.fail(`${method} ${path}: ${last.status} ${JSON.stringify(last.body)}`);
   };
-  /** Polls the APIs in turn until the conversation is in `state`. */
-  const stateOf = async (contactId: string, state: string, timeoutMs = 60_000): Promise<any> => {
+  /** Polls the APIs in turn until the conversation is in one of `states`. */
+  const settled = async (contactId: string, states: string[], timeoutMs = 60_000): Promise<any> => {
     const deadline = Date.now() + timeoutMs;
     let last: Answer | undefined;
     for (let api = 0; Date.now() < deadline; api = (api + 1) % cluster.apis.length) {
       last = await call(api, 'GET', `/v1/conversations/${contactId}`).catch((error: Error) => ({ status: 0, body: error.message }));
-      if (last.status === 200 && last.body.state === state) return last.body;
+      if (last.status === 200 && states.includes(last.body.state)) return last.body;
       await new Promise((tick) => setTimeout(tick, 250));
     }
-    assert.fail(`${contactId} did not reach ${state}: ${JSON.stringify(last)}`);
+    assert.fail(`${contactId} did not reach ${states.join(' or ')}: ${JSON.stringify(last)}`);
   };
-  return { call, retrying, stateOf };
+  const stateOf = (contactId: string, state: string, timeoutMs?: number): Promise<any> => settled(contactId, [state], timeoutMs);
+  return { call, retrying, settled, stateOf };
 }
 
 export interface Ledger {

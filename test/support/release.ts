@@ -1,0 +1,37 @@
+import { execFile } from 'node:child_process';
+import { readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+const REPO_ROOT = join(__dirname, '..', '..');
+
+/**
+ * The main that landed last (2026-11-28): the code running in production when this checkout is deployed. Move it
+ * forward when a release lands, so the rolling-upgrade test always upgrades from the release before.
+ */
+export const PREVIOUS_RELEASE = '2f584e9cbb4659c9a6303860be29ac7a0e189da7';
+
+/**
+ * The source of `commit` (src, config, tsconfig.json, package.json) unpacked into `dir` from this repository's
+ * history, run with this checkout's node_modules (the release's dependencies are a subset of these).
+ *
+ * `withoutPatches` takes changes out of it: each `patched(NAME)` in src/workflows/features.ts becomes `false`, which
+ * is the code as it was before that patch was made (a patch keeps the old path beside the new one). The release then
+ * stands for one made before those changes, so the upgrade exercises them on runs in flight.
+ */
+export async function checkoutRelease(commit: string, dir: string, withoutPatches: string[] = []): Promise<string> {
+  const archive = join(dir, 'release.tar');
+  await execFileAsync('git', ['-C', REPO_ROOT, 'archive', '--format=tar', '-o', archive, commit, 'src', 'config', 'tsconfig.json', 'package.json']);
+  await execFileAsync('tar', ['-xf', archive, '-C', dir]);
+  await symlink(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  const features = join(dir, 'src', 'workflows', 'features.ts');
+  let source = await readFile(features, 'utf8');
+  for (const patch of withoutPatches) {
+    const call = `patched(${patch})`;
+    if (!source.includes(call)) throw new Error(`${commit.slice(0, 7)}: src/workflows/features.ts does not call ${call}`);
+    source = source.replaceAll(call, 'false');
+  }
+  await writeFile(features, source);
+  return dir;
+}
