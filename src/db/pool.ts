@@ -5,7 +5,10 @@ import { migrate } from 'postgres-migrations';
 export type Db = pg.Pool;
 export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
-export function createPool(connectionString: string, max = 10): Db {
+/** Connections each worker and API process keeps at most. */
+export const APP_POOL_SIZE = 10;
+
+export function createPool(connectionString: string, max = APP_POOL_SIZE): Db {
   const pool = new pg.Pool({ connectionString, max });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);

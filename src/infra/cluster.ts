@@ -6,12 +6,13 @@ import { Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import { generateApiKey } from '../security/api-keys';
 import { generateCodecKey } from '../security/codec';
+import { APP_POOL_SIZE } from '../db/pool';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 import { findFreePort } from './ports';
 import type { TemporalConnectionOptions } from '../temporal-connection';
 import { stopChild } from './processes';
 import { resolveTemporalBinary } from './temporal-cli';
-import { startTemporalCluster, type TemporalCluster } from './temporal-cluster';
+import { startTemporalCluster, TEMPORAL_MAX_DATABASE_CONNECTIONS, type TemporalCluster } from './temporal-cluster';
 import { resolveTemporalServer } from './temporal-server';
 
 const REPO_ROOT = path.join(__dirname, '..', '..');
@@ -67,7 +68,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   await fs.mkdir(options.dir, { recursive: true });
   const parts = await resolveTemporalServer(log);
   // PostgreSQL's own lines stay out of the log; a failed start throws with their tail.
-  const postgres = await startEmbeddedPostgres({ dataDir: path.join(options.dir, 'postgres'), database: 'vip_router', handleSignals: false });
+  // One PostgreSQL for all: Temporal's pools, each vip-router process's (10), and room for an operator's psql.
+  const maxConnections = TEMPORAL_MAX_DATABASE_CONNECTIONS + ((options.workers ?? 2) + (options.apis ?? 2)) * APP_POOL_SIZE + 10;
+  const postgres = await startEmbeddedPostgres({ dataDir: path.join(options.dir, 'postgres'), database: 'vip_router', handleSignals: false, maxConnections });
   const stops: Array<() => Promise<void>> = [() => postgres.stop()];
   const stop = async () => {
     for (const step of stops.reverse()) await step().catch(() => undefined);

