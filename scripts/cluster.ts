@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   const cluster = await startCluster({ dir: path.resolve(values.dir!), workers: Number(values.workers), apis: Number(values.apis), log });
   console.log(`
   Temporal frontend  ${cluster.temporal.address} (4 service processes; logs in ${path.resolve(values.dir!, 'temporal')})
+  Temporal UI        ${cluster.uiUrl} (mTLS to the frontend; payloads decoded through the first API)
   vip-router APIs    ${cluster.apis.map((api) => api.url).join('  ')}
   vip-router workers ${cluster.workers.length} processes
   Admin API key      ${cluster.adminKey.slice(0, 7)}… (whole in ${path.resolve(values.dir!, 'admin-key')})

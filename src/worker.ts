@@ -68,6 +68,9 @@ export async function createRoutingWorker(options: RoutingWorkerOptions): Promis
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     dataConverter: converter,
+    // On SIGTERM (a deploy, a scale-down) activities in flight get this long to finish before they are cancelled
+    // and retried on another worker; well inside the 60 s grace docker-compose.yml and Kubernetes give the process.
+    shutdownGraceTime: SHUTDOWN_GRACE,
     ...(options.maxCachedWorkflows ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: ROUTING_BUNDLE.workflowsPath }),
     interceptors: {
@@ -89,6 +92,9 @@ export async function createRoutingWorker(options: RoutingWorkerOptions): Promis
   reconcileWhileRunning(worker, options.db, signals, options.reconcileEveryMs ?? RECONCILE_EVERY_MS);
   return worker;
 }
+
+/** How long activities in flight may finish once the worker is asked to stop. */
+const SHUTDOWN_GRACE = '10s';
 
 /** How often a worker makes good what a crashed process left owed (a dispatch, wake-ups, offline notices). */
 const RECONCILE_EVERY_MS = 5_000;

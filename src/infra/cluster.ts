@@ -13,7 +13,9 @@ import type { TemporalConnectionOptions } from '../temporal-connection';
 import { stopChild } from './processes';
 import { resolveTemporalBinary } from './temporal-cli';
 import { startTemporalCluster, TEMPORAL_MAX_DATABASE_CONNECTIONS, type TemporalCluster } from './temporal-cluster';
-import { resolveTemporalServer } from './temporal-server';
+import { resolveTemporalServer, resolveTemporalUi } from './temporal-server';
+import { startTemporalUi } from './temporal-ui';
+import { FRONTEND_SERVER_NAME } from './pki';
 
 const REPO_ROOT = path.join(__dirname, '..', '..');
 const NAMESPACE = 'default';
@@ -47,6 +49,8 @@ export interface Cluster {
   databaseUrl: string;
   adminKey: string;
   codecKeys: string;
+  /** Temporal UI, on the cluster's frontend (mTLS), decoding through the first API. */
+  uiUrl: string;
   workers: VipRouterProcess[];
   apis: VipRouterProcess[];
   /**
@@ -67,6 +71,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const log = options.log ?? (() => undefined);
   await fs.mkdir(options.dir, { recursive: true });
   const parts = await resolveTemporalServer(log);
+  const uiBinary = await resolveTemporalUi(log);
   // PostgreSQL's own lines stay out of the log; a failed start throws with their tail.
   // One PostgreSQL for all: Temporal's pools, each vip-router process's (10), and room for an operator's psql.
   const maxConnections = TEMPORAL_MAX_DATABASE_CONNECTIONS + ((options.workers ?? 2) + (options.apis ?? 2)) * APP_POOL_SIZE + 10;
@@ -87,6 +92,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     });
     stops.push(() => temporal.stop());
     const adminKey = await keptSecret(path.join(options.dir, 'admin-key'), generateApiKey);
+    // Temporal UI decodes payloads through the first API's codec endpoint with a key of its own, from its origin.
+    const uiCodecKey = await keptSecret(path.join(options.dir, 'ui-codec-key'), generateApiKey);
+    const uiPort = await findFreePort();
     const codecKeys = await keptSecret(path.join(options.dir, 'codec-keys'), () => generateCodecKey());
     const base: NodeJS.ProcessEnv = {
       ...process.env,
@@ -94,6 +102,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       DATABASE_URL: postgres.url,
       VIP_ROUTER_CODEC_KEYS: codecKeys,
       VIP_ROUTER_BOOTSTRAP_API_KEY: adminKey,
+      VIP_ROUTER_UI_CODEC_KEY: uiCodecKey,
+      VIP_ROUTER_CODEC_CORS_ORIGINS: `http://127.0.0.1:${uiPort}`,
       ...options.env,
     };
     const apiPorts = await Promise.all(Array.from({ length: options.apis ?? 2 }, () => findFreePort()));
@@ -119,6 +129,18 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     });
     await Promise.all([...apis, ...workers].map(serving));
     log(`vip-router: ${workers.length} workers and ${apis.length} APIs (${apis.map((a) => a.url).join(', ')})`);
+    const ui = await startTemporalUi({
+      binary: uiBinary,
+      address: temporal.address,
+      namespace: NAMESPACE,
+      dir: options.dir,
+      port: uiPort,
+      tls: { caFile: temporal.pki.ca, certFile: temporal.pki.client.cert, keyFile: temporal.pki.client.key, serverName: FRONTEND_SERVER_NAME },
+      codecEndpoint: `${apis[0]!.url}/codec/ui/${uiCodecKey}`,
+      log,
+    });
+    stops.push(() => ui.stop());
+    log(`temporal ui: ${ui.url}`);
     const replace = async (old: VipRouterProcess, newRoot = REPO_ROOT) => {
       const list = old.url ? apis : workers;
       const at = list.indexOf(old);
@@ -129,7 +151,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       await serving(next);
       return next;
     };
-    return { temporal, postgres, databaseUrl: postgres.url, adminKey, codecKeys, workers, apis, replace, stop };
+    return { temporal, postgres, databaseUrl: postgres.url, adminKey, codecKeys, uiUrl: ui.url, workers, apis, replace, stop };
   } catch (error) {
     await stop();
     throw error;

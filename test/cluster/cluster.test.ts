@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { type Cluster, startCluster, temporalCliPath } from '../../src/infra/cluster';
+import { workflowIdForContact } from '../../src/workflows/messages';
 import { ROUTING_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { clusterApi, ledger } from '../support/cluster-api';
 
@@ -85,6 +86,15 @@ describe('on a multi-service Temporal cluster', { timeout: 20 * 60_000 }, () => 
     assert.equal((await call(0, 'POST', '/v1/contacts/c-ask/messages', { messageId: 'm-1', text: 'bob@example.com' })).status, 202);
     const asked = await stateOf('c-ask', 'assigned');
     assert.equal(asked.assignee.agentId, 'sam');
+  });
+
+  it('shows the runs in Temporal UI, which reaches the frontend over mTLS and decodes through the API', async () => {
+    const settings = (await (await fetch(`${cluster.uiUrl}/api/v1/settings`)).json()) as { Codec?: { Endpoint?: string } };
+    assert.match(settings.Codec?.Endpoint ?? '', new RegExp(`^${cluster.apis[0]!.url}/codec/ui/`));
+    const listed = await fetch(`${cluster.uiUrl}/api/v1/namespaces/default/workflows?query=${encodeURIComponent("WorkflowType = 'routeConversation'")}`);
+    assert.equal(listed.status, 200);
+    const ids = (((await listed.json()) as { executions?: Array<{ execution?: { workflowId?: string } }> }).executions ?? []).map((e) => e.execution?.workflowId);
+    assert.ok(ids.includes(workflowIdForContact('c-vip')), `c-vip's run listed: ${JSON.stringify(ids)}`);
   });
 
   it('goes on when the history service is killed -9 and restarted mid-flow', async () => {
