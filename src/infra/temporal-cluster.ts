@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { TemporalConnectionOptions } from '../temporal-connection';
+import { ROUTING_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { clusterPki, type ClusterPki, FRONTEND_SERVER_NAME, INTERNODE_SERVER_NAME } from './pki';
 import { findFreePortBetween } from './ports';
 import { stopChild, waitUntilServing } from './processes';
@@ -44,6 +45,11 @@ export const TEMPORAL_SERVER_SETTINGS = {
 /** The most connections the four services can open to PostgreSQL: each its own pools (persistence and visibility). */
 export const TEMPORAL_MAX_DATABASE_CONNECTIONS =
   TEMPORAL_SERVICES.length * (Number(TEMPORAL_SERVER_SETTINGS.SQL_MAX_CONNS) + Number(TEMPORAL_SERVER_SETTINGS.SQL_VIS_MAX_CONNS));
+
+/** The routing search attributes as deploy/temporal/create-namespace.sh takes them (TEMPORAL_SEARCH_ATTRIBUTES). */
+export const SEARCH_ATTRIBUTES_SETTING = Object.entries(ROUTING_SEARCH_ATTRIBUTES)
+  .map(([name, type]) => `${name}=${type}`)
+  .join(',');
 
 const READY_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 10_000;
@@ -149,7 +155,7 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
     },
   };
   try {
-    await runDeployScript('create-namespace.sh', { ...cliEnv, TEMPORAL_CLI: options.cli, TEMPORAL_NAMESPACE: namespace });
+    await runDeployScript('create-namespace.sh', { ...cliEnv, TEMPORAL_CLI: options.cli, TEMPORAL_NAMESPACE: namespace, TEMPORAL_SEARCH_ATTRIBUTES: SEARCH_ATTRIBUTES_SETTING });
     // A new namespace reaches every frontend's cache within seconds; wait until it serves.
     await waitUntilServing(connection, namespace, READY_TIMEOUT_MS);
   } catch (error) {

@@ -20,7 +20,7 @@ import { parseDocument } from 'yaml';
 import { envSchema } from '../../src/config';
 import { clusterPki, FRONTEND_SERVER_NAME, INTERNODE_SERVER_NAME, type ClusterPki } from '../../src/infra/pki';
 import { APP_POOL_SIZE } from '../../src/db/pool';
-import { TEMPORAL_DEPLOY_DIR, TEMPORAL_MAX_DATABASE_CONNECTIONS, TEMPORAL_SERVER_SETTINGS, TEMPORAL_SERVICES } from '../../src/infra/temporal-cluster';
+import { SEARCH_ATTRIBUTES_SETTING, TEMPORAL_DEPLOY_DIR, TEMPORAL_MAX_DATABASE_CONNECTIONS, TEMPORAL_SERVER_SETTINGS, TEMPORAL_SERVICES } from '../../src/infra/temporal-cluster';
 import { TEMPORAL_SERVER_VERSION, TEMPORAL_UI_SERVER_VERSION } from '../../src/infra/temporal-server';
 import { CODEC_KEYS_ENV, CODEC_KEYS_FILE_ENV } from '../../src/security/codec';
 
@@ -488,6 +488,9 @@ function setupProblems(compose: ComposeFile, context: Context): string[] {
     for (const key of context.cluster.cli.vars.keys()) if (!(key in env)) problems.push(`${NAMESPACE_JOB} lacks ${key}, which the cluster gives its CLI`);
     if (env.TEMPORAL_ADDRESS !== `${frontendName(compose)}:${FRONTEND_GRPC_PORT}`) problems.push(`${NAMESPACE_JOB}: TEMPORAL_ADDRESS=${String(env.TEMPORAL_ADDRESS)} is not the frontend`);
     if (env.TEMPORAL_TLS_SERVER_NAME !== FRONTEND_SERVER_NAME) problems.push(`${NAMESPACE_JOB}: TEMPORAL_TLS_SERVER_NAME=${String(env.TEMPORAL_TLS_SERVER_NAME)}`);
+    if (env.TEMPORAL_SEARCH_ATTRIBUTES !== SEARCH_ATTRIBUTES_SETTING) {
+      problems.push(`${NAMESPACE_JOB}: TEMPORAL_SEARCH_ATTRIBUTES=${String(env.TEMPORAL_SEARCH_ATTRIBUTES)}, the cluster registers ${SEARCH_ATTRIBUTES_SETTING}`);
+    }
     const deps = dependenciesOf(namespace);
     for (const [server] of temporalServers(compose)) if (!deps[server]) problems.push(`${NAMESPACE_JOB} does not start after ${server}`);
   }
@@ -833,6 +836,9 @@ describe('docker-compose.yml', () => {
       const address = copy();
       env(address, NAMESPACE_JOB).TEMPORAL_ADDRESS = 'temporal:7233';
       assert.match(setupProblems(address, context).join('\n'), /temporal-namespace: TEMPORAL_ADDRESS=temporal:7233/);
+      const attributes = copy();
+      env(attributes, NAMESPACE_JOB).TEMPORAL_SEARCH_ATTRIBUTES = 'CustomerType=Keyword';
+      assert.match(setupProblems(attributes, context).join('\n'), /TEMPORAL_SEARCH_ATTRIBUTES=CustomerType=Keyword, the cluster registers/);
     });
 
     it(`gives worker, api and ${UI_IMAGE} the cluster's client settings, and only variables the app reads`, () => {
