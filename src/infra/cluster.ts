@@ -140,7 +140,6 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       log,
     });
     stops.push(() => ui.stop());
-    log(`temporal ui: ${ui.url}`);
     const replace = async (old: VipRouterProcess, newRoot = REPO_ROOT) => {
       const list = old.url ? apis : workers;
       const at = list.indexOf(old);

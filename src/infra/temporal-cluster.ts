@@ -3,6 +3,7 @@ import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import type { TemporalConnectionOptions } from '../temporal-connection';
 import { ROUTING_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { clusterPki, type ClusterPki, FRONTEND_SERVER_NAME, INTERNODE_SERVER_NAME } from './pki';
@@ -108,7 +109,6 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
     });
     processes.set(service, child);
   };
-  for (const service of TEMPORAL_SERVICES) launch(service);
   const address = `127.0.0.1:${ports.frontend.grpc}`;
   const connection: TemporalConnectionOptions = {
     address,
@@ -155,6 +155,12 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
     },
   };
   try {
+    // Each service writes the cluster's metadata record when it finds none: started together on a new database, all
+    // but one fail on the duplicate key and exit. The first writes it alone, then the others start.
+    const [first, ...others] = TEMPORAL_SERVICES;
+    launch(first);
+    await waitForClusterMetadata(options.postgres, () => processes.get(first)!, path.join(options.dir, `${first}.log`));
+    for (const service of others) launch(service);
     await runDeployScript('create-namespace.sh', { ...cliEnv, TEMPORAL_CLI: options.cli, TEMPORAL_NAMESPACE: namespace, TEMPORAL_SEARCH_ATTRIBUTES: SEARCH_ATTRIBUTES_SETTING });
     // A new namespace reaches every frontend's cache within seconds; wait until it serves.
     await waitUntilServing(connection, namespace, READY_TIMEOUT_MS);
@@ -207,6 +213,24 @@ function serverEnv(postgres: TemporalClusterOptions['postgres'], ports: Ports, p
     TEMPORAL_TLS_CLIENT1_CA_CERT: pki.ca,
     TEMPORAL_TLS_CLIENT2_CA_CERT: pki.ca,
   };
+}
+
+/** Resolves once the `temporal` database holds the cluster's metadata record; fails if `writer` exits first. */
+async function waitForClusterMetadata(postgres: TemporalClusterOptions['postgres'], writer: () => ChildProcess, logFile: string): Promise<void> {
+  const db = new pg.Client({ host: postgres.host, port: postgres.port, user: postgres.user, password: postgres.password, database: TEMPORAL_SERVER_SETTINGS.DBNAME });
+  await db.connect();
+  try {
+    for (const deadline = Date.now() + READY_TIMEOUT_MS; ; ) {
+      const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM cluster_metadata_info');
+      if (rows[0]!.n > 0) return;
+      const child = writer();
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the first Temporal service exited before writing the cluster metadata; its log: ${logFile}`);
+      if (Date.now() > deadline) throw new Error(`no cluster metadata within ${READY_TIMEOUT_MS / 1000} s; log: ${logFile}`);
+      await new Promise((tick) => setTimeout(tick, 250));
+    }
+  } finally {
+    await db.end();
+  }
 }
 
 async function runDeployScript(script: string, env: Record<string, string>): Promise<void> {
