@@ -484,10 +484,12 @@ describe('deploy/kubernetes', () => {
       assert.equal(String(target), port, 'targetPort is the container port PORT says');
     });
 
-    it("the API's probes ask /healthz and /readyz, which src/api/routes/health.ts serves, on its port", async () => {
+    it("the API's probes ask /healthz, which src/api/routes/health.ts serves, on its port; readiness does not hang on Temporal", async () => {
       const container = api.spec.template.spec.containers[0]!;
       assert.equal(container.livenessProbe?.httpGet?.path, '/healthz');
-      assert.equal(container.readinessProbe?.httpGet?.path, '/readyz');
+      // Not /readyz: with Temporal out every pod would fail it at once and the Service would refuse connections,
+      // where the API answers 503 + Retry-After and keeps recording webhooks.
+      assert.equal(container.readinessProbe?.httpGet?.path, '/healthz');
       const listening = Number(container.env?.find((e) => e.name === 'PORT')?.value);
       for (const probe of [container.livenessProbe, container.readinessProbe, container.startupProbe]) {
         if (probe?.httpGet) assert.equal(containerPort(container, probe.httpGet.port), listening);
@@ -521,8 +523,7 @@ describe('deploy/kubernetes', () => {
       assert.equal((await call('GET /readyz')).status, 200);
       postgresUp = false;
       assert.equal((await call('GET /readyz')).status, 503);
-      // Each readiness check gives up after 2 s: the probe waits longer than that.
-      assert.ok((container.readinessProbe?.timeoutSeconds ?? 1) > 2);
+      assert.deepEqual(await call('GET /healthz'), { status: 200, body: { status: 'ok' } }, 'the probed path stays 200 while a dependency is out');
     });
 
     it("the worker's probes ask GET /metrics on VIP_ROUTER_METRICS_PORT, the only path its server answers", async () => {
