@@ -21,6 +21,7 @@ export const PREVIOUS_RELEASE = '2f584e9cbb4659c9a6303860be29ac7a0e189da7';
  * stands for one made before those changes, so the upgrade exercises them on runs in flight.
  */
 export async function checkoutRelease(commit: string, dir: string, withoutPatches: string[] = []): Promise<string> {
+  await ensureCommit(commit);
   const archive = join(dir, 'release.tar');
   await execFileAsync('git', ['-C', REPO_ROOT, 'archive', '--format=tar', '-o', archive, commit, 'src', 'config', 'tsconfig.json', 'package.json']);
   await execFileAsync('tar', ['-xf', archive, '-C', dir]);
@@ -34,4 +35,14 @@ export async function checkoutRelease(commit: string, dir: string, withoutPatche
   }
   await writeFile(features, source);
   return dir;
+}
+
+/** The commit in this clone's history; a shallow clone fetches it from its origin, or the error says what to do. */
+async function ensureCommit(commit: string): Promise<void> {
+  const present = () => execFileAsync('git', ['-C', REPO_ROOT, 'cat-file', '-e', `${commit}^{commit}`]).then(() => true, () => false);
+  if (await present()) return;
+  await execFileAsync('git', ['-C', REPO_ROOT, 'fetch', '--quiet', '--depth', '1', 'origin', commit]).catch(() => undefined);
+  if (!(await present())) {
+    throw new Error(`the previous release ${commit} is not in this clone's history (a shallow clone?) and could not be fetched from origin: run \`git fetch --unshallow\``);
+  }
 }
