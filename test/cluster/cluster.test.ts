@@ -126,16 +126,21 @@ describe('on a multi-service Temporal cluster', { timeout: 20 * 60_000 }, () => 
     assert.equal((await stateOf('c-matching', 'assigned', 90_000)).assignee.agentId, 'alex');
   });
 
-  it('2 APIs racing on one queue with one worker killed: exactly the room given assigned, the rest queued, nobody twice', async () => {
+  it('2 workers × 2 APIs racing on one queue, one worker killed -9 mid-race: exactly the room given assigned, the rest queued, nobody twice', async () => {
     const samOpen = async () => ((await call(0, 'GET', '/v1/agents')).body.agents as any[]).find((a) => a.id === 'sam')!.openConversations as number;
     const before = await samOpen();
     // Sam, the support team's only agent, is full: every regular contact queues.
     await call(0, 'PUT', '/v1/agents/sam', { name: 'Sam', team: 'support', capacity: before });
-    cluster.workers[0]!.child.kill('SIGKILL');
     const ids = Array.from({ length: 20 }, (_, i) => `c-race-${i}`);
-    const opened = await Promise.all(ids.map((id, i) => call(i % 2, 'POST', '/v1/conversations', { contact: { id, email: `race-${i}@example.com` } })));
+    const opening = Promise.all(ids.map((id, i) => call(i % 2, 'POST', '/v1/conversations', { contact: { id, email: `race-${i}@example.com` } })));
+    // Both workers take the runs as they open; one dies with some of them in hand.
+    await new Promise((tick) => setTimeout(tick, 300));
+    cluster.workers[0]!.child.kill('SIGKILL');
+    const opened = await opening;
     assert.deepEqual([...new Set(opened.map((o) => o.status))], [202]);
     await Promise.all(ids.map((id) => stateOf(id, 'queued', 90_000)));
+    // Restarted, as a supervisor would: two workers again serve the dispatch below.
+    await cluster.replace(cluster.workers[0]!);
     // Room for 6 more, given through the other API: the dispatcher serves exactly 6, each once.
     await call(1, 'PATCH', '/v1/agents/sam', { capacity: before + 6 });
     const settle = Date.now() + 60_000;
