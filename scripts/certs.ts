@@ -22,7 +22,7 @@ the chown to run. --uid: the host uid the containers' user maps to, when not ${C
 function described(pki: ClusterPki): Array<[file: string, role: string]> {
   return [
     [pki.ca, 'CA certificate: every service and client trusts it'],
-    [path.join(path.dirname(pki.ca), 'ca.key'), "CA private key: signs these certificates; no container gets it"],
+    [pki.caKey, "CA private key: signs these certificates; no container gets it"],
     [pki.frontend.cert, "the frontend's server certificate (Temporal's clients connect to it)"],
     [pki.frontend.key, 'its key'],
     [pki.internode.cert, "what Temporal's services present to each other (server and client)"],

@@ -10,7 +10,7 @@ import { APP_POOL_SIZE } from '../db/pool';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 import { findFreePort } from './ports';
 import type { TemporalConnectionOptions } from '../temporal-connection';
-import { stopChild } from './processes';
+import { stopChild, waitUntil } from './processes';
 import { resolveTemporalBinary } from './temporal-cli';
 import { startTemporalCluster, TEMPORAL_MAX_DATABASE_CONNECTIONS, type TemporalCluster } from './temporal-cluster';
 import { resolveTemporalServer, resolveTemporalUi } from './temporal-server';
@@ -213,14 +213,10 @@ function launch({ name, root, entry, env, dir, url }: { name: string; root: stri
   return { name, child, url, root };
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, owner?: VipRouterProcess): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    if (owner && (owner.child.exitCode !== null || owner.child.signalCode !== null)) {
-      throw new Error(`${owner.name} exited before ${what}:\n${output(owner).slice(-3_000)}`);
-    }
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${READY_TIMEOUT_MS / 1000} s${owner ? `\n${output(owner).slice(-3_000)}` : ''}`);
-    await new Promise((tick) => setTimeout(tick, 500));
-  }
+function waitFor(what: string, check: () => Promise<boolean>, owner?: VipRouterProcess): Promise<void> {
+  return waitUntil(what, check, {
+    timeoutMs: READY_TIMEOUT_MS,
+    gone: () => (owner && (owner.child.exitCode !== null || owner.child.signalCode !== null) ? `${owner.name} exited` : undefined),
+    detail: () => (owner ? `:\n${output(owner).slice(-3_000)}` : ''),
+  });
 }

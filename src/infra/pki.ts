@@ -94,6 +94,8 @@ async function run(...args: string[]): Promise<void> {
 /** What a Temporal cluster with mTLS on the frontend and between its services needs, and the app's client pair. */
 export interface ClusterPki {
   ca: string;
+  /** The CA's private key: signs the others; no service or client needs it. */
+  caKey: string;
   /** Served by the frontend to clients; SAN the frontend's name, localhost and 127.0.0.1. */
   frontend: Certificate;
   /** Between Temporal's services (server and client); also what its system worker presents to the frontend. */
@@ -109,6 +111,7 @@ export const INTERNODE_SERVER_NAME = 'temporal-internode';
 export async function clusterPki(dir: string): Promise<ClusterPki> {
   const kept: ClusterPki = {
     ca: path.join(dir, 'ca.crt'),
+    caKey: path.join(dir, 'ca.key'),
     frontend: { cert: path.join(dir, 'frontend.crt'), key: path.join(dir, 'frontend.key') },
     internode: { cert: path.join(dir, 'internode.crt'), key: path.join(dir, 'internode.key') },
     client: { cert: path.join(dir, 'client.crt'), key: path.join(dir, 'client.key') },
@@ -118,6 +121,7 @@ export async function clusterPki(dir: string): Promise<ClusterPki> {
   const ca = await CertificateAuthority.create(dir, 'ca', '/CN=vip-router cluster CA', 365);
   return {
     ca: ca.cert,
+    caKey: kept.caKey,
     frontend: await ca.issue({ name: 'frontend', subject: `/CN=${FRONTEND_SERVER_NAME}`, usage: 'serverAuth', san: `DNS:${FRONTEND_SERVER_NAME},DNS:localhost,IP:127.0.0.1` }),
     internode: await ca.issue({ name: 'internode', subject: `/CN=${INTERNODE_SERVER_NAME}`, usage: 'serverAuth,clientAuth', san: `DNS:${INTERNODE_SERVER_NAME},IP:127.0.0.1` }),
     client: await ca.issue({ name: 'client', subject: '/CN=vip-router', usage: 'clientAuth' }),

@@ -16,6 +16,25 @@ export async function stopChild(child: ChildProcess, graceMs: number): Promise<v
 }
 
 /**
+ * Polls `check` until it answers true (a throw counts as not yet). Gives up after `timeoutMs`, or as soon as `gone`
+ * names a reason (e.g. the process that should answer has exited); `detail` adds what explains a failure.
+ */
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  { timeoutMs, intervalMs = 500, gone = () => undefined, detail = () => '' }: { timeoutMs: number; intervalMs?: number; gone?: () => string | undefined; detail?: () => string },
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const reason = gone();
+    if (reason) throw new Error(`${reason} before ${what}${detail()}`);
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s${detail()}`);
+    await new Promise((tick) => setTimeout(tick, intervalMs));
+  }
+}
+
+/**
  * Resolves once the Temporal frontend at `target` (an address, or connection options with TLS) answers for
  * `namespace` (`temporal-system` exists on any server, before a namespace of ours is registered). `assertAlive` throws
  * to give up early, e.g. when the server exited.

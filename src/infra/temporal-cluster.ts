@@ -8,7 +8,7 @@ import type { TemporalConnectionOptions } from '../temporal-connection';
 import { ROUTING_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { clusterPki, type ClusterPki, FRONTEND_SERVER_NAME, INTERNODE_SERVER_NAME } from './pki';
 import { findFreePortBetween } from './ports';
-import { stopChild, waitUntilServing } from './processes';
+import { stopChild, waitUntil, waitUntilServing } from './processes';
 import type { TemporalServerParts } from './temporal-server';
 
 const execFileAsync = promisify(execFile);
@@ -220,14 +220,12 @@ async function waitForClusterMetadata(postgres: TemporalClusterOptions['postgres
   const db = new pg.Client({ host: postgres.host, port: postgres.port, user: postgres.user, password: postgres.password, database: TEMPORAL_SERVER_SETTINGS.DBNAME });
   await db.connect();
   try {
-    for (const deadline = Date.now() + READY_TIMEOUT_MS; ; ) {
-      const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM cluster_metadata_info');
-      if (rows[0]!.n > 0) return;
-      const child = writer();
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the first Temporal service exited before writing the cluster metadata; its log: ${logFile}`);
-      if (Date.now() > deadline) throw new Error(`no cluster metadata within ${READY_TIMEOUT_MS / 1000} s; log: ${logFile}`);
-      await new Promise((tick) => setTimeout(tick, 250));
-    }
+    await waitUntil('writing the cluster metadata', async () => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM cluster_metadata_info')).rows[0]!.n > 0, {
+      timeoutMs: READY_TIMEOUT_MS,
+      intervalMs: 250,
+      gone: () => (writer().exitCode !== null || writer().signalCode !== null ? 'the first Temporal service exited' : undefined),
+      detail: () => `; its log: ${logFile}`,
+    });
   } finally {
     await db.end();
   }

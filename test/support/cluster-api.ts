@@ -10,15 +10,31 @@ export interface Answer {
   body: any;
 }
 
-/** The cluster's APIs as a sender uses them: any of them, with the admin key. */
+/** A Temporal client of the cluster: its client certificate, its payload keys. */
+export async function clusterClient(cluster: Cluster): Promise<{ client: Client; close(): Promise<void> }> {
+  const connection = await Connection.connect(cluster.temporal.connection);
+  const client = new Client({ connection, namespace: cluster.temporal.clientEnv['TEMPORAL_NAMESPACE'], dataConverter: { payloadCodecs: [testCodec(cluster.codecKeys)] } });
+  return { client, close: () => connection.close() };
+}
+
+/**
+ * The cluster's APIs as a sender uses them: any of them, with the admin key. Every conversation opened and every
+ * reply accepted through it is noted in `opened` and `replied`, what `ledger` then checks.
+ */
 export function clusterApi(cluster: Cluster) {
+  const opened: string[] = [];
+  const replied: Array<{ contactId: string; messageId: string }> = [];
   const call = async (api: number, method: string, path: string, body?: unknown): Promise<Answer> => {
     const response = await fetch(`${cluster.apis[api]!.url}${path}`, {
       method,
       headers: { authorization: `Bearer ${cluster.adminKey}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: response.status, body: (await response.json()) as any };
+    const answer = { status: response.status, body: (await response.json()) as any };
+    if (method === 'POST' && path === '/v1/conversations' && [200, 202].includes(answer.status)) opened.push((body as { contact: { id: string } }).contact.id);
+    const reply = method === 'POST' && answer.status === 202 ? /^\/v1\/contacts\/([^/]+)\/messages$/.exec(path) : null;
+    if (reply) replied.push({ contactId: decodeURIComponent(reply[1]!), messageId: (body as { messageId: string }).messageId });
+    return answer;
   };
   /** Sent again, as a sender does, while the answer is a 503 or the connection drops; the last answer otherwise. */
   const retrying = async (api: number, method: string, path: string, body: unknown, accepted: number[], timeoutMs = 60_000): Promise<Answer> => {
@@ -43,7 +59,7 @@ export function clusterApi(cluster: Cluster) {
     assert.fail(`${contactId} did not reach ${states.join(' or ')}: ${JSON.stringify(last)}`);
   };
   const stateOf = (contactId: string, state: string, timeoutMs?: number): Promise<any> => settled(contactId, [state], timeoutMs);
-  return { call, retrying, settled, stateOf };
+  return { call, retrying, settled, stateOf, opened, replied };
 }
 
 export interface Ledger {
@@ -65,10 +81,9 @@ export interface Ledger {
  * their capacity.
  */
 export async function ledger(cluster: Cluster, contacts: string[], acceptedMessages: Array<{ contactId: string; messageId: string }>): Promise<Ledger> {
-  const connection = await Connection.connect(cluster.temporal.connection);
+  const { client, close } = await clusterClient(cluster);
   const db = new pg.Pool({ connectionString: cluster.databaseUrl, max: 2 });
   try {
-    const client = new Client({ connection, namespace: cluster.temporal.clientEnv['TEMPORAL_NAMESPACE'], dataConverter: { payloadCodecs: [testCodec(cluster.codecKeys)] } });
     const runs = new Map<string, number>();
     for await (const execution of client.workflow.list({ query: `WorkflowType = 'routeConversation'` })) runs.set(execution.workflowId, (runs.get(execution.workflowId) ?? 0) + 1);
     const rows = async (sql: string, values: unknown[] = []) => (await db.query(sql, values)).rows as any[];
@@ -106,6 +121,6 @@ export async function ledger(cluster: Cluster, contacts: string[], acceptedMessa
     return result;
   } finally {
     await db.end();
-    await connection.close();
+    await close();
   }
 }
