@@ -27,24 +27,17 @@ describe('on a multi-service Temporal cluster', { timeout: 20 * 60_000 }, () => 
     dir = await mkdtemp(join(tmpdir(), 'vip-router-cluster-'));
     cli = await temporalCliPath(() => undefined);
     cluster = await startCluster({ dir, log: (line) => console.error(`# ${line}`), env: { VIP_ROUTER_SEED_DEMO: '0', LOG_LEVEL: 'warn' } });
+    api = clusterApi(cluster);
   });
   after(async () => {
     await cluster?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
-  const contacts: string[] = [];
-  const messages: Array<{ contactId: string; messageId: string }> = [];
-  const api = () => clusterApi(cluster);
-  const call = async (index: number, method: string, path: string, body?: unknown) => {
-    const answer = await api().call(index, method, path, body);
-    const opened = /^\/v1\/conversations$/.test(path) && method === 'POST' && [200, 202].includes(answer.status);
-    if (opened) contacts.push((body as { contact: { id: string } }).contact.id);
-    const replied = /^\/v1\/contacts\/([^/]+)\/messages$/.exec(path);
-    if (replied && answer.status === 202) messages.push({ contactId: decodeURIComponent(replied[1]!), messageId: (body as { messageId: string }).messageId });
-    return answer;
-  };
-  const stateOf = (contactId: string, state: string, timeoutMs?: number) => api().stateOf(contactId, state, timeoutMs);
+  // Every conversation opened and every reply accepted below, for the ledger at the end.
+  let api: ReturnType<typeof clusterApi>;
+  const call = (index: number, method: string, path: string, body?: unknown) => api.call(index, method, path, body);
+  const stateOf = (contactId: string, state: string, timeoutMs?: number) => api.stateOf(contactId, state, timeoutMs);
 
   it('serves only clients with a certificate of its CA: mTLS on the frontend', async () => {
     const { address, tls } = cluster.temporal.connection;
@@ -143,16 +136,18 @@ describe('on a multi-service Temporal cluster', { timeout: 20 * 60_000 }, () => 
     await cluster.replace(cluster.workers[0]!);
     // Room for 6 more, given through the other API: the dispatcher serves exactly 6, each once.
     await call(1, 'PATCH', '/v1/agents/sam', { capacity: before + 6 });
-    const settle = Date.now() + 60_000;
+    // The rows settle first; each run then learns of its assignment by a signal: wait for both.
+    const settle = Date.now() + 90_000;
     let open = 0;
     let queued = 0;
+    let states: string[] = [];
     while (Date.now() < settle) {
       open = await samOpen();
       queued = ((await call(1, 'GET', '/v1/queue')).body.queue as any[]).filter((q) => String(q.contactId).startsWith('c-race-')).length;
-      if (open === before + 6 && queued === 14) break;
+      states = await Promise.all(ids.map(async (id) => (await call(0, 'GET', `/v1/conversations/${id}`)).body.state as string));
+      if (open === before + 6 && queued === 14 && states.filter((state) => state === 'assigned').length === 6) break;
       await new Promise((tick) => setTimeout(tick, 500));
     }
-    const states = await Promise.all(ids.map(async (id) => (await call(0, 'GET', `/v1/conversations/${id}`)).body.state as string));
     assert.deepEqual(
       { samGained: open - before, queued, assigned: states.filter((state) => state === 'assigned').length },
       { samGained: 6, queued: 14, assigned: 6 },
@@ -160,6 +155,7 @@ describe('on a multi-service Temporal cluster', { timeout: 20 * 60_000 }, () => 
   });
 
   it('lost nothing and did nothing twice through all of the above: one run per conversation, rows agreeing with runs', async () => {
+    const { opened: contacts, replied: messages } = api;
     const held = await ledger(cluster, contacts, messages);
     console.error(`# ledger: ${JSON.stringify({ ...held, lost: held.lost.length, duplicated: held.duplicated.length, disagreeing: held.disagreeing.length })}`);
     assert.ok(contacts.length >= 24 && messages.length >= 2, `the tests above opened ${contacts.length} conversations and sent ${messages.length} replies`);
