@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { clusterPki, type ClusterPki } from '../src/infra/pki';
+import { type ClientComponent, CLIENT_COMPONENTS, clusterPki, type ClusterPki } from '../src/infra/pki';
 
 /** The users of the images that read the keys: temporalio/server, admin-tools and ui (`temporal`), node (`node`). */
 const CONTAINER_UID = 1000;
@@ -11,8 +11,9 @@ const USAGE = `usage: npm run certs -- [--dir .data/certs] [--uid ${CONTAINER_UI
 
 Makes the Temporal cluster's mTLS certificates in --dir, the way \`npm run cluster\` makes its own (src/infra/pki.ts):
 a CA, the frontend's server certificate (temporal-frontend), the one Temporal's services present to each other
-(temporal-internode), and the client certificate of vip-router, Temporal UI and the CLI. Files already there are
-kept: run it again and nothing changes. For docker-compose.yml: npm run certs -- --dir deploy/certs
+(temporal-internode), and one client certificate per component: worker, api, ui (Temporal UI) and admin (the
+namespace job and the CLI). Files already there are kept: run it again and nothing changes (a directory from before
+the per-component certificates gets the missing ones, signed by the CA already there). For docker-compose.yml: npm run certs -- --dir deploy/certs
 
 The containers read the private keys as uid ${CONTAINER_UID} (the images' temporal and node users): run as root, this
 gives them the frontend, internode and client keys (ca.key stays yours and is mounted nowhere); otherwise it prints
@@ -27,14 +28,23 @@ function described(pki: ClusterPki): Array<[file: string, role: string]> {
     [pki.frontend.key, 'its key'],
     [pki.internode.cert, "what Temporal's services present to each other (server and client)"],
     [pki.internode.key, 'its key'],
-    [pki.client.cert, "the client certificate of vip-router's worker and API, Temporal UI and the CLI"],
-    [pki.client.key, 'its key'],
+    ...(Object.keys(CLIENT_COMPONENTS) as ClientComponent[]).flatMap((component): Array<[string, string]> => [
+      [pki[component].cert, `${CLIENT_ROLES[component]}'s client certificate (CN=${CLIENT_COMPONENTS[component]})`],
+      [pki[component].key, 'its key'],
+    ]),
   ];
 }
 
+const CLIENT_ROLES: Record<ClientComponent, string> = {
+  worker: "vip-router's workers",
+  api: "vip-router's API",
+  ui: 'Temporal UI',
+  admin: 'the namespace job and the Temporal CLI',
+};
+
 /** The keys the containers read. */
 function containerKeys(pki: ClusterPki): string[] {
-  return [pki.frontend.key, pki.internode.key, pki.client.key];
+  return [pki.frontend.key, pki.internode.key, ...(Object.keys(CLIENT_COMPONENTS) as ClientComponent[]).map((component) => pki[component].key)];
 }
 
 function certificateDetails(file: string, pem: Buffer): string {

@@ -87,7 +87,6 @@ export async function startTopology(scratch: string, log: (line: string) => void
   const env: NodeJS.ProcessEnv = {
     PATH: process.env['PATH'],
     HOME: process.env['HOME'],
-    ...temporal.env,
     TEMPORAL_TASK_QUEUE: TASK_QUEUE,
     DATABASE_URL: postgres.url,
     VIP_ROUTER_CODEC_KEYS: codecKeys,
@@ -97,6 +96,7 @@ export async function startTopology(scratch: string, log: (line: string) => void
   };
   const api = run('api', process.execPath, ['--import', 'tsx', 'src/api/server.ts'], REPO, {
     ...env,
+    ...temporal.apiEnv,
     PORT: String(port),
     VIP_ROUTER_BOOTSTRAP_API_KEY: adminKey,
     RESPONDIO_WEBHOOK_SIGNING_KEYS: SIGNING_KEY,
@@ -106,7 +106,7 @@ export async function startTopology(scratch: string, log: (line: string) => void
     api.child.kill('SIGTERM');
     await api.exited;
   });
-  const workerEnv = { ...env, VIP_ROUTER_API_KEY: workerKey, BENCH_WORKFLOW_BUNDLE: routingBundle, BENCH_REFERENCE_BUNDLE: referenceBundle };
+  const workerEnv = { ...env, ...temporal.workerEnv, VIP_ROUTER_API_KEY: workerKey, BENCH_WORKFLOW_BUNDLE: routingBundle, BENCH_REFERENCE_BUNDLE: referenceBundle };
   let worker = run('worker', process.execPath, ['--import', 'tsx', 'scripts/bench/worker.ts'], REPO, workerEnv);
   stops.push(async () => {
     worker.child.kill('SIGTERM');
@@ -170,8 +170,9 @@ export async function rssBytes(pid: number): Promise<number> {
 
 interface BenchTemporal {
   connection: TemporalConnectionOptions;
-  /** TEMPORAL_ADDRESS and, on the cluster, the TLS settings of the bench's worker and API. */
-  env: Record<string, string>;
+  /** TEMPORAL_ADDRESS and, on the cluster, the TLS settings of the bench's worker and of its API (each its own certificate). */
+  workerEnv: Record<string, string>;
+  apiEnv: Record<string, string>;
   stop(): Promise<void>;
   /** The server's processes, when they are ours to name (the cluster's four). */
   pids?: () => number[];
@@ -179,7 +180,7 @@ interface BenchTemporal {
 
 async function startDevServer(dbFile: string, log: (line: string) => void): Promise<BenchTemporal> {
   const server = await startTemporalDevServer({ binary: await temporalCliPath(log), dbFile, searchAttributes: ROUTING_SEARCH_ATTRIBUTES });
-  return { connection: { address: server.address, tls: false }, env: { TEMPORAL_ADDRESS: server.address }, stop: () => server.stop() };
+  return { connection: { address: server.address, tls: false }, workerEnv: { TEMPORAL_ADDRESS: server.address }, apiEnv: { TEMPORAL_ADDRESS: server.address }, stop: () => server.stop() };
 }
 
 /** `--cluster`: Temporal's four services as processes, persisting to the bench's PostgreSQL (npm run cluster's). */
@@ -192,5 +193,5 @@ async function startClusterServer(scratch: string, postgresUrl: string, log: (li
     cli: await temporalCliPath(log),
     log,
   });
-  return { connection: cluster.connection, env: cluster.clientEnv, stop: () => cluster.stop(), pids: () => TEMPORAL_SERVICES.map((service) => cluster.process(service).pid!) };
+  return { connection: cluster.connection, workerEnv: cluster.workerEnv, apiEnv: cluster.apiEnv, stop: () => cluster.stop(), pids: () => TEMPORAL_SERVICES.map((service) => cluster.process(service).pid!) };
 }

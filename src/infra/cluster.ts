@@ -98,21 +98,19 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const codecKeys = await keptSecret(path.join(options.dir, 'codec-keys'), () => generateCodecKey());
     const base: NodeJS.ProcessEnv = {
       ...process.env,
-      ...temporal.clientEnv,
       DATABASE_URL: postgres.url,
       VIP_ROUTER_CODEC_KEYS: codecKeys,
       VIP_ROUTER_BOOTSTRAP_API_KEY: adminKey,
       VIP_ROUTER_UI_CODEC_KEY: uiCodecKey,
       VIP_ROUTER_CODEC_CORS_ORIGINS: `http://127.0.0.1:${uiPort}`,
-      ...options.env,
     };
     const apiPorts = await Promise.all(Array.from({ length: options.apis ?? 2 }, () => findFreePort()));
     // The CRM step of every worker calls the built-in directory of the first API.
     base['VIP_ROUTER_API_URL'] = `http://127.0.0.1:${apiPorts[0]}`;
-    const taskQueue = base['TEMPORAL_TASK_QUEUE'] ?? 'vip-router';
+    const taskQueue = options.env?.['TEMPORAL_TASK_QUEUE'] ?? base['TEMPORAL_TASK_QUEUE'] ?? 'vip-router';
     const specs = new Map<string, { entry: string; env: NodeJS.ProcessEnv; url?: string }>();
-    apiPorts.forEach((port, i) => specs.set(`api-${i + 1}`, { entry: 'src/api/server.ts', env: { ...base, PORT: String(port) }, url: `http://127.0.0.1:${port}` }));
-    for (let i = 0; i < (options.workers ?? 2); i++) specs.set(`worker-${i + 1}`, { entry: 'src/worker.ts', env: { ...base, VIP_ROUTER_METRICS_PORT: '0' } });
+    apiPorts.forEach((port, i) => specs.set(`api-${i + 1}`, { entry: 'src/api/server.ts', env: { ...base, ...temporal.apiEnv, ...options.env, PORT: String(port) }, url: `http://127.0.0.1:${port}` }));
+    for (let i = 0; i < (options.workers ?? 2); i++) specs.set(`worker-${i + 1}`, { entry: 'src/worker.ts', env: { ...base, ...temporal.workerEnv, ...options.env, VIP_ROUTER_METRICS_PORT: '0' } });
     const start = (name: string, root: string) => {
       const spec = specs.get(name)!;
       return launch({ name, root, entry: spec.entry, env: spec.env, dir: options.dir, url: spec.url });
@@ -135,7 +133,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       namespace: NAMESPACE,
       dir: options.dir,
       port: uiPort,
-      tls: { caFile: temporal.pki.ca, certFile: temporal.pki.client.cert, keyFile: temporal.pki.client.key, serverName: FRONTEND_SERVER_NAME },
+      tls: { caFile: temporal.pki.ca, certFile: temporal.pki.ui.cert, keyFile: temporal.pki.ui.key, serverName: FRONTEND_SERVER_NAME },
       codecEndpoint: `${apis[0]!.url}/codec/ui/${uiCodecKey}`,
       log,
     });

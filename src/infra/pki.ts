@@ -39,6 +39,11 @@ export class CertificateAuthority {
     return path.join(this.dir, `${this.name}.crt`);
   }
 
+  /** The CA already in `dir` (its `<name>.crt` and `<name>.key`), to issue more leaves with. */
+  static open(dir: string, name: string, days: number): CertificateAuthority {
+    return new CertificateAuthority(dir, name, days);
+  }
+
   /** A new CA in `dir` (made when missing), valid for `days`. */
   static async create(dir: string, name: string, subject: string, days = 2): Promise<CertificateAuthority> {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
@@ -91,8 +96,21 @@ async function run(...args: string[]): Promise<void> {
   }
 }
 
-/** What a Temporal cluster with mTLS on the frontend and between its services needs, and the app's client pair. */
-export interface ClusterPki {
+/**
+ * Who connects to the frontend, each with a certificate of its own (`CN` below): one leaked or rotated key concerns one
+ * component, and the frontend's logs and any authorizer tell them apart.
+ */
+export const CLIENT_COMPONENTS = {
+  worker: 'vip-router-worker',
+  api: 'vip-router-api',
+  ui: 'temporal-ui',
+  /** The namespace job, the Temporal CLI, the cluster's own checks. */
+  admin: 'temporal-admin',
+} as const;
+export type ClientComponent = keyof typeof CLIENT_COMPONENTS;
+
+/** What a Temporal cluster with mTLS on the frontend and between its services needs, and each client's pair. */
+export interface ClusterPki extends Record<ClientComponent, Certificate> {
   ca: string;
   /** The CA's private key: signs the others; no service or client needs it. */
   caKey: string;
@@ -100,30 +118,35 @@ export interface ClusterPki {
   frontend: Certificate;
   /** Between Temporal's services (server and client); also what its system worker presents to the frontend. */
   internode: Certificate;
-  /** vip-router's workers and APIs (and Temporal UI, the CLI). */
-  client: Certificate;
 }
 
 export const FRONTEND_SERVER_NAME = 'temporal-frontend';
 export const INTERNODE_SERVER_NAME = 'temporal-internode';
+const CA_DAYS = 365;
 
-/** Made once in `dir` and kept: a restart of the cluster keeps its certificates (valid a year). */
+const exists = (file: string) => fs.access(file).then(() => true, () => false);
+
+/**
+ * Made once in `dir` and kept: a restart of the cluster keeps its certificates (valid a year). A directory made
+ * before a component had its own certificate gets the missing ones from the CA already there.
+ */
 export async function clusterPki(dir: string): Promise<ClusterPki> {
-  const kept: ClusterPki = {
-    ca: path.join(dir, 'ca.crt'),
-    caKey: path.join(dir, 'ca.key'),
-    frontend: { cert: path.join(dir, 'frontend.crt'), key: path.join(dir, 'frontend.key') },
-    internode: { cert: path.join(dir, 'internode.crt'), key: path.join(dir, 'internode.key') },
-    client: { cert: path.join(dir, 'client.crt'), key: path.join(dir, 'client.key') },
-  };
-  const present = await Promise.all([kept.ca, kept.frontend.key, kept.internode.key, kept.client.key].map((file) => fs.access(file).then(() => true, () => false)));
-  if (present.every(Boolean)) return kept;
-  const ca = await CertificateAuthority.create(dir, 'ca', '/CN=vip-router cluster CA', 365);
-  return {
-    ca: ca.cert,
-    caKey: kept.caKey,
-    frontend: await ca.issue({ name: 'frontend', subject: `/CN=${FRONTEND_SERVER_NAME}`, usage: 'serverAuth', san: `DNS:${FRONTEND_SERVER_NAME},DNS:localhost,IP:127.0.0.1` }),
-    internode: await ca.issue({ name: 'internode', subject: `/CN=${INTERNODE_SERVER_NAME}`, usage: 'serverAuth,clientAuth', san: `DNS:${INTERNODE_SERVER_NAME},IP:127.0.0.1` }),
-    client: await ca.issue({ name: 'client', subject: '/CN=vip-router', usage: 'clientAuth' }),
-  };
+  const leaf = (name: string): Certificate => ({ cert: path.join(dir, `${name}.crt`), key: path.join(dir, `${name}.key`) });
+  const clients = Object.fromEntries(Object.keys(CLIENT_COMPONENTS).map((component) => [component, leaf(component)])) as Record<ClientComponent, Certificate>;
+  const kept: ClusterPki = { ca: path.join(dir, 'ca.crt'), caKey: path.join(dir, 'ca.key'), frontend: leaf('frontend'), internode: leaf('internode'), ...clients };
+  const servers = await Promise.all([kept.ca, kept.frontend.key, kept.internode.key].map(exists));
+  const newCa = !servers.every(Boolean);
+  if (newCa) {
+    const ca = await CertificateAuthority.create(dir, 'ca', '/CN=vip-router cluster CA', CA_DAYS);
+    await ca.issue({ name: 'frontend', subject: `/CN=${FRONTEND_SERVER_NAME}`, usage: 'serverAuth', san: `DNS:${FRONTEND_SERVER_NAME},DNS:localhost,IP:127.0.0.1` });
+    await ca.issue({ name: 'internode', subject: `/CN=${INTERNODE_SERVER_NAME}`, usage: 'serverAuth,clientAuth', san: `DNS:${INTERNODE_SERVER_NAME},IP:127.0.0.1` });
+  }
+  for (const [component, commonName] of Object.entries(CLIENT_COMPONENTS) as Array<[ClientComponent, string]>) {
+    if (!newCa && (await exists(kept[component].key))) continue;
+    if (!(await exists(kept.caKey))) {
+      throw new Error(`${kept[component].key} is missing and ${dir} holds no ca.key to issue it: put your PKI's ${component}.crt and ${component}.key there`);
+    }
+    await CertificateAuthority.open(dir, 'ca', CA_DAYS).issue({ name: component, subject: `/CN=${commonName}`, usage: 'clientAuth' });
+  }
+  return kept;
 }

@@ -36,7 +36,9 @@ export const TEMPORAL_SERVER_SETTINGS = {
   SQL_MAX_IDLE_CONNS: '20',
   SQL_VIS_MAX_CONNS: '10',
   SQL_VIS_MAX_IDLE_CONNS: '10',
-  // mTLS is the authentication: the frontend and every service require a certificate from the cluster's CA.
+  // mTLS is the authentication: the frontend and every service require a certificate from the cluster's CA, and each
+  // client component has its own. No authorizer on top: the open-source server authorizes by JWT claims only, which
+  // needs an identity provider (README: "Temporal UI behind your SSO" shows the settings for one).
   TEMPORAL_ALLOW_NO_AUTH: 'true',
   TEMPORAL_TLS_REQUIRE_CLIENT_AUTH: 'true',
   TEMPORAL_TLS_FRONTEND_SERVER_NAME: FRONTEND_SERVER_NAME,
@@ -70,11 +72,13 @@ export interface TemporalClusterOptions {
 export interface TemporalCluster {
   /** The frontend's gRPC address, what TEMPORAL_ADDRESS names. */
   address: string;
-  /** How a client with the cluster's client certificate connects (SDK options). */
+  /** How the cluster's own checks connect, with the admin certificate (SDK options). */
   connection: TemporalConnectionOptions;
-  /** The same, as vip-router's TEMPORAL_* settings. */
-  clientEnv: Record<string, string>;
-  /** The same, as the Temporal CLI's settings. */
+  /** vip-router's TEMPORAL_* settings for its workers, with the worker's certificate. */
+  workerEnv: Record<string, string>;
+  /** The same for its APIs, with the API's certificate. */
+  apiEnv: Record<string, string>;
+  /** The Temporal CLI's settings (the namespace job, an operator), with the admin certificate. */
   cliEnv: Record<string, string>;
   pki: ClusterPki;
   /** Each service's process, to kill and restart in tests. */
@@ -115,13 +119,13 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
     tls: {
       serverNameOverride: FRONTEND_SERVER_NAME,
       serverRootCACertificate: await fs.readFile(pki.ca),
-      clientCertPair: { crt: await fs.readFile(pki.client.cert), key: await fs.readFile(pki.client.key) },
+      clientCertPair: { crt: await fs.readFile(pki.admin.cert), key: await fs.readFile(pki.admin.key) },
     },
   };
   const cliEnv = {
     TEMPORAL_ADDRESS: address,
-    TEMPORAL_TLS_CLIENT_CERT_PATH: pki.client.cert,
-    TEMPORAL_TLS_CLIENT_KEY_PATH: pki.client.key,
+    TEMPORAL_TLS_CLIENT_CERT_PATH: pki.admin.cert,
+    TEMPORAL_TLS_CLIENT_KEY_PATH: pki.admin.key,
     TEMPORAL_TLS_SERVER_CA_CERT_PATH: pki.ca,
     TEMPORAL_TLS_SERVER_NAME: FRONTEND_SERVER_NAME,
   };
@@ -135,11 +139,19 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
   const cluster: TemporalCluster = {
     address,
     connection,
-    clientEnv: {
+    workerEnv: {
       TEMPORAL_ADDRESS: address,
       TEMPORAL_NAMESPACE: namespace,
-      TEMPORAL_TLS_CERT: pki.client.cert,
-      TEMPORAL_TLS_KEY: pki.client.key,
+      TEMPORAL_TLS_CERT: pki.worker.cert,
+      TEMPORAL_TLS_KEY: pki.worker.key,
+      TEMPORAL_TLS_CA: pki.ca,
+      TEMPORAL_TLS_SERVER_NAME: FRONTEND_SERVER_NAME,
+    },
+    apiEnv: {
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_NAMESPACE: namespace,
+      TEMPORAL_TLS_CERT: pki.api.cert,
+      TEMPORAL_TLS_KEY: pki.api.key,
       TEMPORAL_TLS_CA: pki.ca,
       TEMPORAL_TLS_SERVER_NAME: FRONTEND_SERVER_NAME,
     },

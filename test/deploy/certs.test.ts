@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { FRONTEND_SERVER_NAME, INTERNODE_SERVER_NAME } from '../../src/infra/pki';
+import { type ClientComponent, CLIENT_COMPONENTS, FRONTEND_SERVER_NAME, INTERNODE_SERVER_NAME } from '../../src/infra/pki';
+
+const COMPONENTS = Object.keys(CLIENT_COMPONENTS) as ClientComponent[];
 
 const ROOT = join(__dirname, '..', '..');
 const SCRIPT = join(ROOT, 'scripts', 'certs.ts');
@@ -53,10 +55,11 @@ describe('npm run certs', () => {
 
   after(() => rmSync(scratch, { recursive: true, force: true }));
 
-  it('makes the CA and the three leaves in --dir (made on the way), and says what each is for', () => {
+  it('makes the CA, the two server leaves and one client leaf per component in --dir (made on the way), and says what each is for', () => {
     assert.equal(first.status, 0, first.stderr);
     assert.match(first.stdout, new RegExp(`^made Temporal's mTLS certificates in ${dir}:`, 'm'));
-    for (const name of ['ca.crt', 'ca.key', 'frontend.crt', 'frontend.key', 'internode.crt', 'internode.key', 'client.crt', 'client.key']) {
+    const clients = COMPONENTS.flatMap((component) => [`${component}.crt`, `${component}.key`]);
+    for (const name of ['ca.crt', 'ca.key', 'frontend.crt', 'frontend.key', 'internode.crt', 'internode.key', ...clients]) {
       assert.ok(statSync(join(dir, name)).isFile(), `${name} is missing`);
       assert.match(first.stdout, new RegExp(`^  made ${name.replace('.', '\\.')} `, 'm'), `the output does not name ${name}`);
     }
@@ -66,18 +69,22 @@ describe('npm run certs', () => {
     assert.equal(verify(dir, 'frontend.crt', 'sslserver'), `${join(dir, 'frontend.crt')}: OK`);
     assert.equal(verify(dir, 'internode.crt', 'sslserver'), `${join(dir, 'internode.crt')}: OK`);
     assert.equal(verify(dir, 'internode.crt', 'sslclient'), `${join(dir, 'internode.crt')}: OK`);
-    assert.equal(verify(dir, 'client.crt', 'sslclient'), `${join(dir, 'client.crt')}: OK`);
-    // And refuses what a leaf is not for: the client certificate cannot serve.
-    assert.throws(() => verify(dir, 'client.crt', 'sslserver'));
+    for (const component of COMPONENTS) {
+      assert.equal(verify(dir, `${component}.crt`, 'sslclient'), `${join(dir, `${component}.crt`)}: OK`);
+      // And refuses what a leaf is not for: a client certificate cannot serve.
+      assert.throws(() => verify(dir, `${component}.crt`, 'sslserver'));
+    }
   });
 
   it("names the frontend and the internode certificates as the cluster's services check them; each key is its certificate's", () => {
     const certificate = (name: string) => new X509Certificate(readFileSync(join(dir, `${name}.crt`)));
     assert.match(certificate('frontend').subjectAltName ?? '', new RegExp(`(^|, )DNS:${FRONTEND_SERVER_NAME}(,|$)`));
     assert.match(certificate('internode').subjectAltName ?? '', new RegExp(`(^|, )DNS:${INTERNODE_SERVER_NAME}(,|$)`));
-    assert.equal(certificate('client').subject, 'CN=vip-router');
+    // One certificate per component, each its own subject and key: none shares another's.
+    assert.deepEqual(COMPONENTS.map((component) => certificate(component).subject), COMPONENTS.map((component) => `CN=${CLIENT_COMPONENTS[component]}`));
+    assert.equal(new Set(COMPONENTS.map((component) => readFileSync(join(dir, `${component}.key`), 'utf8'))).size, COMPONENTS.length);
     assert.equal(certificate('ca').ca, true);
-    for (const name of ['frontend', 'internode', 'client']) {
+    for (const name of ['frontend', 'internode', ...COMPONENTS]) {
       assert.ok(certificate(name).checkPrivateKey(createPrivateKey(readFileSync(join(dir, `${name}.key`)))), `${name}.key`);
       assert.ok(certificate(name).checkIssued(certificate('ca')), `${name}.crt is not issued by ca.crt`);
       assert.equal(statSync(join(dir, `${name}.key`)).mode & 0o077, 0, `${name}.key is readable by others`);
@@ -90,9 +97,10 @@ describe('npm run certs', () => {
       assert.match(first.stdout, /sudo chown 1000:1000 /);
       return;
     }
-    for (const name of ['frontend.key', 'internode.key', 'client.key']) assert.equal(statSync(join(dir, name)).uid, 1000, name);
+    const keys = ['frontend.key', 'internode.key', ...COMPONENTS.map((component) => `${component}.key`)];
+    for (const name of keys) assert.equal(statSync(join(dir, name)).uid, 1000, name);
     assert.equal(statSync(join(dir, 'ca.key')).uid, 0, 'ca.key stays root’s');
-    assert.match(first.stdout, /gave frontend\.key, internode\.key, client\.key to uid 1000/);
+    assert.match(first.stdout, new RegExp(`gave ${keys.join(', ').replaceAll('.', '\\.')} to uid 1000`));
   });
 
   it('a second run keeps every file as it is', () => {
@@ -104,14 +112,30 @@ describe('npm run certs', () => {
     assert.deepEqual(snapshot(dir), before);
   });
 
-  it('a set missing a key is made anew, and says so', () => {
+  it("a missing client certificate is issued by the CA already there (a directory from before per-component certificates), and says so", () => {
     const ca = readFileSync(join(dir, 'ca.crt'), 'utf8');
-    rmSync(join(dir, 'client.key'));
+    const frontend = readFileSync(join(dir, 'frontend.crt'), 'utf8');
+    rmSync(join(dir, 'worker.key'));
+    rmSync(join(dir, 'worker.crt'));
     const again = certs('--dir', dir);
     assert.equal(again.status, 0, again.stderr);
     assert.match(again.stdout, /^made /m);
-    assert.match(again.stdout, /^ {2}made client\.key /m);
+    assert.match(again.stdout, /^ {2}made worker\.key /m);
+    assert.match(again.stdout, /^ {2}kept api\.key /m);
+    assert.equal(readFileSync(join(dir, 'ca.crt'), 'utf8'), ca, 'the CA is kept');
+    assert.equal(readFileSync(join(dir, 'frontend.crt'), 'utf8'), frontend, 'the other leaves are kept');
+    assert.equal(verify(dir, 'worker.crt', 'sslclient'), `${join(dir, 'worker.crt')}: OK`);
+  });
+
+  it('a set missing a server key is made anew, clients included, and says so', () => {
+    const ca = readFileSync(join(dir, 'ca.crt'), 'utf8');
+    rmSync(join(dir, 'internode.key'));
+    const again = certs('--dir', dir);
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, /^ {2}made internode\.key /m);
+    assert.match(again.stdout, /^ {2}made api\.key /m);
     assert.notEqual(readFileSync(join(dir, 'ca.crt'), 'utf8'), ca, 'a new CA: the leaves are issued together');
+    for (const component of COMPONENTS) assert.equal(verify(dir, `${component}.crt`, 'sslclient'), `${join(dir, `${component}.crt`)}: OK`);
   });
 
   it('refuses an unknown option or a bad --uid with its usage (exit 2); --help shows it (exit 0)', async () => {
@@ -127,7 +151,7 @@ describe('npm run certs', () => {
   });
 
   it('the default --dir (.data/certs) is ignored by git, as is deploy/certs', () => {
-    for (const path of ['.data/certs/client.key', 'deploy/certs/client.key']) {
+    for (const path of ['.data/certs/worker.key', 'deploy/certs/admin.key']) {
       assert.doesNotThrow(() => execFileSync('git', ['check-ignore', '-q', path], { cwd: ROOT }), `${path} is not git-ignored`);
     }
   });

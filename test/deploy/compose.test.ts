@@ -18,7 +18,7 @@ import ts from 'typescript';
 import { parseDocument } from 'yaml';
 
 import { envSchema } from '../../src/config';
-import { clusterPki, FRONTEND_SERVER_NAME, INTERNODE_SERVER_NAME, type ClusterPki } from '../../src/infra/pki';
+import { CLIENT_COMPONENTS, clusterPki, FRONTEND_SERVER_NAME, INTERNODE_SERVER_NAME, type ClusterPki } from '../../src/infra/pki';
 import { APP_POOL_SIZE } from '../../src/db/pool';
 import { SEARCH_ATTRIBUTES_SETTING, TEMPORAL_DEPLOY_DIR, TEMPORAL_MAX_DATABASE_CONNECTIONS, TEMPORAL_SERVER_SETTINGS, TEMPORAL_SERVICES } from '../../src/infra/temporal-cluster';
 import { TEMPORAL_SERVER_VERSION, TEMPORAL_UI_SERVER_VERSION } from '../../src/infra/temporal-server';
@@ -35,6 +35,7 @@ import {
 
 type EnvValue = string | number | boolean | null;
 interface PortObject {
+  host_ip?: string;
   published?: string | number;
   target?: string | number;
 }
@@ -149,13 +150,15 @@ function hasHealthcheck(service: Service): boolean {
 }
 
 /** Published→target pairs, from the short ("[ip:]published:target[/proto]") or the long port syntax. */
-function publishedPorts(service: Service): Array<{ published: string; target: string }> {
+/** Each published port; `hostIp` is the address it is bound to on the host ('' for every interface). */
+function publishedPorts(service: Service): Array<{ hostIp: string; published: string; target: string }> {
   return (service.ports ?? []).map((port) => {
-    if (typeof port === 'object') return { published: String(port.published ?? ''), target: String(port.target ?? '') };
+    if (typeof port === 'object') return { hostIp: String(port.host_ip ?? ''), published: String(port.published ?? ''), target: String(port.target ?? '') };
     const parts = String(port).replace(/\/(tcp|udp)$/, '').split(':');
     const target = parts.at(-1) ?? '';
     const published = parts.length >= 2 ? (parts.at(-2) ?? '') : '';
-    return { published, target };
+    const hostIp = parts.length >= 3 ? parts.slice(0, -2).join(':') : '';
+    return { hostIp, published, target };
   });
 }
 
@@ -205,12 +208,12 @@ interface ClusterEnv {
 
 /**
  * The environments src/infra/temporal-cluster.ts gives Temporal's services (`serverEnv`), the schema script
- * (`databaseEnv`), the CLI (`cliEnv`) and vip-router's processes (`clientEnv`), read from its syntax tree: they are
+ * (`databaseEnv`), the CLI (`cliEnv`) and vip-router's workers and APIs (`workerEnv`, `apiEnv`), read from its syntax tree: they are
  * built at run time from ports and paths, so the names and what each one is set from are what can be compared.
  */
-function readClusterEnvs(): Record<'server' | 'database' | 'cli' | 'client', ClusterEnv> {
+function readClusterEnvs(): Record<'server' | 'database' | 'cli' | 'worker' | 'api', ClusterEnv> {
   const file = ts.createSourceFile(CLUSTER_SOURCE, readFileSync(CLUSTER_SOURCE, 'utf8'), ts.ScriptTarget.Latest, true);
-  const found: Partial<Record<'server' | 'database' | 'cli' | 'client', ClusterEnv>> = {};
+  const found: Partial<Record<'server' | 'database' | 'cli' | 'worker' | 'api', ClusterEnv>> = {};
   const read = (literal: ts.ObjectLiteralExpression): ClusterEnv => {
     const env: ClusterEnv = { vars: new Map(), spreads: [] };
     for (const property of literal.properties) {
@@ -235,17 +238,17 @@ function readClusterEnvs(): Record<'server' | 'database' | 'cli' | 'client', Clu
       if (literal) found[node.name.text === 'serverEnv' ? 'server' : 'database'] = read(literal);
     } else if (ts.isVariableDeclaration(node) && node.name.getText(file) === 'cliEnv' && node.initializer && ts.isObjectLiteralExpression(node.initializer)) {
       found.cli = read(node.initializer);
-    } else if (ts.isPropertyAssignment(node) && node.name.getText(file) === 'clientEnv' && ts.isObjectLiteralExpression(node.initializer)) {
-      found.client = read(node.initializer);
+    } else if (ts.isPropertyAssignment(node) && ['workerEnv', 'apiEnv'].includes(node.name.getText(file)) && ts.isObjectLiteralExpression(node.initializer)) {
+      found[node.name.getText(file) === 'workerEnv' ? 'worker' : 'api'] = read(node.initializer);
     }
     ts.forEachChild(node, visit);
   };
   visit(file);
-  const { server, database, cli, client } = found;
-  if (!server || !database || !cli || !client) {
-    throw new Error(`${CLUSTER_SOURCE}: found ${Object.keys(found).join(', ')} of serverEnv, databaseEnv, cliEnv and clientEnv; this reader needs updating`);
+  const { server, database, cli, worker, api } = found;
+  if (!server || !database || !cli || !worker || !api) {
+    throw new Error(`${CLUSTER_SOURCE}: found ${Object.keys(found).join(', ')} of serverEnv, databaseEnv, cliEnv, workerEnv and apiEnv; this reader needs updating`);
   }
-  return { server, database, cli, client };
+  return { server, database, cli, worker, api };
 }
 
 /** Names the cluster sets per machine (its processes share one host): compose leaves them to the image's defaults. */
@@ -398,12 +401,17 @@ function tlsProblems(compose: ComposeFile, context: Context): string[] {
   const problems: string[] = [];
   const server = tlsFilesOf(context.cluster.server, context.pki);
   const cli = tlsFilesOf(context.cluster.cli, context.pki);
-  const client = tlsFilesOf(context.cluster.client, context.pki);
+  const worker = tlsFilesOf(context.cluster.worker, context.pki);
+  const api = tlsFilesOf(context.cluster.api, context.pki);
+  // Temporal UI's server reads TEMPORAL_TLS_CA/CERT/KEY as vip-router does (ui-server's config/docker.yaml), with the
+  // certificate src/infra/cluster.ts gives it.
+  const ui = new Map([['TEMPORAL_TLS_CA', context.pki.ca], ['TEMPORAL_TLS_CERT', context.pki.ui.cert], ['TEMPORAL_TLS_KEY', context.pki.ui.key]]);
   const counterpart = (name: string): Map<string, string> | undefined => {
     if (temporalServers(compose).some(([server]) => server === name)) return server;
     if (name === NAMESPACE_JOB) return cli;
-    // Temporal UI's server reads TEMPORAL_TLS_CA/CERT/KEY as vip-router does (ui-server's config/docker.yaml).
-    if ((APP_SERVICES as readonly string[]).includes(name) || name === 'temporal-ui') return client;
+    if (name === 'worker') return worker;
+    if (name === 'api') return api;
+    if (name === 'temporal-ui') return ui;
     return undefined;
   };
   for (const [name, service] of Object.entries(compose.services)) {
@@ -510,7 +518,7 @@ function clientProblems(compose: ComposeFile, context: Context): string[] {
     }
     const env = environmentOf(service);
     for (const key of Object.keys(env)) if (!known.has(key)) problems.push(`${name}: ${key} is read by nothing (src/config.ts's env schema lacks it)`);
-    for (const key of context.cluster.client.vars.keys()) if (!(key in env)) problems.push(`${name} lacks ${key}, which the cluster's processes get`);
+    for (const key of context.cluster[name].vars.keys()) if (!(key in env)) problems.push(`${name} lacks ${key}, which the cluster's processes get`);
     if (env.TEMPORAL_ADDRESS !== address) problems.push(`${name}: TEMPORAL_ADDRESS=${String(env.TEMPORAL_ADDRESS)}, the frontend is ${address}`);
     if (env.TEMPORAL_TLS_SERVER_NAME !== FRONTEND_SERVER_NAME) problems.push(`${name}: TEMPORAL_TLS_SERVER_NAME=${String(env.TEMPORAL_TLS_SERVER_NAME)}`);
     const deps = dependenciesOf(service);
@@ -617,7 +625,9 @@ describe('docker-compose.yml', () => {
     scratch = mkdtempSync(join(tmpdir(), 'compose-test-'));
     const pkiDir = join(scratch, 'pki');
     mkdirSync(pkiDir);
-    for (const name of ['ca.crt', 'frontend.key', 'internode.key', 'client.key']) writeFileSync(join(pkiDir, name), '');
+    for (const name of ['ca.crt', 'ca.key', 'frontend.key', 'internode.key', ...Object.keys(CLIENT_COMPONENTS).map((component) => `${component}.key`)]) {
+      writeFileSync(join(pkiDir, name), '');
+    }
     const pki = await clusterPki(pkiDir);
     const certsSources = Object.values(compose.services).flatMap((service) =>
       mountsOf(service).filter((mount) => mount.type === 'bind' && basename(mount.source) === basename(pki.ca)).map((mount) => dirname(mount.source)),
@@ -703,14 +713,15 @@ describe('docker-compose.yml', () => {
 
   describe('the tested cluster (src/infra/temporal-cluster.ts), in containers', () => {
     it("reads the cluster's environments from its source", (t) => {
-      const { server, database, cli, client } = context.cluster;
+      const { server, database, cli, worker, api } = context.cluster;
       t.diagnostic(`serverEnv: ${[...server.vars.keys()].length} variables + ${server.spreads.join(', ')}`);
       // The reader found what the cluster is known to set; were it to find nothing, every check below would pass.
       assert.deepEqual([...tlsFilesOf(server, context.pki).values()].map((file) => basename(file)).sort(), [
         'ca.crt', 'ca.crt', 'ca.crt', 'frontend.crt', 'frontend.key', 'internode.crt', 'internode.key',
       ]);
-      assert.deepEqual([...tlsFilesOf(cli, context.pki).values()].map((file) => basename(file)).sort(), ['ca.crt', 'client.crt', 'client.key']);
-      assert.deepEqual([...tlsFilesOf(client, context.pki).values()].map((file) => basename(file)).sort(), ['ca.crt', 'client.crt', 'client.key']);
+      assert.deepEqual([...tlsFilesOf(cli, context.pki).values()].map((file) => basename(file)).sort(), ['admin.crt', 'admin.key', 'ca.crt']);
+      assert.deepEqual([...tlsFilesOf(worker, context.pki).values()].map((file) => basename(file)).sort(), ['ca.crt', 'worker.crt', 'worker.key']);
+      assert.deepEqual([...tlsFilesOf(api, context.pki).values()].map((file) => basename(file)).sort(), ['api.crt', 'api.key', 'ca.crt']);
       assert.ok(server.vars.has('DYNAMIC_CONFIG_FILE_PATH'));
       assert.ok(database.vars.has('POSTGRES_PWD'));
       assert.equal(cli.vars.get('TEMPORAL_TLS_SERVER_NAME'), 'FRONTEND_SERVER_NAME');
@@ -780,7 +791,11 @@ describe('docker-compose.yml', () => {
       assert.match(tlsProblems(swapped, context).join('\n'), /temporal-history: TEMPORAL_TLS_SERVER_CERT=.* the cluster gives it internode\.crt/);
       const client = copy();
       env(client, 'api').TEMPORAL_TLS_KEY = '/etc/temporal/certs/ca.crt';
-      assert.match(tlsProblems(client, context).join('\n'), /api: TEMPORAL_TLS_KEY=.* the cluster gives it client\.key/);
+      assert.match(tlsProblems(client, context).join('\n'), /api: TEMPORAL_TLS_KEY=.* the cluster gives it api\.key/);
+      // A component given another's certificate: the worker's pair mounted into the api.
+      const shared = copy();
+      shared.services.api!.volumes = structuredClone(compose.services.worker!.volumes);
+      assert.match(tlsProblems(shared, context).join('\n'), /api: TEMPORAL_TLS_CERT=.* is deploy\/certs\/worker\.crt, the cluster gives it api\.crt/);
       const unknown = copy();
       env(unknown, 'temporal-ui').TEMPORAL_TLS_CLIENT_CERT_PATH = '/etc/temporal/certs/client.crt';
       assert.match(tlsProblems(unknown, context).join('\n'), /temporal-ui: TEMPORAL_TLS_CLIENT_CERT_PATH=.* has no counterpart/);
@@ -796,7 +811,7 @@ describe('docker-compose.yml', () => {
     });
 
     it('keeps the certificates out of git and out of the image build context', () => {
-      const inCerts = join(relative(ROOT, context.certsDir), 'client.key');
+      const inCerts = join(relative(ROOT, context.certsDir), 'worker.key');
       assert.doesNotThrow(() => execFileSync('git', ['check-ignore', '-q', inCerts], { cwd: ROOT }), `${inCerts} is not git-ignored`);
       const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((line) => line.trim().replace(/\/$/, ''));
       const parts = relative(ROOT, context.certsDir).split('/');
@@ -980,9 +995,13 @@ describe('docker-compose.yml', () => {
       assert.equal(environmentOf(resolved.services['temporal-ui']!).TEMPORAL_DEFAULT_NAMESPACE, env.TEMPORAL_NAMESPACE);
     });
 
-    it('publishes the API on 3000 and the Temporal UI on 8233, nothing else', () => {
-      assert.deepEqual(publishedPorts(compose.services.api!), [{ published: '3000', target: '3000' }]);
-      assert.deepEqual(publishedPorts(compose.services['temporal-ui']!), [{ published: '8233', target: '8080' }]);
+    it('publishes the API on 3000 and the Temporal UI on 8233 of the loopback interface only, nothing else', () => {
+      assert.deepEqual(publishedPorts(compose.services.api!), [{ hostIp: '', published: '3000', target: '3000' }]);
+      // The UI has no login: open on every interface, anyone reaching the host reads every decrypted history.
+      assert.deepEqual(publishedPorts(compose.services['temporal-ui']!), [{ hostIp: '127.0.0.1', published: '8233', target: '8080' }]);
+      const open = copy();
+      open.services['temporal-ui']!.ports = ['8233:8080'];
+      assert.notEqual(publishedPorts(open.services['temporal-ui']!)[0]!.hostIp, '127.0.0.1', 'the check tells an open port from a loopback one');
       for (const name of SERVICE_NAMES.filter((name) => name !== 'api' && name !== 'temporal-ui')) {
         assert.deepEqual(publishedPorts(compose.services[name]!), [], `${name} must not publish ports`);
       }

@@ -13,7 +13,7 @@ export interface Answer {
 /** A Temporal client of the cluster: its client certificate, its payload keys. */
 export async function clusterClient(cluster: Cluster): Promise<{ client: Client; close(): Promise<void> }> {
   const connection = await Connection.connect(cluster.temporal.connection);
-  const client = new Client({ connection, namespace: cluster.temporal.clientEnv['TEMPORAL_NAMESPACE'], dataConverter: { payloadCodecs: [testCodec(cluster.codecKeys)] } });
+  const client = new Client({ connection, namespace: cluster.temporal.apiEnv['TEMPORAL_NAMESPACE'], dataConverter: { payloadCodecs: [testCodec(cluster.codecKeys)] } });
   return { client, close: () => connection.close() };
 }
 
