@@ -325,6 +325,7 @@ export async function audit(name: string, driver: Driver, sampler: Sampler, dura
     overCapacity: sampler.overCapacity.length,
     crashes: world.unexpectedExits().length,
     notes: [...ledger.notes],
+    problems: [...ledger.problems],
   };
   const accepted = new Set(ledger.triggers.map((t) => t.contactId));
   for (const w of ledger.webhooks) if (w.eventType === 'conversation.opened') accepted.add(w.contactId);

@@ -462,7 +462,8 @@ export const apiKills: FaultCase = {
           driver.until(askedByWebhook, (s) => s.path.includes('valid_reply'), 120_000, 250),
         ]);
         const took = ((Date.now() - killedAt) / 1000).toFixed(1);
-        ledger.note(`those events took effect ${took} s after API 1 died (${openRun && replyRun ? 'both' : 'NOT both'}; an inbox lease is 40 s)`);
+        if (openRun && replyRun) ledger.note(`those events took effect ${took} s after API 1 died (an inbox lease is 40 s)`);
+        else ledger.problem(`of the webhook events API 1 had accepted before it died, ${openRun ? 'the reply' : replyRun ? 'the open' : 'neither'} took effect within ${took} s`);
       })();
       await api1!.start();
 
@@ -478,9 +479,10 @@ export const apiKills: FaultCase = {
       const openSaw = seen(await pendingOpen);
       const exists = await driver.status(started, 1);
       const retried = await driver.open(started, { email: startedCustomer.email }, { api: 1 });
-      ledger.note(
-        `POST /v1/conversations, API killed before the start reached Temporal: the sender saw ${openSaw}, no run existed (${exists ? 'WRONG: one did' : 'none'}), its retry on API 2 got ${retried?.status ?? 'nothing'}`,
-      );
+      const startSeen = `POST /v1/conversations, API killed before the start reached Temporal: the sender saw ${openSaw}`;
+      // Temporal was held: a run that exists anyway means the start went through while the sender was told it failed.
+      if (exists) ledger.problem(`${startSeen}, yet a run existed before the retry`);
+      else ledger.note(`${startSeen}, no run existed, its retry on API 2 got ${retried?.status ?? 'nothing'}`);
       await api1!.start();
 
       // 3. A reply: API 1 dies before its signal reaches the run (Temporal held).
@@ -518,8 +520,10 @@ export const apiKills: FaultCase = {
       const inTranscript = await world.db.query(`SELECT 1 FROM messages WHERE contact_id = $1 AND external_id = $2`, [after, afterMessage]);
       const afterSaw = seen(await pendingAfter);
       const afterRetry = await driver.say(after, afterMessage, afterCustomer.email, { api: 1 });
+      const afterSeen = `reply, API killed after signalling, before the transcript write: the sender saw ${afterSaw}`;
+      if (!signalled?.path.includes('valid_reply')) ledger.problem(`${afterSeen}, and the run had not used the reply within 15 s of it being sent`);
       ledger.note(
-        `reply, API killed after signalling, before the transcript write: the sender saw ${afterSaw}, the run ${signalled?.path.includes('valid_reply') ? 'had' : 'had NOT'} used it, the transcript ${inTranscript.rowCount ? 'had' : 'did not have'} it; its retry on API 2 got ${afterRetry?.status ?? 'nothing'} (duplicate: ${afterRetry?.body?.duplicate})`,
+        `${afterSeen}, the transcript ${inTranscript.rowCount ? 'had' : 'did not have'} it; its retry on API 2 got ${afterRetry?.status ?? 'nothing'} (duplicate: ${afterRetry?.body?.duplicate})`,
       );
       await api1!.start();
       await applied;

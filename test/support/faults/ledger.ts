@@ -56,6 +56,8 @@ export class Ledger {
   readonly senderSaw = new Map<string, number>();
   /** Measurements and observations for the report. */
   readonly notes: string[] = [];
+  /** What a case saw go wrong on the way (a run that should not exist, an event never applied): each fails the case. */
+  readonly problems: string[] = [];
 
   expect(conversation: Conversation): Conversation {
     this.conversations.set(conversation.contactId, conversation);
@@ -75,5 +77,10 @@ export class Ledger {
 
   note(line: string): void {
     this.notes.push(line);
+  }
+
+  /** A note that is a failure: reported with the problems, and the case fails. */
+  problem(line: string): void {
+    this.problems.push(line);
   }
 }
