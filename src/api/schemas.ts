@@ -9,6 +9,15 @@ const id = z
   .max(128)
   .regex(/^[A-Za-z0-9._:@+-]+$/, 'use letters, digits and . _ : @ + -');
 
+/**
+ * The id of a new contact or agent: not an email address. Ids become workflow ids, search attributes and metric
+ * labels, which Temporal's visibility and Prometheus keep unencrypted; a contact or agent made before this rule is
+ * still found by its id on every other route.
+ */
+const newId = id.refine((value) => !value.includes('@'), {
+  message: "an email address cannot be an id: ids are kept unencrypted in Temporal's visibility and in metrics; use the platform's contact or user id",
+});
+
 const email = z
   .string()
   .trim()
@@ -20,12 +29,14 @@ const optionalText = z.string().trim().max(200).optional();
 
 export const contactIdParams = z.object({ contactId: id });
 export const agentIdParams = z.object({ agentId: id });
+/** PUT /v1/agents/{agentId}, which may make the agent. */
+export const newAgentIdParams = z.object({ agentId: newId });
 export const emailParams = z.object({ email });
 export const emailQuery = z.object({ email });
 
 export const startConversationBody = z.object({
   contact: z.object({
-    id,
+    id: newId,
     firstName: optionalText,
     lastName: optionalText,
     email: email.nullable().optional(),

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { agentLabel } from '../../src/api/routes/metrics';
 import { Harness } from '../support/harness';
 
 /** GET /metrics after a known scenario: the counts are the scenario's. */
@@ -17,6 +18,9 @@ describe('metrics', () => {
     });
     await h.putAgent('met-sam', { team: 'met-support', capacity: 10 });
     await h.putAgent('met-mara', { team: 'met-managers', role: 'manager', capacity: 10 });
+    // An agent whose id is an email address, made before such ids were refused.
+    await h.db.query(`INSERT INTO teams (name) VALUES ('met-old-team') ON CONFLICT DO NOTHING`);
+    await h.db.query(`INSERT INTO agents (id, name, team, role, capacity) VALUES ('met-old@example.com', 'Old', 'met-old-team', 'agent', 1)`);
     await h.putCustomer('met-regular@example.com', { customerType: 'Regular' });
     await h.putCustomer('met-vip@example.com', { customerType: 'VIP' });
 
@@ -74,5 +78,11 @@ describe('metrics', () => {
     assert.equal(value(/^vip_router_queue_length /), 0);
     assert.equal(value(/^vip_router_open_conversations\{agent="met-sam",team="met-support"\}/), 5);
     assert.equal(value(/^vip_router_open_conversations\{agent="met-mara",team="met-managers"\}/), 2);
+  });
+
+  it('labels an agent whose id is an email address by a hash of it, so no address reaches Prometheus', () => {
+    assert.doesNotMatch(text, /met-old@example\.com/);
+    assert.equal(value(new RegExp(`^vip_router_open_conversations\\{agent="${agentLabel('met-old@example.com')}",team="met-old-team"\\}`)), 0);
+    assert.match(agentLabel('met-old@example.com'), /^sha256:[0-9a-f]{16}$/);
   });
 });

@@ -40,6 +40,7 @@ describe('API input validation', () => {
       [{ contact: { id: 'bad-email-1', email: 'not-an-email' } }, 'invalid email'],
       [{ contact: { id: 'bad-email-2', email: 7 } }, 'email is a number'],
       [{ contact: { id: 'x'.repeat(129) } }, 'id too long'],
+      [{ contact: { id: 'ana@example.com' } }, 'an email address as the id (it would sit unencrypted in Temporal visibility)'],
       [[], 'an array'],
     ];
     for (const [body, why] of cases) {
@@ -50,7 +51,20 @@ describe('API input validation', () => {
     }
     await assertNoWorkflow('bad-email-1');
     await assertNoWorkflow('bad-email-2');
+    await assertNoWorkflow('ana@example.com');
     assert.deepEqual(await rowCounts(), before);
+  });
+
+  it('refuses an email address as a new agent id, naming why, and writes no agent', async () => {
+    const before = await rowCounts();
+    const response = await h.request('PUT', '/v1/agents/sam@example.com', { name: 'Sam', team: 'support' });
+    assertError(response, 400, 'validation_failed');
+    assert.match(JSON.stringify(response.body.error.details), /an email address cannot be an id/);
+    assert.deepEqual(await rowCounts(), before);
+    // An agent whose id predates the rule stays reachable: PATCH still finds it.
+    await h.db.query(`INSERT INTO teams (name) VALUES ('support') ON CONFLICT DO NOTHING`);
+    await h.db.query(`INSERT INTO agents (id, name, team, role, capacity) VALUES ('old@example.com', 'Old', 'support', 'agent', 1)`);
+    assert.equal((await h.request('PATCH', '/v1/agents/old@example.com', { online: false })).status, 200);
   });
 
   it('answers malformed JSON with 400 invalid_json', async () => {

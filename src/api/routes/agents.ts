@@ -5,7 +5,7 @@ import { commitAgentChange, waitingQueue } from '../../assignment/store';
 import { afterAgentChange, type RunSignals } from '../../assignment/dispatcher';
 import { adminOnly, allow } from '../auth';
 import { HttpError, notFound } from '../errors';
-import { agentIdParams, patchAgentBody, putAgentBody } from '../schemas';
+import { agentIdParams, newAgentIdParams, patchAgentBody, putAgentBody } from '../schemas';
 
 const UNIQUE_VIOLATION = '23505';
 
@@ -19,7 +19,7 @@ export function agentRoutes({ db, signals }: AgentRouteDeps): Router {
   const afterChange = (before: Agent | undefined, after: Agent) => afterAgentChange(db, signals, before, after);
 
   router.put('/v1/agents/:agentId', adminOnly, async (req, res) => {
-    const { agentId } = agentIdParams.parse(req.params);
+    const { agentId } = newAgentIdParams.parse(req.params);
     const body = putAgentBody.parse(req.body);
     const change = await commitAgentChange(db, async (tx) => {
       const before = await getAgent(tx, agentId);

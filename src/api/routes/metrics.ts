@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Router } from 'express';
 import { Gauge, Registry } from 'prom-client';
 import type { Db } from '../../db/pool';
@@ -5,6 +6,14 @@ import { registry } from '../../metrics';
 import type { ApiKeys } from '../../security/api-keys';
 import { temporalMetricsText } from '../../temporal';
 import { allow, authenticate } from '../auth';
+
+/**
+ * An agent's id as a metric label: an id that is an email address (agents made before such ids were refused) is shown
+ * as a short hash, so no personal data sits in Prometheus.
+ */
+export function agentLabel(agentId: string): string {
+  return agentId.includes('@') ? `sha256:${createHash('sha256').update(agentId).digest('hex').slice(0, 16)}` : agentId;
+}
 
 /**
  * `GET /metrics` (a key of scope read): this process's routing metrics, the state of the queue and of each agent as
@@ -41,7 +50,7 @@ export function metricsRoutes({ db, apiKeys }: { db: Db; apiKeys: ApiKeys }): Ro
         `SELECT a.id, a.team, count(s.id)::int AS n FROM agents a
            LEFT JOIN assignments s ON s.agent_id = a.id AND s.released_at IS NULL GROUP BY a.id, a.team`,
       );
-      for (const row of rows) this.set({ agent: row.id, team: row.team }, row.n);
+      for (const row of rows) this.set({ agent: agentLabel(row.id), team: row.team }, row.n);
     },
   });
   const merged = Registry.merge([registry, now]);
