@@ -60,7 +60,9 @@ describe('deploy/temporal/create-namespace.sh', () => {
       () => assert.fail('the script was expected to fail'),
       (error: { code?: number; stderr?: string }) => error,
     );
-    assert.ok(failed.code !== 0 && (failed.stderr ?? '').length > 0, `exit ${failed.code}: ${failed.stderr}`);
+    // Failed for that reason: the CLI's refusal of the conflicting type, not any error on the way.
+    assert.equal(failed.code, 1, failed.stderr);
+    assert.match(failed.stderr ?? '', /search attribute ScriptKeyword already exists and has different type Keyword/);
   });
 
   it('fails, naming the address, when no frontend answers', async () => {
@@ -78,6 +80,7 @@ describe('deploy/temporal/create-namespace.sh', () => {
       () => assert.fail('the script was expected to fail'),
       (error: { code?: number; stderr?: string }) => error,
     );
-    assert.ok(failed.code !== 0 && (failed.stderr ?? '').length > 0, `exit ${failed.code}: ${failed.stderr}`);
+    assert.equal(failed.code, 1, failed.stderr);
+    assert.match(failed.stderr ?? '', /invalid argument "NoSuchType" for "--type" flag/);
   });
 });
