@@ -100,6 +100,8 @@ async function main(): Promise<void> {
       workflowBundlePath: prebuiltWorkflowBundle(),
       directoryUrl: directoryUrlFromEnv({ ...env, PORT: port }),
       directoryApiKey: workerKey,
+      routing,
+      crmEnvNames: env.VIP_ROUTER_CRM_ENV,
       respondio,
       agentSync: agentSyncSettings(env),
       maxCachedWorkflows: env.VIP_ROUTER_WORKFLOW_CACHE,

@@ -80,13 +80,16 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
   async function fetchCrm(email: string): Promise<CrmOutcome> {
     run.enter('fetching_crm');
     const { retry } = config.crm;
+    // The worker reads the CRM settings of the run's rules version itself; runs started before versions name theirs.
+    const lookup = input.rulesVersion === undefined ? { email, contact, crm: config.crm } : { email, contact, rulesVersion: input.rulesVersion };
     let outcome: CrmOutcome = { outcome: 'error', retryable: false, reason: 'not attempted' };
     for (let attempt = 1; attempt <= retry.maxAttempts && !run.closed; attempt++) {
       try {
-        outcome = await fetchCustomerData({ email, contact, crm: config.crm });
+        outcome = await fetchCustomerData(lookup);
       } catch (error) {
         outcome = { outcome: 'error', retryable: true, reason: failureReason(error) };
       }
+      if (outcome.note) run.step('crm_settings', outcome.note);
       if (outcome.outcome !== 'error') break;
       run.step('crm_error', `attempt ${attempt}/${retry.maxAttempts}: ${outcome.reason}`);
       if (!outcome.retryable || attempt === retry.maxAttempts) break;
