@@ -41,6 +41,8 @@ export const envSchema = z.object({
   VIP_ROUTER_UI_CODEC_KEY: optionalString,
   /** The worker's key (scope read) for the built-in customer directory, which sits behind the API's keys. */
   VIP_ROUTER_API_KEY: optionalString,
+  /** `accept`: the worker lets runs read unencrypted payloads, while runs started before encryption are open. */
+  VIP_ROUTER_CODEC_PLAINTEXT: z.enum(['refuse', 'accept']).default('refuse'),
   /** The variables CRM headers may name as `${env:NAME}`, comma-separated; the service's own secrets are refused. */
   VIP_ROUTER_CRM_ENV: optionalString.transform((v, ctx) => {
     try {

@@ -102,6 +102,7 @@ async function main(): Promise<void> {
       directoryApiKey: workerKey,
       routing,
       crmEnvNames: env.VIP_ROUTER_CRM_ENV,
+      acceptPlaintext: env.VIP_ROUTER_CODEC_PLAINTEXT === 'accept',
       respondio,
       agentSync: agentSyncSettings(env),
       maxCachedWorkflows: env.VIP_ROUTER_WORKFLOW_CACHE,

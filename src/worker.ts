@@ -16,7 +16,7 @@ import type { RespondioClient } from './respondio/client';
 import { loadRoutingConfigFile, type RoutingConfig } from './routing-config';
 import { RuleVersions } from './rule-versions';
 import { ApiKeys } from './security/api-keys';
-import type { AesGcmCodec } from './security/codec';
+import { type AesGcmCodec, refusingUnencrypted } from './security/codec';
 import { agentSyncSettings, dataConverter, payloadCodec, respondioClient, ROUTING_BUNDLE, temporalConnection } from './service';
 import { logWithRequest } from './activity-log-context';
 import { findFreePort } from './infra/ports';
@@ -31,6 +31,11 @@ export interface RoutingWorkerOptions {
   db: Db;
   /** Encrypts every payload the worker writes to Temporal and decrypts what it reads. */
   codec: AesGcmCodec;
+  /**
+   * Let runs read payloads that are not encrypted (VIP_ROUTER_CODEC_PLAINTEXT=accept): only while runs started
+   * before encryption are still open. Otherwise such a payload, or one under a key the worker lacks, is refused.
+   */
+  acceptPlaintext?: boolean;
   outbound?: { webhookUrl?: string; webhookSecret?: string };
   /** A bundle prebuilt by `npm run build`; without it the workflows are bundled from source at start. */
   workflowBundlePath?: string;
@@ -80,7 +85,9 @@ export async function createRoutingWorker(options: RoutingWorkerOptions): Promis
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    dataConverter: converter,
+    dataConverter: options.acceptPlaintext
+      ? converter
+      : dataConverter(refusingUnencrypted(options.codec, (reason) => Runtime.instance().logger.warn('a payload was refused', { reason }))),
     // On SIGTERM (a deploy, a scale-down) activities in flight get this long to finish before they are cancelled
     // and retried on another worker; well inside the 60 s grace docker-compose.yml and Kubernetes give the process.
     shutdownGraceTime: SHUTDOWN_GRACE,
@@ -195,6 +202,7 @@ async function main(): Promise<void> {
     // Each run keeps the rules it started with (by their version); this worker's own are recorded too.
     routing: loadRoutingConfigFile(resolve(env.ROUTING_CONFIG)),
     crmEnvNames: env.VIP_ROUTER_CRM_ENV,
+    acceptPlaintext: env.VIP_ROUTER_CODEC_PLAINTEXT === 'accept',
     outbound: { webhookUrl: env.OUTBOUND_WEBHOOK_URL, webhookSecret: env.OUTBOUND_WEBHOOK_SECRET },
     respondio,
     agentSync: agentSyncSettings(env),
