@@ -18,8 +18,12 @@ const routingInputSchema = z.strictObject({
 /** The failure type of a run started with an input it refuses: not retried, no activity ran. */
 export const INVALID_INPUT = 'InvalidRoutingInput';
 
-/** A refused payload in the place of the input: the run fails at once (runs recorded before this met none). */
+/**
+ * No input object, or a refused payload in its place: the run fails at once. Checked in every run, before anything
+ * reads the input: runs recorded before this always had an input the codec let through.
+ */
 export function refuseUnreadableInput(input: unknown): void {
+  if (input === null || typeof input !== 'object') throw invalidInput(`the run's input is not an object`);
   const refusal = refusalOf(input);
   if (refusal !== undefined) throw invalidInput(`the run's input was refused: ${refusal}`);
 }

@@ -145,6 +145,12 @@ describe("a workflow's input does not steer the worker", () => {
     assert.equal(events.filter((e) => e.workflowTaskFailedEventAttributes).length, 0, 'no workflow task failed');
   });
 
+  it('a start with no input fails at once', async () => {
+    const id = h.contactId('no-input');
+    await h.client.workflow.start(ROUTING_WORKFLOW, { workflowId: workflowIdForContact(id), taskQueue: h.taskQueue, args: [] });
+    await assertRefusedAtOnce(id, /input is not an object/);
+  });
+
   it('an input the API would not make fails at once, naming the field', async () => {
     const id = h.contactId('bad-input');
     const version = (await h.db.query(`SELECT version FROM routing_rule_versions`)).rows[0].version as string;
