@@ -124,9 +124,10 @@ export function createCrmActivities(deps: CrmDeps) {
       return { outcome: 'error', retryable: false, reason: `the run's rules version ${rulesVersion.slice(0, 12)} is not recorded` };
     }
     if (crm && (await deps.rules.knowsCrm(crm))) return { crm };
-    const note = "the run's CRM settings are not those of any recorded routing config: the worker's own were used";
+    const unrecorded = "the run's CRM settings are not those of any recorded routing config";
+    if (!deps.current) return { outcome: 'error', retryable: false, reason: `${unrecorded}, and this worker has no routing config of its own` };
+    const note = `${unrecorded}: the worker's own were used`;
     log.warn(note);
-    if (!deps.current) return { outcome: 'error', retryable: false, reason: `${note.split(':')[0]}, and this worker has none` };
     return { crm: deps.current.crm, note };
   }
 

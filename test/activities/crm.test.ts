@@ -141,6 +141,19 @@ describe('CRM request step', () => {
     assert.equal(seen.url, '/current?email=ana%40example%2Ecom', "the worker's own settings, not the input's");
     assert.equal(seen.headers?.['x-leak'], undefined);
     assert.match(crafted.note ?? '', /not those of any recorded routing config: the worker's own were used/);
+
+    seen = {};
+    const withoutOwn: CrmOutcome = await new MockActivityEnvironment().run(activity(), {
+      email: 'ana@example.com',
+      contact: { id: 'c-1' },
+      crm: crmOf({ url: `${base}/attacker?email={{email}}` }).crm,
+    });
+    assert.deepEqual(withoutOwn, {
+      outcome: 'error',
+      retryable: false,
+      reason: "the run's CRM settings are not those of any recorded routing config, and this worker has no routing config of its own",
+    });
+    assert.equal(seen.url, undefined);
   });
 
   it('refuses a header naming a variable the operator did not list, naming it, without reading the environment', async () => {
