@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { putDirectoryCustomer } from '../src/db/directory';
 import { putAgent } from '../src/db/agents';
+import { RuleVersions } from '../src/rule-versions';
 import { parseRoutingConfig } from '../src/routing-config';
 import { dataConverter } from '../src/service';
 import { ROUTING_WORKFLOW, workflowIdForContact } from '../src/workflows/messages';
@@ -111,13 +112,17 @@ class Bench {
   private readonly waiters = new Map<string, (at: number) => void>();
   private readonly askWaiters = new Map<string, (at: number) => void>();
   private sequence = 0;
+  /** Runs started straight through Temporal carry their rules' version, recorded as the API records its own. */
+  private readonly rulesVersion: Promise<string>;
 
   private constructor(
     private readonly topology: Topology,
     private readonly client: Client,
     private readonly connection: Connection,
     private readonly listener: pg.Client,
-  ) {}
+  ) {
+    this.rulesVersion = new RuleVersions(topology.db).record(ROUTING);
+  }
 
   static async create(topology: Topology): Promise<Bench> {
     await putAgent(topology.db, { id: 'bench-agent', name: 'Bench Agent', team: 'support', role: 'agent', online: true, capacity: 1_000_000 });
@@ -186,7 +191,7 @@ class Bench {
       await this.client.workflow.start(ROUTING_WORKFLOW, {
         taskQueue: TASK_QUEUE,
         workflowId: workflowIdForContact(id),
-        args: [{ contact: { id, email }, config: ROUTING, searchAttributes: true }],
+        args: [{ contact: { id, email }, config: ROUTING, rulesVersion: await this.rulesVersion, searchAttributes: true }],
       });
     } else if (arm === 'S') {
       const response = await fetch(`${this.topology.apiUrl}/v1/conversations`, {
@@ -433,7 +438,7 @@ class Bench {
         while (next < count) {
           const id = `bench-wait-${next++}-${randomUUID().slice(0, 6)}`;
           const question = this.until(this.askWaiters, id);
-          await this.client.workflow.start(ROUTING_WORKFLOW, { taskQueue: TASK_QUEUE, workflowId: workflowIdForContact(id), args: [{ contact: { id }, config: ROUTING }] });
+          await this.client.workflow.start(ROUTING_WORKFLOW, { taskQueue: TASK_QUEUE, workflowId: workflowIdForContact(id), args: [{ contact: { id }, config: ROUTING, rulesVersion: await this.rulesVersion }] });
           await question;
           ids.push(id);
           progress('waiting: asked', ids.length, count);

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import ms from 'ms';
 import { z } from 'zod';
+import { checkCrmEnvNames } from './activities/crm';
 import { parseRateLimit } from './api/rate-limit';
 import { RESPONDIO_API_URL } from './respondio/client';
 import { ConfigError, loadRoutingConfigFile, type RoutingConfig } from './routing-config';
@@ -40,6 +41,17 @@ export const envSchema = z.object({
   VIP_ROUTER_UI_CODEC_KEY: optionalString,
   /** The worker's key (scope read) for the built-in customer directory, which sits behind the API's keys. */
   VIP_ROUTER_API_KEY: optionalString,
+  /** `accept`: the worker lets runs read unencrypted payloads, while runs started before encryption are open. */
+  VIP_ROUTER_CODEC_PLAINTEXT: z.enum(['refuse', 'accept']).default('refuse'),
+  /** The variables CRM headers may name as `${env:NAME}`, comma-separated; the service's own secrets are refused. */
+  VIP_ROUTER_CRM_ENV: optionalString.transform((v, ctx) => {
+    try {
+      return checkCrmEnvNames((v ?? '').split(',').map((name) => name.trim()).filter(Boolean));
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  }),
   VIP_ROUTER_RATE_LIMIT: z.string().default('1200/1m').transform((value, ctx) => {
     try {
       return parseRateLimit(value);

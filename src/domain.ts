@@ -47,6 +47,11 @@ export interface RoutingInput {
   contact: ContactInput;
   /** The rules the run started with; later config edits do not reach a running conversation. */
   config: RoutingConfig;
+  /**
+   * The version of `config` in the registry of rule versions (absent in runs started before there was one): the
+   * worker reads the CRM's endpoint, headers and mapping from there, never from this input.
+   */
+  rulesVersion?: string;
   /** The messaging platform the run's effects are mirrored to (absent in runs started before there was one). */
   platform?: 'respondio';
   /** The namespace has the routing search attributes: the run keeps them current. */
@@ -106,10 +111,14 @@ export interface TransferRequest {
 
 export type TransferResult = { transferred: true; assignee: AssignmentResult } | { transferred: false; reason: string };
 
-export type CrmOutcome =
+export type CrmOutcome = (
   | { outcome: 'found'; fields: Record<string, unknown>; status: number }
   | { outcome: 'not_found'; status: number }
-  | { outcome: 'error'; retryable: boolean; reason: string; status?: number };
+  | { outcome: 'error'; retryable: boolean; reason: string; status?: number }
+) & {
+  /** Set when the CRM settings used were not the run's own (a run started before rule versions, with unrecorded ones). */
+  note?: string;
+};
 
 export interface InboundMessage {
   messageId: string;

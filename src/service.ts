@@ -1,5 +1,5 @@
 import { Client, type Connection } from '@temporalio/client';
-import type { DataConverter } from '@temporalio/common';
+import type { DataConverter, PayloadCodec } from '@temporalio/common';
 import type { AgentSyncSettings } from './activities';
 import type { AppDeps } from './api/app';
 import type { Env } from './config';
@@ -32,7 +32,7 @@ export function apiClient(connection: Connection, env: Env, codec: AesGcmCodec):
 }
 
 /** Payloads (and failure texts) encrypted with the codec: the server's database never holds names, emails or messages. */
-export function dataConverter(codec: AesGcmCodec): DataConverter {
+export function dataConverter(codec: PayloadCodec): DataConverter {
   return { payloadCodecs: [codec], failureConverterPath: FAILURE_CONVERTER_PATH };
 }
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerInterceptors } from '@temporalio/worker';
 import { type AgentSyncSettings, createActivities } from './activities';
@@ -13,8 +13,10 @@ import { createPool, type Db, migrateDatabase } from './db/pool';
 import { dispatchAndNotify, reconcile, type RunSignals, temporalRunSignals } from './assignment/dispatcher';
 import { createLogger, redactUrl } from './logger';
 import type { RespondioClient } from './respondio/client';
+import { loadRoutingConfigFile, type RoutingConfig } from './routing-config';
+import { RuleVersions } from './rule-versions';
 import { ApiKeys } from './security/api-keys';
-import type { AesGcmCodec } from './security/codec';
+import { type AesGcmCodec, refusingUnencrypted } from './security/codec';
 import { agentSyncSettings, dataConverter, payloadCodec, respondioClient, ROUTING_BUNDLE, temporalConnection } from './service';
 import { logWithRequest } from './activity-log-context';
 import { findFreePort } from './infra/ports';
@@ -29,6 +31,11 @@ export interface RoutingWorkerOptions {
   db: Db;
   /** Encrypts every payload the worker writes to Temporal and decrypts what it reads. */
   codec: AesGcmCodec;
+  /**
+   * Let runs read payloads that are not encrypted (VIP_ROUTER_CODEC_PLAINTEXT=accept): only while runs started
+   * before encryption are still open. Otherwise such a payload, or one under a key the worker lacks, is refused.
+   */
+  acceptPlaintext?: boolean;
   outbound?: { webhookUrl?: string; webhookSecret?: string };
   /** A bundle prebuilt by `npm run build`; without it the workflows are bundled from source at start. */
   workflowBundlePath?: string;
@@ -36,6 +43,15 @@ export interface RoutingWorkerOptions {
   directoryUrl?: string;
   /** The key (scope read) the CRM step calls the built-in directory with. */
   directoryApiKey?: string;
+  /**
+   * The worker's own routing config: recorded at start, and the CRM settings of runs started before rule versions
+   * whose own are not recorded. Runs read their rules from the registry by the version they carry.
+   */
+  routing?: RoutingConfig;
+  /** The variables CRM headers may name as `${env:NAME}` (VIP_ROUTER_CRM_ENV); no other is read. */
+  crmEnvNames?: readonly string[];
+  /** Where those variables are read; the process's environment by default. */
+  env?: NodeJS.ProcessEnv;
   /** respond.io, when configured: runs mirror their effects there and a Schedule imports its users as agents. */
   respondio?: RespondioClient;
   agentSync?: AgentSyncSettings & { everyMs: number };
@@ -60,6 +76,8 @@ export async function createRoutingWorker(options: RoutingWorkerOptions): Promis
   // A start serves what a crash left undone: capacity freed but never dispatched, and wake-ups lost between a
   // dispatch's commit and its signals.
   await dispatchAndNotify(options.db, signals);
+  const ruleVersions = new RuleVersions(options.db);
+  if (options.routing) await ruleVersions.record(options.routing);
   if (options.respondio && options.agentSync) {
     await ensureAgentSyncSchedule(client, { taskQueue: options.taskQueue, everyMs: options.agentSync.everyMs });
   }
@@ -67,7 +85,9 @@ export async function createRoutingWorker(options: RoutingWorkerOptions): Promis
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    dataConverter: converter,
+    dataConverter: options.acceptPlaintext
+      ? converter
+      : dataConverter(refusingUnencrypted(options.codec, (reason) => Runtime.instance().logger.warn('a payload was refused', { reason }))),
     // On SIGTERM (a deploy, a scale-down) activities in flight get this long to finish before they are cancelled
     // and retried on another worker; well inside the 60 s grace docker-compose.yml and Kubernetes give the process.
     shutdownGraceTime: SHUTDOWN_GRACE,
@@ -84,6 +104,10 @@ export async function createRoutingWorker(options: RoutingWorkerOptions): Promis
       http: options.http,
       directoryUrl: options.directoryUrl,
       directoryApiKey: options.directoryApiKey,
+      ruleVersions,
+      routing: options.routing,
+      crmEnvNames: options.crmEnvNames,
+      env: options.env,
       signals,
       respondio: options.respondio,
       agentSync: options.agentSync,
@@ -153,7 +177,6 @@ export async function runWorker(options: WorkerProcessOptions): Promise<void> {
 
 /** Production entry (`npm run worker`): connects to an existing Temporal server and PostgreSQL. */
 async function main(): Promise<void> {
-  // The worker needs no routing config: each run carries the rules it started with.
   const env = parseEnv();
   const log = createLogger(env.LOG_LEVEL);
   routeTemporalLogs(log, { metricsPort: await findFreePort() });
@@ -176,6 +199,10 @@ async function main(): Promise<void> {
     workflowBundlePath: prebuiltWorkflowBundle(),
     directoryUrl: directoryUrlFromEnv(env),
     directoryApiKey: env.VIP_ROUTER_API_KEY,
+    // Each run keeps the rules it started with (by their version); this worker's own are recorded too.
+    routing: loadRoutingConfigFile(resolve(env.ROUTING_CONFIG)),
+    crmEnvNames: env.VIP_ROUTER_CRM_ENV,
+    acceptPlaintext: env.VIP_ROUTER_CODEC_PLAINTEXT === 'accept',
     outbound: { webhookUrl: env.OUTBOUND_WEBHOOK_URL, webhookSecret: env.OUTBOUND_WEBHOOK_SECRET },
     respondio,
     agentSync: agentSyncSettings(env),

@@ -1,59 +1,156 @@
 import { Context, log } from '@temporalio/activity';
 import { JSONPath } from 'jsonpath-plus';
 import { crmRequests } from '../metrics';
-import type { CrmConfig } from '../routing-config';
+import { ConfigError, type CrmConfig, type RoutingConfig } from '../routing-config';
+import type { RuleVersions } from '../rule-versions';
 import { fillTemplate } from '../workflows/template';
 import type { ContactInput, CrmOutcome } from '../domain';
 
 export interface CrmLookup {
   email: string;
   contact: ContactInput;
-  crm: CrmConfig;
+  /** The version of the rules the run started with: the CRM settings are read from the registry under it. */
+  rulesVersion?: string;
+  /**
+   * Runs started before rule versions carried their CRM settings: used only when they are exactly those of a
+   * recorded config, else the worker's own are.
+   */
+  crm?: CrmConfig;
 }
 
-/** `${env:NAME}` in header values, resolved here so that secrets never enter workflow history. */
-export function resolveEnvReferences(value: string, env: NodeJS.ProcessEnv): string {
+/** The setting that lists the environment variables CRM headers may name. */
+export const CRM_ENV_SETTING = 'VIP_ROUTER_CRM_ENV';
+
+/**
+ * Names `${env:NAME}` must never reach, even when an operator lists them: the service's own secrets, its database's
+ * and Temporal's connection settings.
+ */
+const SERVICE_SECRETS = [/^VIP_ROUTER_/, /^TEMPORAL_/, /^RESPONDIO_/, /^PG/, /^DATABASE_URL$/, /^OUTBOUND_WEBHOOK_SECRET$/];
+
+/** The operator's list of variables CRM headers may name; a service secret in it is a configuration error. */
+export function checkCrmEnvNames(names: readonly string[]): string[] {
+  const refused = names.filter((name) => SERVICE_SECRETS.some((pattern) => pattern.test(name)));
+  if (refused.length > 0) {
+    throw new ConfigError(`${CRM_ENV_SETTING} lists ${refused.join(', ')}: the service's own secrets cannot be sent to a CRM`);
+  }
+  return [...names];
+}
+
+/** A value the CRM step refuses to send: its outcome is a final error naming why. */
+class CrmRefusal extends Error {}
+
+/**
+ * `${env:NAME}` in header values, resolved here so that secrets never enter workflow history; only names the
+ * operator listed are looked up, and the environment is not read for any other.
+ */
+export function resolveEnvReferences(value: string, env: NodeJS.ProcessEnv, allowed: ReadonlySet<string>): string {
   return value.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+    if (!allowed.has(name)) throw new CrmRefusal(`environment variable ${name} named by the CRM config is not listed in ${CRM_ENV_SETTING}`);
     const resolved = env[name];
-    if (resolved === undefined) throw new Error(`environment variable ${name} named by the CRM config is not set`);
+    if (resolved === undefined) throw new CrmRefusal(`environment variable ${name} named by the CRM config is not set`);
     return resolved;
   });
+}
+
+/**
+ * The CRM url with its placeholders filled, encoded so that no value can leave its place: `/` and `.` are encoded
+ * too, and the url as fetch will send it (dot segments resolved) must still start with the configured url up to its
+ * first placeholder. Undefined when it does not.
+ */
+export function fillCrmUrl(template: string, values: Record<string, unknown>): string | undefined {
+  const placeholder = template.search(/\{\{/);
+  const prefix = placeholder === -1 ? template : template.slice(0, placeholder);
+  const filled = fillTemplate(template, values, (value) => encodeURIComponent(value).replaceAll('.', '%2E'));
+  try {
+    const url = new URL(filled).href;
+    return url.startsWith(new URL(prefix).href) ? url : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function mapFields(body: unknown, mapping: Record<string, string>): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
   for (const [field, path] of Object.entries(mapping)) {
-    const value: unknown = JSONPath({ path, json: body as object, wrap: false });
+    let value: unknown;
+    try {
+      // No script expressions: a mapping selects fields, it never runs code.
+      value = JSONPath({ path, json: body as object, wrap: false, eval: false });
+    } catch (error) {
+      throw new CrmRefusal(`the CRM mapping of ${field} (${path}) cannot be used: ${(error as Error).message}`, { cause: error });
+    }
     if (value !== undefined && value !== null) fields[field] = value;
   }
   return fields;
+}
+
+export interface CrmDeps {
+  fetch: typeof fetch;
+  env: NodeJS.ProcessEnv;
+  /** The variables `${env:NAME}` may name (VIP_ROUTER_CRM_ENV). */
+  envNames?: readonly string[];
+  /** Where the CRM settings of a run's rules version are read. */
+  rules: RuleVersions;
+  /** This worker's own routing config: the CRM settings of runs whose own are not recorded. */
+  current?: RoutingConfig;
+  directoryUrl?: string;
+  directoryApiKey?: string;
 }
 
 /**
  * One CRM request. Outcomes are values, not exceptions: the workflow owns the retry loop so that each
  * attempt and its reason are visible in the history.
  */
-export function createCrmActivities(deps: { fetch: typeof fetch; env: NodeJS.ProcessEnv; directoryUrl?: string; directoryApiKey?: string }) {
+export function createCrmActivities(deps: CrmDeps) {
+  const envNames = new Set(checkCrmEnvNames(deps.envNames ?? []));
   return {
     async fetchCustomerData(lookup: CrmLookup): Promise<CrmOutcome> {
-      const outcome = await lookupCustomer(lookup);
+      const settings = await crmSettings(lookup).catch((error: unknown): CrmOutcome => ({
+        outcome: 'error',
+        retryable: true,
+        reason: `cannot read the routing rules: ${(error as Error).message}`,
+      }));
+      const outcome = 'outcome' in settings ? settings : await withNote(request(lookup, settings.crm), settings.note);
       crmRequests.inc({ outcome: outcome.outcome });
       return outcome;
     },
   };
 
-  async function lookupCustomer({ email, contact, crm }: CrmLookup): Promise<CrmOutcome> {
+  /** The run's CRM settings, from the registry: never from the lookup's own settings unless they are recorded ones. */
+  async function crmSettings({ rulesVersion, crm }: CrmLookup): Promise<{ crm: CrmConfig; note?: string } | CrmOutcome> {
+    if (rulesVersion !== undefined) {
+      const rules = await deps.rules.rules(rulesVersion);
+      if (rules) return { crm: rules.crm };
+      return { outcome: 'error', retryable: false, reason: `the run's rules version ${rulesVersion.slice(0, 12)} is not recorded` };
+    }
+    if (crm && (await deps.rules.knowsCrm(crm))) return { crm };
+    const unrecorded = "the run's CRM settings are not those of any recorded routing config";
+    if (!deps.current) return { outcome: 'error', retryable: false, reason: `${unrecorded}, and this worker has no routing config of its own` };
+    const note = `${unrecorded}: the worker's own were used`;
+    log.warn(note);
+    return { crm: deps.current.crm, note };
+  }
+
+  async function withNote(outcome: Promise<CrmOutcome>, note: string | undefined): Promise<CrmOutcome> {
+    return note ? { ...(await outcome), note } : outcome;
+  }
+
+  async function request({ email, contact }: Pick<CrmLookup, 'email' | 'contact'>, crm: CrmConfig): Promise<CrmOutcome> {
     const template = crm.url ?? deps.directoryUrl;
     if (!template) return { outcome: 'error', retryable: false, reason: 'no CRM url configured and no built-in directory known' };
     const values = { email, contact };
-    const url = fillTemplate(template, values, encodeURIComponent);
+    const url = fillCrmUrl(template, values);
+    if (url === undefined) {
+      return { outcome: 'error', retryable: false, reason: 'the CRM url, filled in, leaves the configured url: refused' };
+    }
     let headers: Record<string, string>;
     try {
       headers = Object.fromEntries(
-        Object.entries(crm.headers).map(([name, value]) => [name, resolveEnvReferences(value, deps.env)]),
+        Object.entries(crm.headers).map(([name, value]) => [name, resolveEnvReferences(value, deps.env, envNames)]),
       );
     } catch (error) {
-      return { outcome: 'error', retryable: false, reason: (error as Error).message };
+      if (!(error instanceof CrmRefusal)) throw error;
+      return { outcome: 'error', retryable: false, reason: error.message };
     }
     // The built-in directory sits behind the API's keys like every other route.
     if (!crm.url && deps.directoryApiKey) headers['authorization'] = `Bearer ${deps.directoryApiKey}`;
@@ -91,6 +188,11 @@ export function createCrmActivities(deps: { fetch: typeof fetch; env: NodeJS.Pro
     } catch {
       return { outcome: 'error', retryable: false, status, reason: 'CRM answer is not JSON' };
     }
-    return { outcome: 'found', status, fields: mapFields(json, crm.mapping) };
+    try {
+      return { outcome: 'found', status, fields: mapFields(json, crm.mapping) };
+    } catch (error) {
+      if (!(error instanceof CrmRefusal)) throw error;
+      return { outcome: 'error', retryable: false, status, reason: error.message };
+    }
   }
 }

@@ -1,6 +1,8 @@
 import type { Db } from '../db/pool';
 import type { RunSignals } from '../assignment/dispatcher';
 import type { RespondioClient } from '../respondio/client';
+import type { RoutingConfig } from '../routing-config';
+import type { RuleVersions } from '../rule-versions';
 import { type AgentSyncSettings, createAgentSyncActivities } from './agent-sync';
 import { createAssignmentActivities } from './assignment';
 import { createCalendarActivities } from './calendar';
@@ -13,6 +15,12 @@ export interface ActivityDeps {
   db: Db;
   http?: typeof fetch;
   env?: NodeJS.ProcessEnv;
+  /** The variables CRM headers may name as `${env:NAME}` (VIP_ROUTER_CRM_ENV). */
+  crmEnvNames?: readonly string[];
+  /** The registry the CRM step reads each run's CRM settings from. */
+  ruleVersions: RuleVersions;
+  /** This worker's own routing config, for runs whose CRM settings are not recorded. */
+  routing?: RoutingConfig;
   outbound?: OutboundChannel;
   /** Where CRM steps without a url of their own find the built-in customer directory. */
   directoryUrl?: string;
@@ -30,6 +38,9 @@ export function createActivities({
   db,
   http = fetch,
   env = process.env,
+  crmEnvNames,
+  ruleVersions,
+  routing,
   outbound = {},
   directoryUrl,
   directoryApiKey,
@@ -39,7 +50,7 @@ export function createActivities({
 }: ActivityDeps) {
   return {
     ...createContactActivities({ db, respondio }),
-    ...createCrmActivities({ fetch: http, env, directoryUrl, directoryApiKey }),
+    ...createCrmActivities({ fetch: http, env, envNames: crmEnvNames, rules: ruleVersions, current: routing, directoryUrl, directoryApiKey }),
     ...createAssignmentActivities({ db, signals }),
     ...createMessagingActivities({ db, fetch: http, outbound, respondio }),
     ...createPlatformActivities({ db, respondio }),

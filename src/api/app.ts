@@ -3,6 +3,7 @@ import express from 'express';
 import type { Db } from '../db/pool';
 import type { Logger } from '../logger';
 import type { RoutingConfig } from '../routing-config';
+import { RuleVersions } from '../rule-versions';
 import type { ApiKeys } from '../security/api-keys';
 import { temporalRunSignals } from '../assignment/dispatcher';
 import type { RoutingInput } from '../domain';
@@ -67,7 +68,7 @@ export function createApp({ client, db, routing, taskQueue, log, apiKeys, rateLi
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
 
-  const conversations = new Conversations(client, taskQueue, routing, { platform: respondio?.platform, searchAttributes });
+  const conversations = new Conversations(client, taskQueue, routing, new RuleVersions(db), { platform: respondio?.platform, searchAttributes });
   const inbox = new WebhookInbox({ db, conversations, log, ...inboxOptions });
   app.use(requestLog(log));
   app.use(healthRoutes({ db, client }));

@@ -6,6 +6,7 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import type { RoutingConfig } from '../routing-config';
+import type { RuleVersions } from '../rule-versions';
 import {
   closeConversationSignal,
   messageReceivedSignal,
@@ -36,6 +37,8 @@ export class Conversations {
     private readonly client: Client,
     private readonly taskQueue: string,
     private readonly routing: RoutingConfig,
+    /** Each run's rules are recorded here; the run carries their version. */
+    private readonly ruleVersions: RuleVersions,
     private readonly options: {
       /** Set when respond.io is configured: new runs mirror their effects there. */
       platform?: RoutingInput['platform'];
@@ -48,7 +51,8 @@ export class Conversations {
   async open(contact: ContactInput, source: 'api' | 'webhook' = 'api'): Promise<{ workflowId: string; runId: string; created: boolean }> {
     const workflowId = workflowIdForContact(contact.id);
     const { platform, searchAttributes } = this.options;
-    const input: RoutingInput = { contact, config: this.routing, ...(platform ? { platform } : {}), ...(searchAttributes ? { searchAttributes } : {}) };
+    const rulesVersion = await this.ruleVersions.record(this.routing);
+    const input: RoutingInput = { contact, config: this.routing, rulesVersion, ...(platform ? { platform } : {}), ...(searchAttributes ? { searchAttributes } : {}) };
     try {
       const handle = await this.client.workflow.start(ROUTING_WORKFLOW, {
         workflowId,

@@ -1,9 +1,10 @@
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
+import { defaultPayloadConverter, METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { ConfigError } from '../routing-config';
+import { refusedPayload } from '../workflows/refused-payload';
 
 /**
  * Metadata keys and layout (IV ‖ ciphertext ‖ tag) are those of Temporal's encryption samples, so their codec
@@ -88,6 +89,35 @@ export class AesGcmCodec implements PayloadCodec {
     }
     return temporal.api.common.v1.Payload.decode(plain);
   }
+}
+
+/**
+ * The worker's codec: what `codec` cannot decrypt (a payload that is not encrypted, or one encrypted with a key the
+ * ring does not hold, or altered) reaches the runs as a refused payload (see refused-payload.ts) rather than as
+ * itself, so no one who can start or signal a run without the key steers it; and rather than as an error, which
+ * would fail the run's workflow task for good. Every payload a run legitimately reads was written by a client or
+ * worker holding the key (headers and search attributes do not pass through codecs).
+ */
+export function refusingUnencrypted(codec: AesGcmCodec, onRefused: (reason: string) => void = () => undefined): PayloadCodec {
+  const refuse = (reason: string): Payload => {
+    onRefused(reason);
+    return defaultPayloadConverter.toPayload(refusedPayload(reason))!;
+  };
+  return {
+    encode: (payloads) => codec.encode(payloads),
+    decode: (payloads) =>
+      Promise.all(
+        payloads.map(async (payload) => {
+          if (!isEncrypted(payload)) return refuse('a payload that is not encrypted');
+          try {
+            return (await codec.decode([payload]))[0]!;
+          } catch (error) {
+            if (!(error instanceof CodecError)) throw error;
+            return refuse(error.message);
+          }
+        }),
+      ),
+  };
 }
 
 function isEncrypted(payload: Payload): boolean {

@@ -1,6 +1,6 @@
 import { patched } from '@temporalio/workflow';
 import type { RoutingInput } from '../domain';
-import { EARLY_EMAIL, LOCAL_STEPS, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM, SEARCH_ATTRIBUTES, SHIFT_TIMES_RECORDED } from './patches';
+import { EARLY_EMAIL, INPUT_CHECKED, LOCAL_STEPS, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM, SEARCH_ATTRIBUTES, SHIFT_TIMES_RECORDED } from './patches';
 
 /** Which of the patched changes this run takes: new runs all of them, runs recorded before each one not. */
 export interface Features {
@@ -10,6 +10,7 @@ export interface Features {
   messagesMemo: boolean;
   mirror: boolean;
   shiftTimesRecorded: boolean;
+  inputChecked: boolean;
 }
 
 /**
@@ -19,7 +20,8 @@ export interface Features {
  * and the code after it (a patch asked there) meets the history one task early.
  */
 export function runFeatures({ platform, searchAttributes, config }: RoutingInput): Features {
-  const hasShifts = Object.values(config.teams).some((team) => team.shift !== undefined);
+  // Read with care: the input is checked only once the features are known (a crafted one may lack any field).
+  const hasShifts = Object.values(config?.teams ?? {}).some((team) => team?.shift !== undefined);
   return {
     localSteps: patched(LOCAL_STEPS),
     searchAttributes: searchAttributes === true && patched(SEARCH_ATTRIBUTES),
@@ -27,5 +29,6 @@ export function runFeatures({ platform, searchAttributes, config }: RoutingInput
     messagesMemo: patched(MESSAGES_AFTER_ROUTING),
     mirror: platform !== undefined && patched(MIRROR_TO_PLATFORM),
     shiftTimesRecorded: hasShifts && patched(SHIFT_TIMES_RECORDED),
+    inputChecked: patched(INPUT_CHECKED),
   };
 }

@@ -17,3 +17,5 @@ export const SHIFT_TIMES_RECORDED = 'shift-times-recorded';
 export const LOCAL_STEPS = 'local-steps';
 /** The run keeps its search attributes (RoutingState, Tier, CustomerType, AssigneeId, Escalated) current. */
 export const SEARCH_ATTRIBUTES = 'search-attributes';
+/** The run's input and its message signals are checked with the API's schemas: a run the API would not start fails. */
+export const INPUT_CHECKED = 'input-checked';

@@ -14,6 +14,7 @@ import {
 } from './messages';
 import { crmBackoff, escalationChain, extractEmail, type ResolvedStep, resolveChain, type Tier, tierFor } from './rules';
 import { runFeatures } from './features';
+import { checkRoutingInput, inboundMessageSchema, refuseUnreadableInput, signalRefusal } from './input';
 import { routingMetrics } from './metrics';
 import { platformMirror } from './platform';
 import { failureReason, Run } from './run';
@@ -32,11 +33,13 @@ const { sendMessage } = proxyActivities<Activities>(PLATFORM_CALLS);
  * trigger → has email? → (no: ask, validate, jump back) → fetch CRM data → VIP or regular → assign → close.
  */
 export async function routeConversation(input: RoutingInput): Promise<ConversationStatus> {
+  refuseUnreadableInput(input);
+  const features = runFeatures(input);
+  if (features.inputChecked) checkRoutingInput(input);
   const { contact, config, platform } = input;
   const { workflowId, firstExecutionRunId: conversationId } = workflowInfo();
   const run = new Run(contact, conversationId);
   const { status } = run;
-  const features = runFeatures(input);
   const metrics = routingMetrics();
   let firstAssignment = true;
   const steps = runSteps(features.localSteps, config.crm.timeout);
@@ -48,12 +51,21 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
   const { assignAlong, serve, release } = assigning({ run, config, contact, workflowId, conversationId, mirror, steps, shiftTimesRecorded: features.shiftTimesRecorded });
 
   setHandler(stateQuery, () => status);
-  setHandler(messageReceivedSignal, (message) => run.receive(message));
-  setHandler(closeConversationSignal, (request) => run.close(request?.source ?? 'api'));
-  setHandler(platformAssigneeChangedSignal, (change) => run.platformAssigneeChanged(change));
+  /** A signal whose argument the codec refused (or, in runs that check, the API would not send) changes nothing. */
+  const refused = (signal: string, value: unknown, schema?: Parameters<typeof signalRefusal>[1]): boolean => {
+    const refusal = signalRefusal(value, features.inputChecked ? schema : undefined);
+    if (refusal === undefined) return false;
+    run.step('signal_refused', `${signal}: ${refusal}`);
+    log.warn('signal refused', { signal, refusal });
+    return true;
+  };
+  setHandler(messageReceivedSignal, (message) => void (refused('messageReceived', message, inboundMessageSchema) || run.receive(message)));
+  setHandler(closeConversationSignal, (request) => void (refused('closeConversation', request) || run.close(request?.source ?? 'api')));
+  setHandler(platformAssigneeChangedSignal, (change) => void (refused('platformAssigneeChanged', change) || run.platformAssigneeChanged(change)));
   setHandler(assignmentChangedSignal, () => void run.assignmentChanges++);
-  setHandler(agentWentOfflineSignal, ({ agentId }) => {
-    if (config.assignment.rerouteOnOffline && status.assignee?.agentId === agentId) run.rerouteRequested = true;
+  setHandler(agentWentOfflineSignal, (offline) => {
+    if (refused('agentWentOffline', offline)) return;
+    if (config.assignment.rerouteOnOffline && status.assignee?.agentId === offline.agentId) run.rerouteRequested = true;
   });
   setHandler(
     transferUpdate,
@@ -65,6 +77,8 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
     },
     {
       validator: (request) => {
+        const refusal = signalRefusal(request);
+        if (refusal !== undefined) throw new Error(`the transfer request was refused: ${refusal}`);
         if (run.closed || !status.assignee) throw new Error(`only an assigned conversation can be transferred (state: ${status.state})`);
         if (!request.agentId === !request.team) throw new Error('name exactly one of agentId or team');
       },
@@ -80,13 +94,16 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
   async function fetchCrm(email: string): Promise<CrmOutcome> {
     run.enter('fetching_crm');
     const { retry } = config.crm;
+    // The worker reads the CRM settings of the run's rules version itself; runs started before versions name theirs.
+    const lookup = input.rulesVersion === undefined ? { email, contact, crm: config.crm } : { email, contact, rulesVersion: input.rulesVersion };
     let outcome: CrmOutcome = { outcome: 'error', retryable: false, reason: 'not attempted' };
     for (let attempt = 1; attempt <= retry.maxAttempts && !run.closed; attempt++) {
       try {
-        outcome = await fetchCustomerData({ email, contact, crm: config.crm });
+        outcome = await fetchCustomerData(lookup);
       } catch (error) {
         outcome = { outcome: 'error', retryable: true, reason: failureReason(error) };
       }
+      if (outcome.note) run.step('crm_settings', outcome.note);
       if (outcome.outcome !== 'error') break;
       run.step('crm_error', `attempt ${attempt}/${retry.maxAttempts}: ${outcome.reason}`);
       if (!outcome.retryable || attempt === retry.maxAttempts) break;

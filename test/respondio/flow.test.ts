@@ -43,6 +43,7 @@ describe('respond.io end to end', () => {
         regular: { chain: [{ kind: 'team', team: 'rio-support' }] },
         crm: { headers: { 'x-crm-secret': '${env:VIP_TEST_CRM_SECRET}' } },
       },
+      crmEnvNames: ['VIP_TEST_CRM_SECRET'],
     });
     url = `${h.baseUrl}/v1/webhooks/respondio`;
     await h.request('PUT', '/v1/agents/rio-am', { name: 'Alba AM', team: 'account-managers', respondioUserId: '7001' });

@@ -15,7 +15,8 @@ import express from 'express';
 import { errorHandler, HttpError } from '../../src/api/errors';
 import { codecCors, codecRouter } from '../../src/api/routes/codec';
 import { createLogger } from '../../src/logger';
-import { AesGcmCodec, CodecError, type CodecKey, generateCodecKey, loadCodecKeys, parseCodecKeys } from '../../src/security/codec';
+import { AesGcmCodec, CodecError, type CodecKey, generateCodecKey, loadCodecKeys, parseCodecKeys, refusingUnencrypted } from '../../src/security/codec';
+import { refusalOf } from '../../src/workflows/refused-payload';
 import { routeTemporalLogs } from '../../src/temporal';
 import type { CodecTestActivities, CodecTestContact } from '../fixtures/codec-workflow';
 import { acquireTestServers } from '../support/servers';
@@ -98,6 +99,24 @@ describe('AesGcmCodec', () => {
     const plain = toPayloads(values);
     const decoded = await new AesGcmCodec([k1]).decode(plain);
     plain.forEach((payload, i) => assert.equal(decoded[i], payload));
+  });
+
+  it("as the worker's codec, gives a refused payload for one that is not encrypted or not under a key of the ring, never an error", async () => {
+    const refusals: string[] = [];
+    const codec = refusingUnencrypted(new AesGcmCodec([k1]), (reason) => refusals.push(reason));
+    const [own] = await codec.encode(toPayloads([{ email: EMAIL }]));
+    const [foreign] = await new AesGcmCodec([k2]).encode(toPayloads([{ email: EMAIL }]));
+    const [forged] = await new AesGcmCodec([{ id: 'k1', key: randomBytes(32) }]).encode(toPayloads([{ email: EMAIL }]));
+    const decoded = fromPayloads(await codec.decode([own!, ...toPayloads([{ email: EMAIL }, null]), foreign!, forged!]));
+    assert.deepEqual(decoded[0], { email: EMAIL });
+    assert.deepEqual(decoded.slice(1).map(refusalOf), [
+      'a payload that is not encrypted',
+      'a payload that is not encrypted',
+      'a payload is encrypted with key "k2", which is not in the codec key ring (k1)',
+      'a payload encrypted with key "k1" failed authentication: it was altered, or the key under that id changed',
+    ]);
+    assert.equal(refusals.length, 4);
+    assert.equal(refusalOf({ email: EMAIL }), undefined);
   });
 
   it('checks the ring it is given', () => {

@@ -47,7 +47,7 @@ export class FakeCrm {
   }
 
   requestsFor(email: string): number {
-    return this.requests.filter((r) => r.url.includes(encodeURIComponent(email))).length;
+    return this.requests.filter((r) => new URL(r.url, 'http://crm').searchParams.get('email') === email).length;
   }
 
   async stop(): Promise<void> {

@@ -40,6 +40,10 @@ export interface HarnessOptions {
   rateLimit?: RateLimit;
   /** Where the service's logs go (silent by default). */
   log?: Logger;
+  /** The variables the worker's CRM step may name as `${env:NAME}` (VIP_ROUTER_CRM_ENV). */
+  crmEnvNames?: string[];
+  /** The worker's environment, where those variables are read (the process's by default). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface ApiResponse<T = any> {
@@ -173,6 +177,9 @@ export class Harness {
       workflowBundlePath: this.servers.workflowBundlePath,
       directoryUrl: directoryUrlFor(this.baseUrl),
       directoryApiKey: this.workerKey,
+      routing: this.routing,
+      crmEnvNames: this.options.crmEnvNames,
+      env: this.options.env,
       codec: this.codec,
       respondio: this.options.respondio ? createRespondioClient({ baseUrl: this.options.respondio.baseUrl, token: this.options.respondio.token }) : undefined,
       agentSync: this.options.respondio

@@ -13,6 +13,7 @@ import { testCodec } from './codec';
 import { type AgentRole, putAgent } from '../../src/db/agents';
 import { type TranscriptMessage, transcript } from '../../src/db/messages';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
+import { RuleVersions } from '../../src/rule-versions';
 import { listQueue } from '../../src/assignment/store';
 import { resolveTemporalBinary } from '../../src/infra/temporal-cli';
 import { createLogger } from '../../src/logger';
@@ -94,10 +95,11 @@ export class TimeSkippingWorld {
 
   /** Starts a routing run as the API would, with the test routing defaults and the CRM on loopback. */
   async open(contact: ContactInput, routing: RoutingConfigInput = {}): Promise<RoutingHandle> {
+    const config = testRouting({ ...routing, crm: { url: this.crm.lookupUrl, ...routing.crm } });
     return this.env.client.workflow.start<typeof routeConversation>(ROUTING_WORKFLOW, {
       workflowId: workflowIdForContact(contact.id),
       taskQueue: this.taskQueue,
-      args: [{ contact, config: testRouting({ ...routing, crm: { url: this.crm.lookupUrl, ...routing.crm } }) }],
+      args: [{ contact, config, rulesVersion: await new RuleVersions(this.db).record(config) }],
     });
   }
 

@@ -104,7 +104,12 @@ describe('editing routing.yaml while a conversation is in flight', () => {
     const keptInput = await runInput(inFlight);
     assert.deepEqual(keptInput.config.regular.chain.map((step) => (step.kind === 'team' ? step.team : step.kind)), ['day-desk']);
     assert.equal(keptInput.config.askEmail.messages['en']?.question, BEFORE);
-    assert.equal((await runInput(afterEdit)).config.askEmail.messages['en']?.question, AFTER);
+    const editedInput = await runInput(afterEdit);
+    assert.equal(editedInput.config.askEmail.messages['en']?.question, AFTER);
+    // Each carries the version of its rules, both recorded: the worker reads each run's CRM settings by it.
+    assert.notEqual(keptInput.rulesVersion, editedInput.rulesVersion);
+    const { rows } = await h.db.query(`SELECT version FROM routing_rule_versions WHERE version = ANY($1)`, [[keptInput.rulesVersion, editedInput.rulesVersion]]);
+    assert.equal(rows.length, 2);
 
     for (const id of [inFlight, afterEdit]) assert.equal((await api('POST', `/v1/conversations/${id}/close`)).status, 202);
     for (const id of [inFlight, afterEdit]) await h.waitForState(id, 'closed');

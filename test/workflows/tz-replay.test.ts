@@ -31,7 +31,8 @@ describe('shift times and a change of time-zone data', () => {
 
   it('replays runs whose shift times were recorded, whatever the worker\'s time-zone data', async () => {
     const recorded = readdirSync(FIXTURES).filter((f) => f.startsWith('shift-') && f.includes('shift-times-recorded'));
-    assert.equal(recorded.length, 2);
+    // Both scenarios, once for each later patch set they were recorded on.
+    assert.ok(recorded.length >= 2 && recorded.length % 2 === 0, `the two shift scenarios: ${recorded.join(', ')}`);
     for (const file of recorded) await replay(file);
   });
 
