@@ -139,7 +139,8 @@ const KUSTOMIZATION = 'kustomization.yaml';
 const SECRET_EXAMPLE = 'secret.example.yaml';
 const SECRET_NAME = 'vip-router';
 const CONFIG_MAP_NAME = 'vip-router';
-const TLS_SECRET_NAME = 'vip-router-temporal-tls';
+/** Each Deployment's own client certificate: no two components share one. */
+const TLS_SECRET_NAMES = { worker: 'vip-router-worker-tls', api: 'vip-router-api-tls' } as const;
 
 /**
  * Every document of a YAML file, read as YAML 1.2 (this repository's parser) and as YAML 1.1 (kubectl's and
@@ -416,14 +417,18 @@ describe('deploy/kubernetes', () => {
       assert.equal(Number(apiUrl.port), service.spec.ports[0]!.port);
     });
 
-    it('TEMPORAL_TLS_* point at tls.crt, tls.key and ca.crt of the mounted Secret vip-router-temporal-tls, in both Deployments', () => {
+    it('TEMPORAL_TLS_* point at tls.crt, tls.key and ca.crt of the Deployment\'s own mounted Secret (vip-router-worker-tls, vip-router-api-tls)', () => {
       const data = configMap.data ?? {};
-      for (const deployment of [worker, api]) {
+      const secretsOf = (deployment: typeof worker) => (deployment.spec.template.spec.volumes ?? []).flatMap((v) => (v.secret?.secretName ? [v.secret.secretName] : []));
+      // Neither mounts the other's certificate.
+      assert.ok(!secretsOf(worker).includes(TLS_SECRET_NAMES.api), 'the worker mounts the API\'s certificate');
+      assert.ok(!secretsOf(api).includes(TLS_SECRET_NAMES.worker), 'the API mounts the worker\'s certificate');
+      for (const [deployment, secretName] of [[worker, TLS_SECRET_NAMES.worker], [api, TLS_SECRET_NAMES.api]] as const) {
         const pod = deployment.spec.template.spec;
-        const volume = pod.volumes?.find((v) => v.secret?.secretName === TLS_SECRET_NAME);
-        assert.ok(volume, `${deployment.metadata.name} mounts no ${TLS_SECRET_NAME}`);
+        const volume = pod.volumes?.find((v) => v.secret?.secretName === secretName);
+        assert.ok(volume, `${deployment.metadata.name} mounts no ${secretName}`);
         const mount = pod.containers[0]!.volumeMounts?.find((m) => m.name === volume.name);
-        assert.ok(mount?.readOnly, `${deployment.metadata.name}: ${TLS_SECRET_NAME} mounted read-only`);
+        assert.ok(mount?.readOnly, `${deployment.metadata.name}: ${secretName} mounted read-only`);
         for (const [name, file] of [
           ['TEMPORAL_TLS_CERT', 'tls.crt'],
           ['TEMPORAL_TLS_KEY', 'tls.key'],
