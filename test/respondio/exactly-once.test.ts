@@ -46,7 +46,7 @@ describe('a message reaches respond.io once, whatever happened to the attempt be
 
   const client = () => createRespondioClient({ token: TOKEN, baseUrl: respondio.baseUrl, timeoutMs: TIMEOUT_MS });
   /** One attempt of the activity, as a worker runs it: its own client, the given database pool. */
-  const attempt = (message: OutboundMessage, pool: Db = db) =>
+  const attempt = (message: OutboundMessage, pool: Db = db): Promise<{ id: string; delivered: boolean }> =>
     new MockActivityEnvironment().run(createMessagingActivities({ db: pool, fetch, outbound: {}, respondio: client() }).sendMessage, message);
   const question = (text = 'What is your email?', key = 'ask'): OutboundMessage => ({
     contactId: String(contact),
@@ -156,7 +156,7 @@ describe('a message reaches respond.io once, whatever happened to the attempt be
   });
 
   it('a comment whose answer was lost is not added a second time, and the transcript says so', async () => {
-    const note: OutboundMessage = { ...question('VIP waiting: escalated', 'escalate'), kind: 'escalation', direction: 'note' };
+    const note: OutboundMessage = { ...question('VIP waiting: escalated', 'escalate'), kind: 'escalation_note', direction: 'note' };
     respondio.failNext({ method: 'POST', path: /\/comment$/ }, 'apply-then-drop');
     await assert.rejects(attempt(note), /network|failed/i);
     await untilDone(note);
@@ -167,7 +167,7 @@ describe('a message reaches respond.io once, whatever happened to the attempt be
   });
 
   it('a close whose answer was lost is not sent again: the run is told it was skipped', async () => {
-    const close = () =>
+    const close = (): Promise<{ skipped?: string }> =>
       new MockActivityEnvironment().run(createPlatformActivities({ db, respondio: client() }).closeInPlatform, {
         conversationId: `run-${contact}`,
         contactId: String(contact),
