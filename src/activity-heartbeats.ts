@@ -9,6 +9,7 @@ export const heartbeatWhileRunning: ActivityInterceptorsFactory = (ctx) => ({
     async execute(input, next) {
       // A local activity lives in its workflow task, which the worker keeps alive itself.
       if (ctx.info.isLocal) return next(input);
+      // Beaten every second; the SDK passes one on to the server every 2 s (the worker's heartbeat throttle).
       const beat = setInterval(() => ctx.heartbeat(), 1_000);
       try {
         return await next(input);

@@ -91,6 +91,9 @@ export async function createRoutingWorker(options: RoutingWorkerOptions): Promis
     // On SIGTERM (a deploy, a scale-down) activities in flight get this long to finish before they are cancelled
     // and retried on another worker; well inside the 60 s grace docker-compose.yml and Kubernetes give the process.
     shutdownGraceTime: SHUTDOWN_GRACE,
+    // Beats reach the server every 2 s, well inside the activities' 15 s heartbeat timeout (by default the SDK sends
+    // them at 80% of the timeout, one missed beat from a timeout).
+    maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
     ...(options.maxCachedWorkflows ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: ROUTING_BUNDLE.workflowsPath }),
     interceptors: {
@@ -116,6 +119,9 @@ export async function createRoutingWorker(options: RoutingWorkerOptions): Promis
   reconcileWhileRunning(worker, options.db, signals, options.reconcileEveryMs ?? RECONCILE_EVERY_MS);
   return worker;
 }
+
+/** At most this long between two heartbeats an activity sends the server. */
+const HEARTBEAT_THROTTLE = '2s';
 
 /** How long activities in flight may finish once the worker is asked to stop. */
 const SHUTDOWN_GRACE = '10s';

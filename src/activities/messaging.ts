@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
-import { markDelivered, markDeliveryFailed, markPlatformSent, recordMessage, type TranscriptMessage } from '../db/messages';
+import { markDelivered, markDeliveryFailed, markPlatformSent, platformMessageIdTaken, recordMessage, type TranscriptMessage } from '../db/messages';
 import type { Db } from '../db/pool';
-import type { RespondioClient } from '../respondio/client';
+import type { RespondioClient, RespondioListedMessage } from '../respondio/client';
 import type { OutboundKind, RoutingInput } from '../domain';
-import { identifierOf, platformFailure, requirePlatform } from './platform';
+import { identifierOf, requirePlatform, sendLeaseMs, sendOnce } from './platform';
 
 export interface OutboundMessage {
   contactId: string;
@@ -28,6 +28,23 @@ export function signBody(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
+/**
+ * How far respond.io's clock may run behind ours: a message it lists as sent up to this long before our attempt
+ * began may still be that attempt's.
+ */
+const CLOCK_SKEW_MS = 60_000;
+
+/** How many of the contact's newest messages a look-up reads at most, when respond.io's list gives no times. */
+const LOOKUP_DEPTH = 100;
+
+/** When respond.io first noted the message (its earliest status), in ms; Unix seconds or ms alike. */
+function listedAt(listed: RespondioListedMessage): number | undefined {
+  const times = (listed.status ?? []).flatMap((status) => (typeof status.timestamp === 'number' ? [status.timestamp] : []));
+  if (times.length === 0) return undefined;
+  const first = Math.min(...times);
+  return first < 1e11 ? first * 1000 : first;
+}
+
 /** A channel refused the message for good: recorded in the transcript, not retried. */
 async function refused(db: Db, stored: TranscriptMessage, failure: unknown): Promise<never> {
   if (failure instanceof ApplicationFailure && failure.nonRetryable) await markDeliveryFailed(db, stored.id, failure.message);
@@ -38,26 +55,60 @@ export function createMessagingActivities(deps: { db: Db; fetch: typeof fetch; o
   const { db } = deps;
 
   /**
-   * To respond.io, once: its message id (or the comment's record) is stored when it answers, and a retry that finds
-   * it does not send again. A crash after respond.io accepted and before that write sends it a second time.
+   * To respond.io, once (see sendOnce): a message's send that was never confirmed is looked for among the contact's
+   * messages at respond.io, an outgoing one with the same text sent since that attempt began and recorded for no
+   * other message; a note's cannot be (respond.io lists no comments) and is not added twice: its transcript row says
+   * so. Answers the caveat for the transcript, if any.
    */
-  async function toPlatform(message: OutboundMessage, stored: TranscriptMessage): Promise<void> {
-    if (stored.platformMessageId) return;
+  async function toPlatform(message: OutboundMessage, stored: TranscriptMessage): Promise<string | undefined> {
+    if (stored.platformMessageId) return undefined;
     const respondio = requirePlatform(deps.respondio);
     const identifier = await identifierOf(db, message.contactId);
     const signal = Context.current().cancellationSignal;
-    let sentAs: string;
+    const note = message.direction === 'note';
+    let outcome: Awaited<ReturnType<typeof sendOnce>>;
     try {
-      if (message.direction === 'note') {
-        await respondio.addComment(identifier, message.text, { signal });
-        sentAs = 'comment';
-      } else {
-        sentAs = (await respondio.sendMessage(identifier, message.text, { signal })).messageId;
-      }
+      outcome = await sendOnce(db, { table: 'messages', id: stored.id }, sendLeaseMs(respondio), {
+        send: async () => {
+          if (note) {
+            await respondio.addComment(identifier, message.text, { signal });
+            return 'comment';
+          }
+          return (await respondio.sendMessage(identifier, message.text, { signal })).messageId;
+        },
+        confirm: (sentAs) => markPlatformSent(db, stored.id, sentAs),
+        ...(note ? {} : { recover: (since: Date) => recoverMessage(respondio, identifier, message, stored, since, signal) }),
+      });
     } catch (error) {
-      return refused(db, stored, platformFailure(error));
+      return refused(db, stored, error);
     }
-    await markPlatformSent(db, stored.id, sentAs);
+    if (outcome !== 'unconfirmed') return undefined;
+    await markPlatformSent(db, stored.id, 'comment');
+    return 'respond.io did not confirm an earlier attempt at this comment; not added again, so it is not there twice';
+  }
+
+  /** Finds the message an unconfirmed attempt sent since `since` among the contact's at respond.io, and records it. */
+  async function recoverMessage(
+    respondio: RespondioClient,
+    identifier: string,
+    message: OutboundMessage,
+    stored: TranscriptMessage,
+    since: Date,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    const from = since.getTime() - CLOCK_SKEW_MS;
+    let read = 0;
+    for await (const listed of respondio.listMessages(identifier, {}, { signal })) {
+      const at = listedAt(listed);
+      if ((at !== undefined && at < from) || ++read > LOOKUP_DEPTH) break;
+      if (listed.traffic !== 'outgoing' || listed.message.type !== 'text' || listed.message.text !== message.text) continue;
+      const messageId = String(listed.messageId);
+      if (await platformMessageIdTaken(db, message.contactId, messageId, stored.id)) continue;
+      log.info('found at respond.io the message an earlier attempt sent; recording it instead of sending again', { messageId });
+      await markPlatformSent(db, stored.id, messageId);
+      return true;
+    }
+    return false;
   }
 
   async function toWebhook(message: OutboundMessage, stored: TranscriptMessage, webhookUrl: string): Promise<void> {
@@ -106,9 +157,9 @@ export function createMessagingActivities(deps: { db: Db; fetch: typeof fetch; o
       if (stored.delivery === 'delivered') return { id: stored.id, delivered: true };
       const webhookUrl = message.direction === 'note' ? undefined : deps.outbound.webhookUrl;
       if (!message.platform && !webhookUrl) return { id: stored.id, delivered: false };
-      if (message.platform) await toPlatform(message, stored);
+      const caveat = message.platform ? await toPlatform(message, stored) : undefined;
       if (webhookUrl) await toWebhook(message, stored, webhookUrl);
-      await markDelivered(db, stored.id);
+      await markDelivered(db, stored.id, caveat);
       return { id: stored.id, delivered: true };
     },
   };

@@ -1,10 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { recordAssigneeSend } from '../db/assignee-echoes';
 import { getAgent } from '../db/agents';
 import { getContact } from '../db/contacts';
 import { beginPlatformCall, completePlatformCall } from '../db/platform-calls';
 import type { Db } from '../db/pool';
-import { isRetryable, type RespondioClient, RespondioError } from '../respondio/client';
+import { claimSend, endSendLease, type SendTarget } from '../db/send-claims';
+import { effectOfFailure, isRetryable, type RespondioClient, RespondioError } from '../respondio/client';
 import { contactIdentifier } from '../respondio/identity';
 
 /**
@@ -41,6 +43,75 @@ export async function identifierOf(db: Db, contactId: string): Promise<string> {
     type: 'Respondio.no_identifier',
     message: `contact ${contactId} has no respond.io id, email or phone to be named by`,
     nonRetryable: true,
+  });
+}
+
+/**
+ * How long a claim on a send lasts: three times the request's own timeout, so an attempt that lost its worker or its
+ * database, or timed out, is still covered while respond.io may be finishing what it started.
+ */
+export function sendLeaseMs(respondio: RespondioClient): number {
+  return 3 * respondio.timeoutMs;
+}
+
+export interface SendSteps<T> {
+  send(): Promise<T>;
+  /** Records that the send went through: the row's confirmation, which every later attempt finds. */
+  confirm(result: T): Promise<void>;
+  /**
+   * Looks at respond.io for what an earlier, never confirmed attempt sent since `since`, and records it: true when
+   * found. Absent where respond.io's API cannot tell (comments, the close): such a send is then not repeated.
+   */
+  recover?(since: Date): Promise<boolean>;
+}
+
+/**
+ * One send to respond.io, by one attempt at a time and once: a lease on the row is committed before the request; an
+ * attempt that finds a live lease of another tries again when it ends; one that finds an earlier attempt never
+ * confirmed looks at respond.io first (`recover`) and records what it finds instead of sending again.
+ * `unconfirmed`: an earlier attempt may have sent it and respond.io cannot say, so it was not sent again.
+ */
+export async function sendOnce<T>(db: Db, target: SendTarget, leaseMs: number, steps: SendSteps<T>): Promise<'sent' | 'confirmed' | 'recovered' | 'unconfirmed'> {
+  const attempt = randomUUID();
+  let claim = await claimSend(db, target, attempt, leaseMs);
+  if (claim.state === 'confirmed') return 'confirmed';
+  if (claim.unconfirmedSince) {
+    if (steps.recover) {
+      let found: boolean;
+      try {
+        found = await steps.recover(claim.unconfirmedSince);
+      } catch (error) {
+        if (claim.state === 'claimed') await endSendLease(db, target, attempt, 'unknown').catch(() => undefined);
+        throw platformFailure(error);
+      }
+      if (found) return 'recovered';
+    }
+    if (claim.state === 'held') throw sendInProgress(claim.retryInMs);
+    if (!steps.recover) return 'unconfirmed';
+    // The look-up took its time: the lease is renewed, so the request starts with all of it ahead.
+    claim = await claimSend(db, target, attempt, leaseMs);
+    if (claim.state === 'confirmed') return 'confirmed';
+    if (claim.state === 'held') throw sendInProgress(claim.retryInMs);
+  }
+  let result: T;
+  try {
+    result = await steps.send();
+  } catch (error) {
+    const effect = effectOfFailure(error);
+    // An error answer to a call respond.io cannot be asked about afterwards is taken at its word: nothing happened.
+    if (effect === 'none' || (effect === 'over' && !steps.recover)) await endSendLease(db, target, attempt, 'no').catch(() => undefined);
+    else if (effect === 'over') await endSendLease(db, target, attempt, 'unknown').catch(() => undefined);
+    throw platformFailure(error);
+  }
+  await steps.confirm(result);
+  return 'sent';
+}
+
+function sendInProgress(retryInMs: number): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: 'Respondio.send_in_progress',
+    message: 'another attempt holds the claim on this send to respond.io; trying again once its lease ends',
+    nextRetryDelay: Math.max(retryInMs, 100),
   });
 }
 
@@ -81,13 +152,14 @@ export function createPlatformActivities(deps: { db: Db; respondio?: RespondioCl
       const identifier = await identifierOf(db, step.contactId);
       const request = { status: 'close', summary: 'Closed by vip-router' };
       if (!(await beginPlatformCall(db, { ...step, kind: 'close', request }))) return {};
-      try {
-        await respondio.closeConversation(identifier, { summary: request.summary }, { signal: signal() });
-      } catch (error) {
-        throw platformFailure(error);
-      }
-      await completePlatformCall(db, step.conversationId, step.key, 200);
-      return {};
+      const outcome = await sendOnce(db, { table: 'platform_calls', conversationId: step.conversationId, key: step.key }, sendLeaseMs(respondio), {
+        send: () => respondio.closeConversation(identifier, { summary: request.summary }, { signal: signal() }),
+        confirm: () => completePlatformCall(db, step.conversationId, step.key, 200),
+      });
+      if (outcome !== 'unconfirmed') return {};
+      // respond.io has no way to ask whether a close took: a second one could close a conversation opened since.
+      await completePlatformCall(db, step.conversationId, step.key, null);
+      return { skipped: 'an earlier attempt may have closed it and respond.io did not confirm; not sent again' };
     },
   };
 }

@@ -161,7 +161,7 @@ const transcriptMessage = named(
       deliveryError: z.string().nullable(),
     }),
   ),
-  "One message of the transcript: the contact's (`inbound`, `received`), the service's (`outbound`: `stored`, then `delivered` or `failed` with `deliveryError`) and notes for agents.",
+  "One message of the transcript: the contact's (`inbound`, `received`), the service's (`outbound`: `stored`, then `delivered` or `failed` with `deliveryError`) and notes for agents (a `delivered` note whose comment respond.io never confirmed says so in `deliveryError`).",
 );
 
 const transcript = named(answers, 'Transcript', z.object({ contactId: z.string(), messages: z.array(transcriptMessage) }), 'Oldest first.');

@@ -58,12 +58,24 @@ export async function recordMessage(
   return { message: rows[0], inserted: inserted.rowCount === 1 };
 }
 
-export async function markDelivered(db: Queryable, id: string): Promise<void> {
-  await db.query(`UPDATE messages SET delivery = 'delivered', delivery_error = NULL WHERE id = $1`, [id]);
+/** `caveat`: what the transcript should say about a delivery that went through with a doubt (none: clears it). */
+export async function markDelivered(db: Queryable, id: string, caveat?: string): Promise<void> {
+  await db.query(`UPDATE messages SET delivery = 'delivered', delivery_error = $2 WHERE id = $1`, [id, caveat ?? null]);
 }
 
+/** The first record of a send stands: a late or second writer of the same message changes nothing. */
 export async function markPlatformSent(db: Queryable, id: string, platformMessageId: string): Promise<void> {
-  await db.query(`UPDATE messages SET platform_message_id = $2 WHERE id = $1`, [id, platformMessageId]);
+  await db.query(`UPDATE messages SET platform_message_id = $2 WHERE id = $1 AND platform_message_id IS NULL`, [id, platformMessageId]);
+}
+
+/** Whether respond.io's message id is already recorded for another message of the contact. */
+export async function platformMessageIdTaken(db: Queryable, contactId: string, platformMessageId: string, exceptId: string): Promise<boolean> {
+  const { rowCount } = await db.query(`SELECT 1 FROM messages WHERE contact_id = $1 AND platform_message_id = $2 AND id <> $3`, [
+    contactId,
+    platformMessageId,
+    exceptId,
+  ]);
+  return (rowCount ?? 0) > 0;
 }
 
 /** A channel refused the message for good: the transcript says so, with why. */

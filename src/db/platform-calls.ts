@@ -20,7 +20,8 @@ export async function beginPlatformCall(
   return rows[0]?.completed_at == null;
 }
 
-export async function completePlatformCall(db: Queryable, conversationId: string, key: string, status: number): Promise<void> {
+/** `status` null: taken as done without respond.io's answer. */
+export async function completePlatformCall(db: Queryable, conversationId: string, key: string, status: number | null): Promise<void> {
   await db.query(`UPDATE platform_calls SET completed_at = now(), status = $3 WHERE conversation_id = $1 AND call_key = $2`, [
     conversationId,
     key,

@@ -27,6 +27,8 @@ interface RespondioErrorInit {
   status?: number;
   retryAfterMs?: number;
   responseMessage?: string;
+  /** The request never left: the connection was refused or the host not found. */
+  neverSent?: boolean;
   /** Completes the message `respond.io <endpoint> …`. */
   reason: string;
 }
@@ -40,6 +42,7 @@ export class RespondioError extends Error {
   readonly retryAfterMs?: number;
   /** respond.io's own explanation (the answer's `message`), when it gave one. */
   readonly responseMessage?: string;
+  readonly neverSent: boolean;
 
   constructor(init: RespondioErrorInit, options?: ErrorOptions) {
     super(`respond.io ${init.endpoint} ${init.reason}`, options);
@@ -48,6 +51,7 @@ export class RespondioError extends Error {
     this.status = init.status;
     this.retryAfterMs = init.retryAfterMs;
     this.responseMessage = init.responseMessage;
+    this.neverSent = init.neverSent ?? false;
   }
 }
 
@@ -60,6 +64,21 @@ const retryableKinds: ReadonlySet<RespondioErrorKind> = new Set(['rate_limited',
 export function isRetryable(error: unknown): boolean {
   return error instanceof RespondioError && retryableKinds.has(error.kind);
 }
+
+/**
+ * What a failed call did at respond.io: `none` when respond.io refused it (a 4xx, a 429) or never got it; `over` when
+ * it answered (a 5xx: the request is finished, but may have taken effect); `unknown` when no answer came (a timeout,
+ * a connection dropped after the request went out): it may have taken effect, or still be taking it.
+ */
+export function effectOfFailure(error: unknown): 'none' | 'over' | 'unknown' {
+  if (!(error instanceof RespondioError)) return 'unknown';
+  if (error.neverSent) return 'none';
+  if (error.status === undefined) return 'unknown';
+  return error.status >= 400 && error.status < 500 ? 'none' : 'over';
+}
+
+/** The connection was never made: the request cannot have reached respond.io. */
+const neverConnected = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
 
 interface Endpoint<T> {
   method: 'GET' | 'POST' | 'PUT';
@@ -86,6 +105,21 @@ const user = z.looseObject({
 
 export type RespondioUser = z.infer<typeof user>;
 
+/** A message of the contact's, as respond.io lists it; its status entries carry when each happened (Unix time). */
+const listedMessage = z.looseObject({
+  messageId: z.union([z.number(), z.string().min(1)]),
+  traffic: z.string(),
+  message: z.looseObject({ type: z.string(), text: z.string().nullish() }),
+  status: z.array(z.looseObject({ value: z.string(), timestamp: z.number().nullish() })).nullish(),
+});
+
+export type RespondioListedMessage = z.infer<typeof listedMessage>;
+
+const messagesPage = z.object({
+  items: z.array(listedMessage),
+  pagination: z.object({ next: z.string().nullish() }).nullish(),
+});
+
 const usersPage = z.object({
   items: z.array(user),
   pagination: z.object({ next: z.string().nullish() }),
@@ -98,6 +132,7 @@ const endpoints = {
   addComment: { method: 'POST', path: '/contact/{identifier}/comment', answer: ignored },
   setConversationStatus: { method: 'POST', path: '/contact/{identifier}/conversation/status', answer: ignored },
   listUsers: { method: 'GET', path: '/space/user', answer: usersPage },
+  listMessages: { method: 'GET', path: '/contact/{identifier}/message/list', answer: messagesPage },
 } satisfies Record<string, Endpoint<unknown>>;
 
 const endpointName = (endpoint: Endpoint<unknown>) => `${endpoint.method} ${endpoint.path}`;
@@ -205,9 +240,10 @@ export function createRespondioClient({
       text = await response.text();
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
+      const code = error instanceof Error && error.cause instanceof Error ? (error.cause as NodeJS.ErrnoException).code : undefined;
       const failure: RespondioErrorInit = timeout.aborted
         ? { kind: 'timeout', endpoint: name, reason: `got no answer within ${timeoutMs} ms` }
-        : { kind: 'network', endpoint: name, reason: `failed: ${redact(describeFailure(error))}` };
+        : { kind: 'network', endpoint: name, neverSent: code !== undefined && neverConnected.has(code), reason: `failed: ${redact(describeFailure(error))}` };
       throw new RespondioError(failure, { cause: error });
     }
 
@@ -243,6 +279,9 @@ export function createRespondioClient({
   }
 
   return {
+    /** How long a call waits for respond.io's answer. */
+    timeoutMs,
+
     /** No channelId: respond.io sends on the channel the contact last wrote on. */
     async sendMessage(identifier: string, text: string, options?: RequestOptions): Promise<{ messageId: string }> {
       const answer = await call(endpoints.sendMessage, { identifier, body: { message: { type: 'text', text } } }, options);
@@ -271,29 +310,44 @@ export function createRespondioClient({
       await call(endpoints.setConversationStatus, { identifier, body }, options);
     },
 
+    /** The contact's messages, newest first, page by page (a request per `limit` messages). */
+    async *listMessages(identifier: string, { limit = 50 }: { limit?: number } = {}, options?: RequestOptions): AsyncGenerator<RespondioListedMessage> {
+      yield* paged(endpoints.listMessages, identifier, limit, options);
+    },
+
     /** Every user of the workspace, page by page (a request per `limit` users), ordered as respond.io lists them. */
     async *listUsers({ limit = 100 }: { limit?: number } = {}, options?: RequestOptions): AsyncGenerator<RespondioUser> {
       if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
         throw new RangeError('limit must be an integer from 1 to 100');
       }
-      const name = endpointName(endpoints.listUsers);
-      const seen = new Set<string>();
-      let cursorId: string | undefined;
-      for (;;) {
-        const query: Record<string, string> = { limit: String(limit), ...(cursorId === undefined ? {} : { cursorId }) };
-        const page = await call(endpoints.listUsers, { query }, options);
-        yield* page.items;
-        if (page.items.length === 0) return;
-        cursorId = cursorOf(page.pagination.next, name);
-        if (cursorId === undefined) return;
-        if (seen.has(cursorId)) {
-          const reason = `answered cursorId ${cursorId} a second time`;
-          throw new RespondioError({ kind: 'rejected', endpoint: name, status: 200, reason });
-        }
-        seen.add(cursorId);
-      }
+      yield* paged(endpoints.listUsers, undefined, limit, options);
     },
   };
+
+  /** The items of a listing, following its cursors; a cursor answered twice would loop, so it is refused. */
+  async function* paged<T>(
+    endpoint: Endpoint<{ items: T[]; pagination?: { next?: string | null } | null }>,
+    identifier: string | undefined,
+    limit: number,
+    options?: RequestOptions,
+  ): AsyncGenerator<T> {
+    const name = endpointName(endpoint);
+    const seen = new Set<string>();
+    let cursorId: string | undefined;
+    for (;;) {
+      const query: Record<string, string> = { limit: String(limit), ...(cursorId === undefined ? {} : { cursorId }) };
+      const page = await call(endpoint, { identifier, query }, options);
+      yield* page.items;
+      if (page.items.length === 0) return;
+      cursorId = cursorOf(page.pagination?.next, name);
+      if (cursorId === undefined) return;
+      if (seen.has(cursorId)) {
+        const reason = `answered cursorId ${cursorId} a second time`;
+        throw new RespondioError({ kind: 'rejected', endpoint: name, status: 200, reason });
+      }
+      seen.add(cursorId);
+    }
+  }
 }
 
 export type RespondioClient = ReturnType<typeof createRespondioClient>;

@@ -1,10 +1,12 @@
 import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 
 /**
- * Every activity heartbeats while it runs (the worker's heartbeat interceptor), so a worker that dies mid-activity
- * is noticed after this long and the activity retried on another worker: seconds, not the start-to-close timeout.
+ * Every activity heartbeats while it runs (the worker's heartbeat interceptor; the worker sends a beat every 2 s), so
+ * a worker that dies mid-activity is noticed after this long and the activity retried on another worker: half the
+ * 30 s start-to-close timeout, and seven beats long, so a stall of a few seconds (a busy event loop, a slow
+ * network) does not start a second attempt while the first is still at work.
  */
-const HEARTBEAT_TIMEOUT = '5s';
+const HEARTBEAT_TIMEOUT = '15s';
 
 /** PostgreSQL work: retried until the database is back, a conversation is never dropped for an outage. */
 export const DATABASE_WORK: ActivityOptions = {

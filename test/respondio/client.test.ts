@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { createRespondioClient, isRetryable, RespondioError, type RespondioClient } from '../../src/respondio/client';
+import { createRespondioClient, effectOfFailure, isRetryable, RespondioError, type RespondioClient } from '../../src/respondio/client';
 import { deliverWebhook, messageReceived, signRespondioBody } from '../support/respondio-payloads';
 import { respondioUser, startRespondioStandIn, type RespondioStandIn } from '../support/respondio-standin';
 
@@ -256,6 +256,42 @@ describe('respond.io client against the respond.io stand-in', () => {
     assert.equal(error.kind, 'network');
     assert.match(error.message, /ECONNREFUSED/);
     assert.equal(isRetryable(error), true);
+    assert.equal(effectOfFailure(error), 'none', 'the request never left');
+  });
+
+  it('tells what a failure may have done at respond.io: nothing (4xx, 429), over but maybe taken (5xx), unknown (no answer, dropped)', async () => {
+    const impatient = createRespondioClient({ baseUrl: standIn.baseUrl, token, timeoutMs: 200 });
+    standIn.failNext({}, { status: 429, body: { message: 'slow down' } });
+    assert.equal(effectOfFailure(await failureOf(client.sendMessage('id:1', 'hi'))), 'none');
+    standIn.failNext({}, { status: 503, body: { message: 'busy' } });
+    assert.equal(effectOfFailure(await failureOf(client.sendMessage('id:1', 'hi'))), 'over');
+    standIn.failNext({}, 'timeout');
+    assert.equal(effectOfFailure(await failureOf(impatient.sendMessage('id:1', 'hi'))), 'unknown');
+    standIn.failNext({}, 'apply-then-drop');
+    const dropped = await failureOf(client.sendMessage('id:1', 'dropped after it was kept'));
+    assert.equal(dropped.kind, 'network');
+    assert.equal(effectOfFailure(dropped), 'unknown');
+    assert.equal(standIn.messagesOf('id:1').at(-1)?.message.text, 'dropped after it was kept');
+  });
+
+  it("lists a contact's messages newest first, page by page by cursorId, with traffic, text and status times", async () => {
+    const contact = 'id:4242';
+    const sent = [];
+    for (let n = 1; n <= 5; n++) sent.push((await client.sendMessage(contact, `message ${n}`)).messageId);
+    standIn.addMessage(contact, 'incoming', 'a reply');
+
+    const listed = await collect(client.listMessages(contact, { limit: 2 }));
+
+    assert.deepEqual(
+      listed.map((m) => [m.traffic, m.message.text]),
+      [['incoming', 'a reply'], ...[5, 4, 3, 2, 1].map((n) => ['outgoing', `message ${n}`])],
+    );
+    assert.deepEqual(listed.slice(1).map((m) => String(m.messageId)), [...sent].reverse());
+    assert.ok(listed.every((m) => typeof m.status?.[0]?.timestamp === 'number'));
+    const pages = standIn.calls.filter((c) => c.path.endsWith('/message/list'));
+    assert.equal(pages.length, 3);
+    assert.deepEqual(pages.map((c) => c.query['limit']), ['2', '2', '2']);
+    assert.equal(pages[0]!.query['cursorId'], undefined);
   });
 
   it('reports a wrong token as rejected (401), not retryable', async () => {

@@ -65,4 +65,29 @@ describe('a worker killed after respond.io accepted a message and before the act
     assert.equal(question.length, 1);
     assert.equal(question[0].delivery, 'delivered');
   });
+
+  it('killed after respond.io kept the message and before our record of it: the retry finds it at respond.io and does not send it again', async () => {
+    for (const child of processes) await stopWorkerProcess(child, 'SIGKILL');
+    const id = 8_300_000 + Math.floor(Math.random() * 1_000_000);
+    const doomed = await spawn();
+    // respond.io keeps the message; the worker dies before the answer reaches it, so it never writes the messageId.
+    respondio.failNext({ method: 'POST', path: `/v2/contact/id:${id}/message` }, { applyThen: () => stopWorkerProcess(doomed, 'SIGKILL') });
+    const died = once(doomed, 'exit');
+    assert.equal((await deliverWebhook(`${h.baseUrl}/v1/webhooks/respondio`, conversationOpened({ id, email: null }), KEY)).status, 200);
+    await Promise.race([died, new Promise<never>((_, fail) => setTimeout(() => fail(new Error('the worker was not killed mid-send')), 30_000))]);
+    const kept = respondio.messagesOf(`id:${id}`);
+    assert.equal(kept.length, 1, 'respond.io kept the question');
+    const question = async () => ((await h.transcript(String(id))) as any[]).find((m) => m.kind === 'question');
+    assert.equal((await question()).platformMessageId, null, 'our record of it was lost with the worker');
+
+    await spawn();
+    const deadline = Date.now() + 60_000;
+    while ((await question()).delivery !== 'delivered') {
+      assert.ok(Date.now() < deadline, 'the retried send completed');
+      await new Promise((tick) => setTimeout(tick, 200));
+    }
+    assert.equal(respondio.messagesOf(`id:${id}`).length, 1, 'still one message at respond.io');
+    assert.equal(respondio.calls.filter((c) => c.identifier === `id:${id}` && c.method === 'POST' && c.path.endsWith('/message')).length, 1);
+    assert.equal((await question()).platformMessageId, String(kept[0]!.messageId), 'the retry recorded the message respond.io had');
+  });
 });

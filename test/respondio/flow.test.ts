@@ -165,12 +165,17 @@ describe('respond.io end to end', () => {
     respondio.failNext({ method: 'POST', path: `/v2/contact/id:${id}/message` }, { status: 500, body: { message: 'oops' } });
     await send(conversationOpened({ id, email: null }));
     await waitFor(id, (s) => s.state === 'asking_email');
-    const calls = await waitForCalls(id, 3);
-    assert.deepEqual(calls.map((c) => c.status), [429, 500, 200], 'one message delivered, after two refusals');
+    const calls = await waitForCalls(id, 4);
+    assert.deepEqual(
+      calls.map(summary),
+      ['POST /message 429', 'POST /message 500', 'GET /message/list 200', 'POST /message 200'],
+      'one message delivered, after two refusals; after the 500 (which may have taken effect) respond.io was asked first',
+    );
     const waited = calls[1]!.at.getTime() - calls[0]!.at.getTime();
     assert.ok(waited >= 900, `the retry after the 429 waited its Retry-After (${waited} ms)`);
     await new Promise((settle) => setTimeout(settle, 300));
-    assert.equal(callsFor(id).filter((c) => c.status === 200).length, 1);
+    assert.equal(callsFor(id).filter((c) => c.method === 'POST' && c.status === 200).length, 1);
+    assert.equal(respondio.messagesOf(`id:${id}`).length, 1);
   });
 
   it('does not retry a refusal (4xx): the transcript and the decisions say what respond.io answered', async () => {

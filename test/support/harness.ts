@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker, type WorkerInterceptors } from '@temporalio/worker';
 import { type Api, createApp } from '../../src/api/app';
 import type { RateLimit } from '../../src/api/rate-limit';
 import { directoryUrlFor } from '../../src/config';
@@ -44,6 +44,8 @@ export interface HarnessOptions {
   crmEnvNames?: string[];
   /** The worker's environment, where those variables are read (the process's by default). */
   env?: NodeJS.ProcessEnv;
+  /** Added to the worker's own, after them (a test that stalls an activity). */
+  interceptors?: WorkerInterceptors;
 }
 
 export interface ApiResponse<T = any> {
@@ -181,6 +183,7 @@ export class Harness {
       crmEnvNames: this.options.crmEnvNames,
       env: this.options.env,
       codec: this.codec,
+      interceptors: this.options.interceptors,
       respondio: this.options.respondio ? createRespondioClient({ baseUrl: this.options.respondio.baseUrl, token: this.options.respondio.token }) : undefined,
       agentSync: this.options.respondio
         ? { teamMap: {}, defaultTeam: 'support', newAgentsOnline: true, everyMs: 3_600_000, ...this.options.respondio.agentSync }

@@ -28,8 +28,8 @@ export interface RecordedCall {
   headers: IncomingHttpHeaders;
   /** Parsed JSON, the raw text when it is not JSON, undefined when empty. */
   body: unknown;
-  /** What the stand-in answered; 'timeout' when it never did. */
-  status: number | 'timeout';
+  /** What the stand-in answered; 'timeout' when it never did, 'dropped' when it closed the connection instead. */
+  status: number | 'timeout' | 'dropped';
   at: Date;
 }
 
@@ -39,7 +39,27 @@ export interface CallMatch {
   path?: string | RegExp;
 }
 
-export type ScriptedResponse = { status: number; headers?: Record<string, string>; body?: unknown } | 'timeout';
+export type ScriptedResponse =
+  | { status: number; headers?: Record<string, string>; body?: unknown }
+  /** No answer, and no effect. */
+  | 'timeout'
+  /** The request takes effect (a message is kept and listed), then the connection is dropped without an answer. */
+  | 'apply-then-drop'
+  /** The request takes effect at once; its answer comes this much later (after the client gave up, if it is long). */
+  | { applyThenAnswerAfterMs: number }
+  /** The request takes effect, then `between` runs (a test kills a worker there), then the answer goes out. */
+  | { applyThen: () => Promise<void> | void };
+
+/** A message of a contact's as respond.io lists it. */
+export interface StandInMessage {
+  messageId: number;
+  channelMessageId: number;
+  contactId: number;
+  channelId: number;
+  traffic: 'incoming' | 'outgoing';
+  message: { type: 'text'; text: string };
+  status: Array<{ value: string; timestamp: number; message?: string }>;
+}
 
 export interface RespondioStandIn {
   /** e.g. `http://127.0.0.1:PORT/v2`: what the client takes as its baseUrl. */
@@ -49,7 +69,11 @@ export interface RespondioStandIn {
   users: StandInUser[];
   /** The next `times` requests matching `match` get `response` instead of the real answer (and are recorded). */
   failNext(match: CallMatch, response: ScriptedResponse, times?: number): void;
-  /** Forgets the calls and pending failures; users, contact ids and message ids stay. */
+  /** The contact's messages as respond.io keeps them, oldest first: what reached the contact, once per copy. */
+  messagesOf(identifier: string): StandInMessage[];
+  /** Adds a message to the contact's list as if sent or received some other way (by an agent, by the contact). */
+  addMessage(identifier: string, traffic: 'incoming' | 'outgoing', text: string, at?: Date): StandInMessage;
+  /** Forgets the calls and pending failures; users, contact ids, message ids and messages stay. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -92,12 +116,17 @@ const bodies: Record<string, z.ZodType> = {
   }),
 };
 
+const messagesQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(10),
+  cursorId: z.coerce.number().int().optional(),
+});
+
 const usersQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(10),
   cursorId: z.coerce.number().int().optional(),
 });
 
-const routes = new Set([...Object.keys(bodies), 'GET /space/user']);
+const routes = new Set([...Object.keys(bodies), 'GET /space/user', 'GET /contact/{identifier}/message/list']);
 
 function describeIssues(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ');
@@ -141,6 +170,7 @@ class StandIn implements RespondioStandIn {
   private readonly contactIds = new Map<string, number>();
   private nextContactId = 1000;
   private nextMessageId = 1;
+  private readonly messages = new Map<number, StandInMessage[]>();
   private readonly server = createServer((req, res) => {
     this.handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
@@ -163,6 +193,26 @@ class StandIn implements RespondioStandIn {
 
   failNext(match: CallMatch, response: ScriptedResponse, times = 1): void {
     this.failures.push({ match, response, remaining: times });
+  }
+
+  messagesOf(identifier: string): StandInMessage[] {
+    return [...(this.messages.get(this.contactIdOf(identifier)) ?? [])];
+  }
+
+  addMessage(identifier: string, traffic: 'incoming' | 'outgoing', text: string, at = new Date()): StandInMessage {
+    const contactId = this.contactIdOf(identifier);
+    const messageId = this.nextMessageId++;
+    const message: StandInMessage = {
+      messageId,
+      channelMessageId: messageId,
+      contactId,
+      channelId: 1,
+      traffic,
+      message: { type: 'text', text },
+      status: [{ value: traffic === 'outgoing' ? 'sent' : 'received', timestamp: Math.floor(at.getTime() / 1000) }],
+    };
+    this.messages.set(contactId, [...(this.messages.get(contactId) ?? []), message]);
+    return message;
   }
 
   reset(): void {
@@ -199,11 +249,35 @@ class StandIn implements RespondioStandIn {
 
     const scripted = this.takeFailure(call);
     if (scripted === 'timeout') return;
-    if (scripted) return answer(scripted.status, scripted.body, scripted.headers);
+    if (scripted === 'apply-then-drop') {
+      this.apply(req, call, route, () => undefined);
+      call.status = 'dropped';
+      req.socket.destroy();
+      return;
+    }
+    if (scripted && 'status' in scripted) return answer(scripted.status, scripted.body, scripted.headers);
+    if (scripted) {
+      const later: Array<() => void> = [];
+      this.apply(req, call, route, (status, body, headers) => later.push(() => answer(status, body, headers)));
+      if ('applyThenAnswerAfterMs' in scripted) await new Promise((wait) => setTimeout(wait, scripted.applyThenAnswerAfterMs));
+      else await scripted.applyThen();
+      if (!res.destroyed) later.forEach((send) => send());
+      return;
+    }
+    this.apply(req, call, route, answer);
+  }
 
+  /** What respond.io does with a request, and its answer. */
+  private apply(
+    req: IncomingMessage,
+    call: RecordedCall,
+    route: { route: string; identifier?: string } | undefined,
+    answer: (status: number, body?: unknown, headers?: Record<string, string>) => void,
+  ): void {
     if (req.headers.authorization !== `Bearer ${this.token}`) return answer(401, { message: 'Unauthorized' });
     if (!route || !routes.has(route.route)) return answer(404, { message: 'Not found' });
     if (route.route === 'GET /space/user') return this.listUsers(call.query, answer);
+    if (route.route === 'GET /contact/{identifier}/message/list') return this.listMessages(route.identifier!, call.query, answer);
 
     if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) {
       return answer(415, { message: 'Content-Type must be application/json' });
@@ -214,12 +288,29 @@ class StandIn implements RespondioStandIn {
     if (!identifierPattern.test(route.identifier!)) return answer(404, { message: 'Contact not found' });
 
     const contactId = this.contactIdOf(route.identifier!);
-    if (route.route === 'POST /contact/{identifier}/message') return answer(200, { contactId, messageId: this.nextMessageId++ });
+    if (route.route === 'POST /contact/{identifier}/message') {
+      const { message } = parsed.data as { message: { text: string } };
+      return answer(200, { contactId, messageId: this.addMessage(route.identifier!, 'outgoing', message.text).messageId });
+    }
     if (route.route === 'POST /contact/{identifier}/comment') {
       const { text } = parsed.data as { text: string };
       return answer(200, { contactId, text, created_at: Math.floor(Date.now() / 1000) });
     }
     return answer(200, { contactId });
+  }
+
+  /** Newest first; `cursorId` is the last message id of the page before. */
+  private listMessages(identifier: string, query: Record<string, string>, answer: (status: number, body: unknown) => void): void {
+    const parsed = messagesQuery.safeParse(query);
+    if (!parsed.success) return answer(400, { message: describeIssues(parsed.error) });
+    if (!identifierPattern.test(identifier)) return answer(404, { message: 'Contact not found' });
+    const { limit, cursorId } = parsed.data;
+    const newestFirst = this.messagesOf(identifier).reverse();
+    const after = newestFirst.filter((message) => cursorId === undefined || message.messageId < cursorId);
+    const items = after.slice(0, limit);
+    const last = items.at(-1);
+    const next = after.length > limit && last ? `${RESPONDIO_HOST_URL}/contact/${identifier}/message/list?limit=${limit}&cursorId=${last.messageId}` : null;
+    answer(200, { items, pagination: { next, previous: null } });
   }
 
   private listUsers(query: Record<string, string>, answer: (status: number, body: unknown) => void): void {

@@ -366,6 +366,8 @@ export const postgresRestart: FaultCase = {
       operating = false;
       await operator;
       ledger.note(`an operator changed an agent ${changes} times meanwhile`);
+      const lookups = ctx.infra.respondio.calls.filter((c) => c.method === 'GET' && c.path.endsWith('/message/list')).length;
+      ledger.note(`sends never confirmed and looked up at respond.io before any second try: ${lookups}`);
     }),
 };
 
