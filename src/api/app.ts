@@ -67,7 +67,7 @@ export function createApp({ client, db, routing, taskQueue, log, apiKeys, rateLi
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
 
-  const conversations = new Conversations(client, taskQueue, routing, { platform: respondio?.platform, searchAttributes });
+  const conversations = new Conversations(client, taskQueue, routing, { db, platform: respondio?.platform, searchAttributes });
   const inbox = new WebhookInbox({ db, conversations, log, ...inboxOptions });
   app.use(requestLog(log));
   app.use(healthRoutes({ db, client }));

@@ -27,3 +27,16 @@ export async function completePlatformCall(db: Queryable, conversationId: string
     status,
   ]);
 }
+
+/** A newer conversation of the contact replaced this one: the platform effects still pending for it are dropped. */
+export async function markSuperseded(db: Queryable, conversationId: string, contactId: string): Promise<void> {
+  await db.query(`INSERT INTO superseded_conversations (conversation_id, contact_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+    conversationId,
+    contactId,
+  ]);
+}
+
+export async function isSuperseded(db: Queryable, conversationId: string): Promise<boolean> {
+  const { rowCount } = await db.query(`SELECT 1 FROM superseded_conversations WHERE conversation_id = $1`, [conversationId]);
+  return rowCount === 1;
+}

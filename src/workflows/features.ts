@@ -1,6 +1,6 @@
 import { patched } from '@temporalio/workflow';
 import type { RoutingInput } from '../domain';
-import { EARLY_EMAIL, LOCAL_STEPS, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM, SEARCH_ATTRIBUTES, SHIFT_TIMES_RECORDED } from './patches';
+import { EARLY_EMAIL, LOCAL_STEPS, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM, REOPEN_WHILE_CLOSING, SEARCH_ATTRIBUTES, SHIFT_TIMES_RECORDED } from './patches';
 
 /** Which of the patched changes this run takes: new runs all of them, runs recorded before each one not. */
 export interface Features {
@@ -10,6 +10,7 @@ export interface Features {
   messagesMemo: boolean;
   mirror: boolean;
   shiftTimesRecorded: boolean;
+  reopenWhileClosing: boolean;
 }
 
 /**
@@ -27,5 +28,6 @@ export function runFeatures({ platform, searchAttributes, config }: RoutingInput
     messagesMemo: patched(MESSAGES_AFTER_ROUTING),
     mirror: platform !== undefined && patched(MIRROR_TO_PLATFORM),
     shiftTimesRecorded: hasShifts && patched(SHIFT_TIMES_RECORDED),
+    reopenWhileClosing: patched(REOPEN_WHILE_CLOSING),
   };
 }

@@ -17,3 +17,5 @@ export const SHIFT_TIMES_RECORDED = 'shift-times-recorded';
 export const LOCAL_STEPS = 'local-steps';
 /** The run keeps its search attributes (RoutingState, Tier, CustomerType, AssigneeId, Escalated) current. */
 export const SEARCH_ATTRIBUTES = 'search-attributes';
+/** A run whose conversation ended says so (memo) and drops the close's effects when a newer conversation opens. */
+export const REOPEN_WHILE_CLOSING = 'reopen-while-closing';

@@ -5,7 +5,9 @@ import { assigning } from './assigning';
 import {
   agentWentOfflineSignal,
   assignmentChangedSignal,
+  CLOSING_MEMO,
   closeConversationSignal,
+  conversationReopenedSignal,
   messageReceivedSignal,
   platformAssigneeChangedSignal,
   READS_MESSAGES_MEMO,
@@ -15,7 +17,7 @@ import {
 import { crmBackoff, escalationChain, extractEmail, type ResolvedStep, resolveChain, type Tier, tierFor } from './rules';
 import { runFeatures } from './features';
 import { routingMetrics } from './metrics';
-import { platformMirror } from './platform';
+import { closingEffects, platformMirror } from './platform';
 import { failureReason, Run } from './run';
 import { runSteps } from './steps';
 import { visibility } from './visibility';
@@ -52,6 +54,7 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
   setHandler(closeConversationSignal, (request) => run.close(request?.source ?? 'api'));
   setHandler(platformAssigneeChangedSignal, (change) => run.platformAssigneeChanged(change));
   setHandler(assignmentChangedSignal, () => void run.assignmentChanges++);
+  setHandler(conversationReopenedSignal, () => void (run.reopened = true));
   setHandler(agentWentOfflineSignal, ({ agentId }) => {
     if (config.assignment.rerouteOnOffline && status.assignee?.agentId === agentId) run.rerouteRequested = true;
   });
@@ -257,12 +260,16 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
   await routeFromEmailOrQuestion();
   await condition(() => run.closed);
 
+  // From here a new conversation of the contact replaces this run instead of being told "already open".
+  if (features.reopenWhileClosing) upsertMemo({ [CLOSING_MEMO]: true });
   const released = await release();
   for (const pending of run.transfers) pending.result = { transferred: false, reason: 'the conversation closed' };
   if (run.closedBy !== 'platform') {
     // The platform closed its own conversation already; any other close is carried out there too.
-    if (status.assignee) await mirror.assignee(null);
-    await mirror.close();
+    await closingEffects(features.reopenWhileClosing, run, async () => {
+      if (status.assignee) await mirror.assignee(null);
+      await mirror.close();
+    });
   }
   delete status.assignee;
   run.enter('closed');
