@@ -2,7 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { recordAssigneeSend } from '../db/assignee-echoes';
 import { getAgent } from '../db/agents';
 import { getContact } from '../db/contacts';
-import { beginPlatformCall, completePlatformCall, isSuperseded } from '../db/platform-calls';
+import { beginPlatformCall, completePlatformCall, isSuperseded, recordGivenUpEffect } from '../db/platform-calls';
 import type { Db } from '../db/pool';
 import { isRetryable, type RespondioClient, RespondioError } from '../respondio/client';
 import { contactIdentifier } from '../respondio/identity';
@@ -77,6 +77,11 @@ export function createPlatformActivities(deps: { db: Db; respondio?: RespondioCl
         throw platformFailure(error);
       }
       return {};
+    },
+
+    /** Lists an effect the run gave up after its time bound, for the operator. */
+    async recordGivenUpEffect(effect: PlatformStep & { effect: string; reason: string }): Promise<void> {
+      await recordGivenUpEffect(db, effect);
     },
 
     /** Closes the contact's conversation in respond.io, once per run. */

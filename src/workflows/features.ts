@@ -1,6 +1,6 @@
 import { patched } from '@temporalio/workflow';
 import type { RoutingInput } from '../domain';
-import { EARLY_EMAIL, LOCAL_STEPS, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM, REOPEN_WHILE_CLOSING, SEARCH_ATTRIBUTES, SHIFT_TIMES_RECORDED } from './patches';
+import { EARLY_EMAIL, EFFECTS_GIVEN_UP_RECORDED, LOCAL_STEPS, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM, REOPEN_WHILE_CLOSING, SEARCH_ATTRIBUTES, SHIFT_TIMES_RECORDED } from './patches';
 
 /** Which of the patched changes this run takes: new runs all of them, runs recorded before each one not. */
 export interface Features {
@@ -11,6 +11,7 @@ export interface Features {
   mirror: boolean;
   shiftTimesRecorded: boolean;
   reopenWhileClosing: boolean;
+  givenUpRecorded: boolean;
 }
 
 /**
@@ -29,5 +30,6 @@ export function runFeatures({ platform, searchAttributes, config }: RoutingInput
     mirror: platform !== undefined && patched(MIRROR_TO_PLATFORM),
     shiftTimesRecorded: hasShifts && patched(SHIFT_TIMES_RECORDED),
     reopenWhileClosing: patched(REOPEN_WHILE_CLOSING),
+    givenUpRecorded: patched(EFFECTS_GIVEN_UP_RECORDED),
   };
 }

@@ -17,7 +17,7 @@ import {
 import { crmBackoff, escalationChain, extractEmail, type ResolvedStep, resolveChain, type Tier, tierFor } from './rules';
 import { runFeatures } from './features';
 import { routingMetrics } from './metrics';
-import { closingEffects, platformMirror } from './platform';
+import { closingEffects, effectGivenUp, platformMirror } from './platform';
 import { failureReason, Run } from './run';
 import { runSteps } from './steps';
 import { visibility } from './visibility';
@@ -46,7 +46,8 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
   const shown = visibility(features.searchAttributes, status);
   run.onEnter = () => shown.publish();
   const texts = textsFor(config.askEmail, contact.language);
-  const mirror = platformMirror(features.mirror, input, run, conversationId);
+  const givenUp = effectGivenUp({ run, metrics, record: features.givenUpRecorded ? steps.recordGivenUpEffect : undefined, contactId: contact.id, conversationId });
+  const mirror = platformMirror(features.mirror, input, run, conversationId, givenUp);
   const { assignAlong, serve, release } = assigning({ run, config, contact, workflowId, conversationId, mirror, steps, shiftTimesRecorded: features.shiftTimesRecorded });
 
   setHandler(stateQuery, () => status);
@@ -75,8 +76,9 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
   );
 
   const say = (kind: OutboundKind, key: string, text: string, direction: 'outbound' | 'note' = 'outbound') =>
-    sendMessage({ contactId: contact.id, conversationId, key, kind, text, direction, platform }).catch((error: unknown) => {
+    sendMessage({ contactId: contact.id, conversationId, key, kind, text, direction, platform }).catch(async (error: unknown) => {
       run.step('message_not_delivered', `${kind}: ${failureReason(error)}`);
+      await givenUp('message', key, kind, error);
     });
 
 
