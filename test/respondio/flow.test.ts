@@ -213,6 +213,7 @@ describe('respond.io end to end', () => {
     const ended: ConversationStatus = await firstRun.result();
     assert.equal(ended.state, 'closed');
     assert.match(ended.decisions.find((d) => d.step === 'platform_dropped')?.detail ?? '', /newer conversation/);
+    await h.recordHistory(String(id), 'respondio-reopened-while-closing', first.conversationId);
     const { rows } = await h.db.query(`SELECT outcome FROM webhook_events WHERE contact_id = $1 AND event_type = 'conversation.opened' ORDER BY seq`, [String(id)]);
     assert.deepEqual(rows.map((r) => r.outcome), ['routing started', 'routing started']);
 
