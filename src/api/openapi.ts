@@ -476,7 +476,8 @@ const operations: Operation[] = [
     operationId: 'startConversation',
     tag: 'Conversations',
     summary: 'Open a conversation: start routing the contact',
-    description: 'A second call while the conversation is open returns the open run (`200`, same ids) instead of starting another.',
+    description:
+      'A second call while the conversation is open returns the open run (`200`, same ids) instead of starting another. A run whose conversation has already ended, still sending its close to the messaging platform, is not open: it drops that close (it would close the new conversation) and a new run starts (`202`); `503` if it has not finished within 10 s (no worker), and a retry is safe.',
     access: { scopes: ['integration'] },
     body: body(startConversationBody, {
       withEmail: { summary: 'A contact with an email (routed straight to the CRM step)', value: { contact: { id: 'c-1', firstName: 'Ana', email: 'ana@example.com' } } },

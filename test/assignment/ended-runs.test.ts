@@ -21,7 +21,7 @@ describe('what runs that ended abnormally hold', () => {
     return h.client.workflow.getHandle(workflowIdForContact(contactId), conversationId);
   };
 
-  it('gives back the only place of an agent held by a terminated run within a minute, to the conversation waiting for it', async () => {
+  it('gives back the only place of an agent held by a terminated run within a minute, to the conversation waiting for it', async (t) => {
     const holder = h.contactId('held');
     const waiting = h.contactId('waiting');
     await h.open({ id: holder, email: `${holder}@example.com` });
@@ -35,6 +35,7 @@ describe('what runs that ended abnormally hold', () => {
     const tookMs = Date.now() - terminatedAt;
     assert.equal(served.assignee?.agentId, 'solo-sam');
     assert.ok(tookMs < 60_000, `the place came back after ${tookMs} ms`);
+    t.diagnostic(`the place came back ${tookMs} ms after the run was terminated`);
     const { rows } = await h.db.query(`SELECT contact_id, released_at IS NULL AS open FROM assignments WHERE agent_id = 'solo-sam' ORDER BY id`);
     assert.deepEqual(rows, [
       { contact_id: holder, open: false },
