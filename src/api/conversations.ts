@@ -62,7 +62,7 @@ export class Conversations {
     contact: ContactInput,
     source: 'api' | 'webhook' = 'api',
     mayReplace = true,
-  ): Promise<{ workflowId: string; runId: string; created: boolean }> {
+  ): Promise<{ workflowId: string; runId: string; created: boolean; replaced?: boolean }> {
     const workflowId = workflowIdForContact(contact.id);
     const { platform, searchAttributes } = this.options;
     const input: RoutingInput = { contact, config: this.routing, ...(platform ? { platform } : {}), ...(searchAttributes ? { searchAttributes } : {}) };
@@ -85,7 +85,7 @@ export class Conversations {
       const running = await this.openHandle(contact.id);
       if (running.memo?.[CLOSING_MEMO] !== true || !mayReplace) return { workflowId, runId: running.runId, created: false };
       await this.replaceClosing(contact.id, running);
-      return this.open(contact, source, false);
+      return { ...(await this.open(contact, source, false)), replaced: true };
     }
   }
 

@@ -215,7 +215,7 @@ describe('respond.io end to end', () => {
     assert.match(ended.decisions.find((d) => d.step === 'platform_dropped')?.detail ?? '', /newer conversation/);
     await h.recordHistory(String(id), 'respondio-reopened-while-closing', first.conversationId);
     const { rows } = await h.db.query(`SELECT outcome FROM webhook_events WHERE contact_id = $1 AND event_type = 'conversation.opened' ORDER BY seq`, [String(id)]);
-    assert.deepEqual(rows.map((r) => r.outcome), ['routing started', 'routing started']);
+    assert.deepEqual(rows.map((r) => r.outcome), ['routing started', "routing started; the previous conversation's pending close was dropped"]);
 
     // respond.io recovers: the new conversation gets its assignee, and nothing of the old close reaches it.
     const downCalls = callsFor(id).length;
