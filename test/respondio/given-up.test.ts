@@ -53,6 +53,7 @@ describe('effects given up after their time bound', () => {
       body.givenUp.map((e: { contactId: string; effect: string; reason: string }) => [e.contactId, e.effect, e.reason]),
       [[id, 'message', decision]],
     );
+    await world.recordHistory(id, 'respondio-question-given-up');
     await handle.terminate('test over');
   });
 });
