@@ -10,7 +10,7 @@ import { ensureAgentSyncSchedule } from './agent-sync-schedule';
 import { directoryUrlFromEnv, parseEnv } from './config';
 import { revokeApiKey } from './db/api-keys';
 import { createPool, type Db, migrateDatabase } from './db/pool';
-import { dispatchAndNotify, reconcile, type RunSignals, temporalRunSignals } from './assignment/dispatcher';
+import { dispatchAndNotify, type EndedRuns, reconcile, type RunSignals, temporalEndedRuns, temporalRunSignals } from './assignment/dispatcher';
 import { createLogger, redactUrl } from './logger';
 import type { RespondioClient } from './respondio/client';
 import { loadRoutingConfigFile, type RoutingConfig } from './routing-config';
@@ -116,7 +116,7 @@ export async function createRoutingWorker(options: RoutingWorkerOptions): Promis
       agentSync: options.agentSync,
     }),
   });
-  reconcileWhileRunning(worker, options.db, signals, options.reconcileEveryMs ?? RECONCILE_EVERY_MS);
+  reconcileWhileRunning(worker, options.db, signals, temporalEndedRuns(client), options.reconcileEveryMs ?? RECONCILE_EVERY_MS);
   return worker;
 }
 
@@ -126,13 +126,19 @@ const HEARTBEAT_THROTTLE = '2s';
 /** How long activities in flight may finish once the worker is asked to stop. */
 const SHUTDOWN_GRACE = '10s';
 
-/** How often a worker makes good what a crashed process left owed (a dispatch, wake-ups, offline notices). */
+/** How often a worker makes good what a crashed process or an ended run left owed (a dispatch, wake-ups, offline notices, held capacity). */
 const RECONCILE_EVERY_MS = 5_000;
 
-function reconcileWhileRunning(worker: Worker, db: Db, signals: RunSignals, everyMs: number): void {
+function reconcileWhileRunning(worker: Worker, db: Db, signals: RunSignals, endedRuns: EndedRuns, everyMs: number): void {
   const timer = setInterval(() => {
     if (['STOPPING', 'DRAINING', 'DRAINED', 'STOPPED', 'FAILED'].includes(worker.getState())) return clearInterval(timer);
-    reconcile(db, signals).catch((error: unknown) => Runtime.instance().logger.warn('could not reconcile what the runs are owed', { error: String(error) }));
+    const { logger } = Runtime.instance();
+    reconcile(db, signals, endedRuns).then(
+      (released) => {
+        if (released.length > 0) logger.warn('released what runs that ended without closing still held', { released });
+      },
+      (error: unknown) => logger.warn('could not reconcile what the runs are owed', { error: String(error) }),
+    );
   }, everyMs);
   timer.unref();
 }

@@ -3,7 +3,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { recordAssigneeSend } from '../db/assignee-echoes';
 import { getAgent } from '../db/agents';
 import { getContact } from '../db/contacts';
-import { beginPlatformCall, completePlatformCall } from '../db/platform-calls';
+import { beginPlatformCall, completePlatformCall, isSuperseded, recordGivenUpEffect } from '../db/platform-calls';
 import type { Db } from '../db/pool';
 import { claimSend, endSendLease, type SendTarget } from '../db/send-claims';
 import { effectOfFailure, isRetryable, type RespondioClient, RespondioError } from '../respondio/client';
@@ -122,14 +122,18 @@ export interface PlatformStep {
   key: string;
 }
 
+/** respond.io acts on the contact's current conversation: an effect of one a newer conversation replaced is not sent. */
+const SUPERSEDED = 'a newer conversation of the contact opened: not applied to it';
+
 export function createPlatformActivities(deps: { db: Db; respondio?: RespondioClient }) {
   const { db } = deps;
   const signal = () => Context.current().cancellationSignal;
 
   return {
     /** Sets (or clears) the contact's assignee in respond.io; noted first, so its echo webhook is recognised. */
-    async mirrorAssignee({ contactId, agentId }: PlatformStep & { agentId: string | null }): Promise<{ skipped?: string }> {
+    async mirrorAssignee({ conversationId, contactId, agentId }: PlatformStep & { agentId: string | null }): Promise<{ skipped?: string }> {
       const respondio = requirePlatform(deps.respondio);
+      if (await isSuperseded(db, conversationId)) return { skipped: SUPERSEDED };
       const identifier = await identifierOf(db, contactId);
       let assignee: { userId?: string; email?: string } | null = null;
       if (agentId) {
@@ -146,11 +150,17 @@ export function createPlatformActivities(deps: { db: Db; respondio?: RespondioCl
       return {};
     },
 
+    /** Lists an effect the run gave up after its time bound, for the operator. */
+    async recordGivenUpEffect(effect: PlatformStep & { effect: string; reason: string }): Promise<void> {
+      await recordGivenUpEffect(db, effect);
+    },
+
     /** Closes the contact's conversation in respond.io, once per run. */
     async closeInPlatform(step: PlatformStep): Promise<{ skipped?: string }> {
       const respondio = requirePlatform(deps.respondio);
       const identifier = await identifierOf(db, step.contactId);
       const request = { status: 'close', summary: 'Closed by vip-router' };
+      if (await isSuperseded(db, step.conversationId)) return { skipped: SUPERSEDED };
       if (!(await beginPlatformCall(db, { ...step, kind: 'close', request }))) return {};
       const outcome = await sendOnce(db, { table: 'platform_calls', conversationId: step.conversationId, key: step.key }, sendLeaseMs(respondio), {
         send: () => respondio.closeConversation(identifier, { summary: request.summary }, { signal: signal() }),

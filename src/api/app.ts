@@ -68,7 +68,7 @@ export function createApp({ client, db, routing, taskQueue, log, apiKeys, rateLi
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
 
-  const conversations = new Conversations(client, taskQueue, routing, new RuleVersions(db), { platform: respondio?.platform, searchAttributes });
+  const conversations = new Conversations(client, taskQueue, routing, new RuleVersions(db), { db, platform: respondio?.platform, searchAttributes });
   const inbox = new WebhookInbox({ db, conversations, log, ...inboxOptions });
   app.use(requestLog(log));
   app.use(healthRoutes({ db, client }));

@@ -6,9 +6,13 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import type { RoutingConfig } from '../routing-config';
+import { markSuperseded } from '../db/platform-calls';
+import type { Queryable } from '../db/pool';
 import type { RuleVersions } from '../rule-versions';
 import {
+  CLOSING_MEMO,
   closeConversationSignal,
+  conversationReopenedSignal,
   messageReceivedSignal,
   platformAssigneeChangedSignal,
   READS_MESSAGES_MEMO,
@@ -31,6 +35,9 @@ import type {
 import { conversationsOpened } from '../metrics';
 import { HttpError, notFound } from './errors';
 
+/** How long a new conversation waits for the contact's ended run to drop its pending effects and finish. */
+const REPLACE_WAIT_MS = 10_000;
+
 /** The Temporal side of the API: one routing run per contact's open conversation. */
 export class Conversations {
   constructor(
@@ -40,15 +47,25 @@ export class Conversations {
     /** Each run's rules are recorded here; the run carries their version. */
     private readonly ruleVersions: RuleVersions,
     private readonly options: {
+      /** Where a conversation replaced by a newer one of its contact is recorded, for the platform activities. */
+      db: Queryable;
       /** Set when respond.io is configured: new runs mirror their effects there. */
       platform?: RoutingInput['platform'];
       /** The namespace has the routing search attributes: new runs keep them current. */
       searchAttributes?: boolean;
-    } = {},
+    },
   ) {}
 
-  /** Starts the run; a duplicate trigger while one is open returns the open one (`created: false`). */
-  async open(contact: ContactInput, source: 'api' | 'webhook' = 'api'): Promise<{ workflowId: string; runId: string; created: boolean }> {
+  /**
+   * Starts the run; a duplicate trigger while one is open returns the open one (`created: false`). An open run whose
+   * conversation has already ended (it only finishes the close's effects at the platform) is replaced: the contact
+   * opened a new conversation, routed at once.
+   */
+  async open(
+    contact: ContactInput,
+    source: 'api' | 'webhook' = 'api',
+    mayReplace = true,
+  ): Promise<{ workflowId: string; runId: string; created: boolean; replaced?: boolean }> {
     const workflowId = workflowIdForContact(contact.id);
     const { platform, searchAttributes } = this.options;
     const rulesVersion = await this.ruleVersions.record(this.routing);
@@ -70,7 +87,35 @@ export class Conversations {
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       const running = await this.openHandle(contact.id);
-      return { workflowId, runId: running.runId, created: false };
+      if (running.memo?.[CLOSING_MEMO] !== true || !mayReplace) return { workflowId, runId: running.runId, created: false };
+      await this.replaceClosing(contact.id, running);
+      return { ...(await this.open(contact, source, false)), replaced: true };
+    }
+  }
+
+  /**
+   * Drops the close's effects the ended run still has to send (respond.io would apply them to the new conversation):
+   * recorded for the activities first, then the run is told and finishes. A run that does not finish in time (no
+   * worker) answers 503, and the trigger is retried (a webhook by the inbox).
+   */
+  private async replaceClosing(contactId: string, { handle, runId }: { handle: WorkflowHandle; runId: string }): Promise<void> {
+    await markSuperseded(this.options.db, runId, contactId);
+    try {
+      await handle.signal(conversationReopenedSignal);
+    } catch (error) {
+      // It finished meanwhile: nothing left to drop.
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      handle.result().then(
+        () => true,
+        () => true,
+      ),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), REPLACE_WAIT_MS))),
+    ]).finally(() => clearTimeout(timer));
+    if (!finished) {
+      throw new HttpError(503, 'previous_conversation_closing', `contact ${contactId}'s previous conversation is still closing; retry shortly`);
     }
   }
 

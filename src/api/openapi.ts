@@ -4,6 +4,7 @@ import type { WaitingEntry } from '../assignment/store';
 import type { Agent } from '../db/agents';
 import type { DirectoryCustomer } from '../db/directory';
 import type { PathStep, TimeToAssignment } from '../db/operator';
+import type { GivenUpEffect } from '../db/platform-calls';
 import type { TranscriptMessage } from '../db/messages';
 import type { Assignee, AssignmentResult, ChainPosition, ConversationState, ConversationStatus, Decision } from '../domain';
 import type { ApiKeyScope } from '../security/api-keys';
@@ -266,6 +267,15 @@ const timeToAssignment = named(
   'The conversations of a tier first assigned within one minute (`minute`, its start), and how long they took from opening.',
 );
 
+const givenUpEffect = named(
+  answers,
+  'GivenUpEffect',
+  describes<GivenUpEffect>()(
+    z.object({ conversationId: z.string(), contactId: z.string(), effect: z.string(), reason: z.string(), givenUpAt: isoTime }),
+  ),
+  "An effect on the messaging platform (`effect`: message, assignee or close) that respond.io did not take within its time bound (4 hours of retries through an outage) and was given up; `reason` is the run's decision, with respond.io's last answer.",
+);
+
 const operatorOverview = named(
   answers,
   'OperatorOverview',
@@ -277,9 +287,10 @@ const operatorOverview = named(
       recent: z.array(recentConversation),
       recentError: z.string().optional(),
       timeToAssignment: z.object({ minutes: z.number().int().min(1), points: z.array(timeToAssignment) }),
+      givenUp: z.array(givenUpEffect),
     }),
   ),
-  "What the operator page shows: the agents (an agent sync's removed ones left out), the queue in serving order (up to 500), the routing runs of this API's task queue (up to 50: open ones first, then the latest closed; `recentError` when Temporal's visibility did not answer) and time to first assignment by tier and minute over `minutes`.",
+  "What the operator page shows: the agents (an agent sync's removed ones left out), the queue in serving order (up to 500), the routing runs of this API's task queue (up to 50: open ones first, then the latest closed; `recentError` when Temporal's visibility did not answer), time to first assignment by tier and minute over `minutes`, and the latest effects given up (up to 20, newest first).",
 );
 
 const directoryCustomer = named(
@@ -465,7 +476,8 @@ const operations: Operation[] = [
     operationId: 'startConversation',
     tag: 'Conversations',
     summary: 'Open a conversation: start routing the contact',
-    description: 'A second call while the conversation is open returns the open run (`200`, same ids) instead of starting another.',
+    description:
+      'A second call while the conversation is open returns the open run (`200`, same ids) instead of starting another. A run whose conversation has already ended, still sending its close to the messaging platform, is not open: it drops that close (it would close the new conversation) and a new run starts (`202`); `503` if it has not finished within 10 s (no worker), and a retry is safe.',
     access: { scopes: ['integration'] },
     body: body(startConversationBody, {
       withEmail: { summary: 'A contact with an email (routed straight to the CRM step)', value: { contact: { id: 'c-1', firstName: 'Ana', email: 'ana@example.com' } } },
@@ -787,6 +799,7 @@ const operations: Operation[] = [
               minutes: 60,
               points: [{ tier: 'vip', minute: '2025-06-03T09:15:00.000Z', conversations: 1, averageSeconds: 0.631, maxSeconds: 0.631 }],
             },
+            givenUp: [],
           },
         },
       }),

@@ -4,6 +4,7 @@ import { type WaitingEntry, waitingQueue } from '../assignment/store';
 import type { Agent } from '../db/agents';
 import { listAgents } from '../db/agents';
 import { assignmentPaths, type PathStep, timeToAssignmentByMinute, type TimeToAssignment } from '../db/operator';
+import { type GivenUpEffect, recentGivenUpEffects } from '../db/platform-calls';
 import type { Db } from '../db/pool';
 import type { RoutingConfig } from '../routing-config';
 import { contactIdOfWorkflow, ROUTING_WORKFLOW } from '../workflows/messages';
@@ -20,6 +21,8 @@ export interface OperatorOverview {
   /** Why `recent` is empty: Temporal's visibility did not answer. */
   recentError?: string;
   timeToAssignment: { minutes: number; points: TimeToAssignment[] };
+  /** Effects on the messaging platform (messages, assignee, close) given up after their time bound, newest first. */
+  givenUp: GivenUpEffect[];
 }
 
 export type OperatorAgent = Pick<Agent, 'id' | 'name' | 'team' | 'role' | 'online'> & {
@@ -45,6 +48,7 @@ export interface RecentConversation {
 }
 
 const RECENT_CONVERSATIONS = 50;
+const GIVEN_UP_SHOWN = 20;
 const CHART_MINUTES = 60;
 const VISIBILITY_DEADLINE_MS = 3_000;
 
@@ -59,10 +63,11 @@ export interface OverviewSources {
 
 export async function operatorOverview(sources: OverviewSources): Promise<OperatorOverview> {
   const { db, routing } = sources;
-  const [agents, queue, points, recent] = await Promise.all([
+  const [agents, queue, points, givenUp, recent] = await Promise.all([
     listAgents(db),
     waitingQueue(db),
     timeToAssignmentByMinute(db, CHART_MINUTES),
+    recentGivenUpEffects(db, GIVEN_UP_SHOWN),
     recentConversations(sources).then(
       (conversations) => ({ conversations }),
       (error: unknown) => ({ conversations: [], error: `Temporal's visibility did not answer: ${(error as Error).message}` }),
@@ -87,6 +92,7 @@ export async function operatorOverview(sources: OverviewSources): Promise<Operat
     recent: recent.conversations,
     ...('error' in recent ? { recentError: recent.error } : {}),
     timeToAssignment: { minutes: CHART_MINUTES, points },
+    givenUp,
   };
 }
 

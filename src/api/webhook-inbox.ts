@@ -161,7 +161,8 @@ export class WebhookInbox {
     try {
       switch (intent.kind) {
         case 'open': {
-          const { created } = await conversations.open(intent.contact, 'webhook');
+          const { created, replaced } = await conversations.open(intent.contact, 'webhook');
+          if (replaced && created) return "routing started; the previous conversation's pending close was dropped";
           return created ? 'routing started' : 'conversation already open';
         }
         case 'message': {

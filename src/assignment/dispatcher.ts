@@ -4,13 +4,16 @@ import type { Db } from '../db/pool';
 import { agentWentOfflineSignal, assignmentChangedSignal } from '../workflows/messages';
 import { gainedRoom } from './policy';
 import {
+  claimRunsToCheck,
   dispatch,
   type Dispatched,
+  type HeldByRun,
   isDispatchOwed,
   markOfflineNoticed,
   markWoken,
   pendingOfflineNotices,
   pendingWakeUps,
+  releaseEnded,
 } from './store';
 
 /** Sends a signal to runs; returns the workflow ids told (a run that has closed since counts as told). */
@@ -42,6 +45,54 @@ export function temporalRunSignals(client: Client, onError: (workflowId: string,
     wake: (ids) => send(ids, (id) => client.workflow.getHandle(id).signal(assignmentChangedSignal)),
     tellOffline: (ids, agentId) => send(ids, (id) => client.workflow.getHandle(id).signal(agentWentOfflineSignal, { agentId })),
   };
+}
+
+/** Which of these conversations' runs has ended (or is gone from Temporal); a run Temporal did not answer for is not. */
+export type EndedRuns = (held: HeldByRun[]) => Promise<string[]>;
+
+/** Runs described at once, so a large check does not flood the frontend. */
+const DESCRIBED_AT_ONCE = 20;
+
+/**
+ * Asks Temporal for the latest run of each workflow id. A conversation's run has ended when that run is not running,
+ * or is another conversation's (the workflow id was reused by the contact's next conversation). A reset run keeps
+ * its chain's first run id, which is the conversation id: it is still the same conversation. A run that is merely
+ * slow is running.
+ */
+export function temporalEndedRuns(client: Client): EndedRuns {
+  return async (held) => {
+    const ended: string[] = [];
+    for (let i = 0; i < held.length; i += DESCRIBED_AT_ONCE) {
+      await Promise.all(
+        held.slice(i, i + DESCRIBED_AT_ONCE).map(async ({ workflowId, conversationId }) => {
+          try {
+            const { status, runId, raw } = await client.workflow.getHandle(workflowId).describe();
+            const conversationOfLatest = raw.workflowExecutionInfo?.firstRunId || runId;
+            if (status.name !== 'RUNNING' || conversationOfLatest !== conversationId) ended.push(conversationId);
+          } catch (error) {
+            if (error instanceof WorkflowNotFoundError) ended.push(conversationId);
+          }
+        }),
+      );
+    }
+    return ended;
+  };
+}
+
+/** How often the run holding an assignment or a queue entry is looked at again; rows looked at per check and worker. */
+export const RUN_CHECK = { everyMs: 30_000, batch: 100 };
+
+/**
+ * Capacity is released by the runs themselves; a run terminated (Temporal UI, CLI), reset or timed out never does.
+ * Each worker's periodic check takes a batch of rows not looked at for a while, asks Temporal about their runs and
+ * releases what ended runs hold, then serves the queue with the room freed.
+ */
+export async function releaseWhatEndedRunsHold(db: Db, signals: RunSignals, endedRuns: EndedRuns, check = RUN_CHECK) {
+  const held = await claimRunsToCheck(db, check.batch, check.everyMs);
+  if (held.length === 0) return [];
+  const released = await releaseEnded(db, await endedRuns(held));
+  if (released.length > 0) await dispatchAndNotify(db, signals);
+  return released;
 }
 
 /**
@@ -81,8 +132,12 @@ export async function afterAgentChange(db: Db, signals: RunSignals, before: Agen
   else await deliverOwedSignals(db, signals);
 }
 
-/** What a crash left owed, checked now and then by every worker: a dispatch, wake-ups, offline notices. */
-export async function reconcile(db: Db, signals: RunSignals): Promise<void> {
+/**
+ * What a crash left owed, checked now and then by every worker: a dispatch, wake-ups, offline notices; and what
+ * runs that ended abnormally still hold. Returns what was released.
+ */
+export async function reconcile(db: Db, signals: RunSignals, endedRuns?: EndedRuns): Promise<Array<{ conversationId: string; agentId: string }>> {
   if (await isDispatchOwed(db)) await dispatchAndNotify(db, signals);
   else await deliverOwedSignals(db, signals);
+  return endedRuns ? releaseWhatEndedRunsHold(db, signals, endedRuns) : [];
 }

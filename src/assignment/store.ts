@@ -204,6 +204,56 @@ export async function withdraw(db: Db, conversationId: string): Promise<Assignme
   });
 }
 
+/** The run an open assignment or a queue entry belongs to: its workflow id and its conversation (first run id). */
+export interface HeldByRun {
+  workflowId: string;
+  conversationId: string;
+}
+
+/**
+ * Up to `limit` conversations holding an open assignment or a queue entry whose run was not looked at for `everyMs`,
+ * marked looked at now: each worker's check takes other rows, and a row is looked at again only after `everyMs`.
+ */
+export async function claimRunsToCheck(db: Queryable, limit: number, everyMs: number): Promise<HeldByRun[]> {
+  const { rows } = await db.query<HeldByRun>(
+    `WITH due_assignments AS (
+            SELECT id FROM assignments WHERE released_at IS NULL AND run_checked_at < now() - make_interval(secs => $2)
+             ORDER BY run_checked_at LIMIT $1 FOR UPDATE SKIP LOCKED),
+          assigned AS (
+            UPDATE assignments s SET run_checked_at = now() FROM due_assignments d WHERE s.id = d.id
+            RETURNING s.workflow_id, s.conversation_id),
+          due_entries AS (
+            SELECT conversation_id FROM queue_entries WHERE run_checked_at < now() - make_interval(secs => $2)
+             ORDER BY run_checked_at LIMIT $1 FOR UPDATE SKIP LOCKED),
+          queued AS (
+            UPDATE queue_entries q SET run_checked_at = now() FROM due_entries d WHERE q.conversation_id = d.conversation_id
+            RETURNING q.workflow_id, q.conversation_id)
+     SELECT DISTINCT workflow_id AS "workflowId", conversation_id AS "conversationId"
+       FROM (SELECT * FROM assigned UNION ALL SELECT * FROM queued) AS held`,
+    [limit, everyMs / 1000],
+  );
+  return rows;
+}
+
+/**
+ * Releases what conversations whose run has ended still hold (their assignment, their queue entry) and owes a
+ * dispatch for the room freed; returns the agents whose slot was freed, by conversation.
+ */
+export async function releaseEnded(db: Db, conversationIds: string[]): Promise<Array<{ conversationId: string; agentId: string }>> {
+  if (conversationIds.length === 0) return [];
+  return inTransaction(db, async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [DISPATCH_LOCK]);
+    await tx.query(`DELETE FROM queue_entries WHERE conversation_id = ANY($1::text[])`, [conversationIds]);
+    const { rows } = await tx.query<{ conversationId: string; agentId: string }>(
+      `UPDATE assignments SET released_at = now() WHERE conversation_id = ANY($1::text[]) AND released_at IS NULL
+       RETURNING conversation_id AS "conversationId", agent_id AS "agentId"`,
+      [conversationIds],
+    );
+    if (rows.length > 0) await tx.query(`INSERT INTO dispatch_owed DEFAULT VALUES`);
+    return rows;
+  });
+}
+
 /** Frees the agent's slot (and leaves the queue); releasing twice is harmless. */
 export async function releaseAssignment(db: Db, conversationId: string): Promise<string | null> {
   return inTransaction(db, async (tx) => {

@@ -28,3 +28,47 @@ export async function completePlatformCall(db: Queryable, conversationId: string
     status,
   ]);
 }
+
+/** A newer conversation of the contact replaced this one: the platform effects still pending for it are dropped. */
+export async function markSuperseded(db: Queryable, conversationId: string, contactId: string): Promise<void> {
+  await db.query(`INSERT INTO superseded_conversations (conversation_id, contact_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+    conversationId,
+    contactId,
+  ]);
+}
+
+export async function isSuperseded(db: Queryable, conversationId: string): Promise<boolean> {
+  const { rowCount } = await db.query(`SELECT 1 FROM superseded_conversations WHERE conversation_id = $1`, [conversationId]);
+  return rowCount === 1;
+}
+
+export interface GivenUpEffect {
+  conversationId: string;
+  contactId: string;
+  /** message, assignee or close. */
+  effect: string;
+  reason: string;
+  givenUpAt: string;
+}
+
+/** An effect given up after its time bound; recorded once per step of the run. */
+export async function recordGivenUpEffect(
+  db: Queryable,
+  effect: { conversationId: string; key: string; contactId: string; effect: string; reason: string },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO given_up_effects (conversation_id, effect_key, contact_id, effect, reason) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (conversation_id, effect_key) DO NOTHING`,
+    [effect.conversationId, effect.key, effect.contactId, effect.effect, effect.reason],
+  );
+}
+
+/** The latest effects given up, newest first. */
+export async function recentGivenUpEffects(db: Queryable, limit: number): Promise<GivenUpEffect[]> {
+  const { rows } = await db.query<GivenUpEffect>(
+    `SELECT conversation_id AS "conversationId", contact_id AS "contactId", effect, reason, given_up_at AS "givenUpAt"
+       FROM given_up_effects ORDER BY given_up_at DESC LIMIT $1`,
+    [limit],
+  );
+  return rows.map((row) => ({ ...row, givenUpAt: new Date(row.givenUpAt).toISOString() }));
+}

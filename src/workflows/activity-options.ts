@@ -15,14 +15,19 @@ export const DATABASE_WORK: ActivityOptions = {
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 };
 
+/** How long an effect on the messaging platform is tried through an outage before it is given up. */
+export const PLATFORM_EFFECT_BOUND = '4h';
+
 /**
  * Delivery to the contact and calls to the messaging platform: a refusal (4xx) is not retried, a 429 waits its
- * Retry-After, the rest backs off, within a bound (the run records what was not delivered and goes on).
+ * Retry-After, the rest backs off up to a minute apart for PLATFORM_EFFECT_BOUND; then the effect is given up, and the
+ * run records it as a decision, counts it and lists it for the operator (see effectGivenUp), and goes on.
  */
 export const PLATFORM_CALLS: ActivityOptions = {
   startToCloseTimeout: '30s',
+  scheduleToCloseTimeout: PLATFORM_EFFECT_BOUND,
   heartbeatTimeout: HEARTBEAT_TIMEOUT,
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 20 },
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 };
 
 /** One CRM request; the workflow's own loop retries, so each attempt shows in the history with its reason. */

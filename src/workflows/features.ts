@@ -1,6 +1,6 @@
 import { patched } from '@temporalio/workflow';
 import type { RoutingInput } from '../domain';
-import { EARLY_EMAIL, INPUT_CHECKED, LOCAL_STEPS, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM, SEARCH_ATTRIBUTES, SHIFT_TIMES_RECORDED } from './patches';
+import { EARLY_EMAIL, EFFECTS_GIVEN_UP_RECORDED, INPUT_CHECKED, LOCAL_STEPS, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM, REOPEN_WHILE_CLOSING, SEARCH_ATTRIBUTES, SHIFT_TIMES_RECORDED } from './patches';
 
 /** Which of the patched changes this run takes: new runs all of them, runs recorded before each one not. */
 export interface Features {
@@ -11,6 +11,8 @@ export interface Features {
   mirror: boolean;
   shiftTimesRecorded: boolean;
   inputChecked: boolean;
+  reopenWhileClosing: boolean;
+  givenUpRecorded: boolean;
 }
 
 /**
@@ -30,5 +32,7 @@ export function runFeatures({ platform, searchAttributes, config }: RoutingInput
     mirror: platform !== undefined && patched(MIRROR_TO_PLATFORM),
     shiftTimesRecorded: hasShifts && patched(SHIFT_TIMES_RECORDED),
     inputChecked: patched(INPUT_CHECKED),
+    reopenWhileClosing: patched(REOPEN_WHILE_CLOSING),
+    givenUpRecorded: patched(EFFECTS_GIVEN_UP_RECORDED),
   };
 }

@@ -11,6 +11,11 @@ export const assignmentChangedSignal = defineSignal('assignmentChanged');
 /** An agent of this conversation went offline; the run re-routes if its rules say so. */
 export const agentWentOfflineSignal = defineSignal<[{ agentId: string }]>('agentWentOffline');
 /** An operator moves the conversation to another agent or team. */
+/**
+ * The contact opened a new conversation while this run, its own conversation ended, was still sending the close's
+ * effects to the platform: those effects are dropped (the platform would apply them to the new conversation).
+ */
+export const conversationReopenedSignal = defineSignal('conversationReopened');
 export const transferUpdate = defineUpdate<TransferResult, [TransferRequest]>('transfer');
 export const stateQuery = defineQuery<ConversationStatus>('state');
 
@@ -18,6 +23,12 @@ export const ROUTING_WORKFLOW = 'routeConversation';
 
 /** Memo of a run: false once the run reads no more messages of the contact (the API then only keeps them). */
 export const READS_MESSAGES_MEMO = 'readsMessages';
+
+/**
+ * Memo of a run: true once its conversation has ended and it only finishes the close's effects at the platform; a
+ * new conversation of the contact then replaces it rather than being answered "already open".
+ */
+export const CLOSING_MEMO = 'closing';
 
 const CONVERSATION_PREFIX = 'conversation-';
 

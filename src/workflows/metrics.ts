@@ -8,11 +8,13 @@ export function routingMetrics() {
   const escalations = metricMeter.createCounter('vip_router_escalations', 'conversations', 'Conversations escalated to a manager');
   const replyTimeouts = metricMeter.createCounter('vip_router_reply_timeouts', 'conversations', 'Email questions nobody answered in time');
   const queueTimeouts = metricMeter.createCounter('vip_router_queue_timeouts', 'conversations', 'Conversations nobody took within the maximum wait');
+  const givenUp = metricMeter.createCounter('vip_router_effects_given_up', 'effects', 'Effects on the messaging platform given up after their time bound');
   const timeToAssignment = metricMeter.createHistogram('vip_router_time_to_assignment_seconds', 'float', 's', 'From opening to the first assignment');
   return {
     escalated: (why: 'invalid_replies' | 'no_reply' | 'queue_timeout') => escalations.add(1, { why }),
     replyTimedOut: () => replyTimeouts.add(1),
     queueTimedOut: () => queueTimeouts.add(1),
+    effectGivenUp: (effect: 'message' | 'assignee' | 'close') => givenUp.add(1, { effect }),
     firstAssigned: (tier: string, seconds: number) => timeToAssignment.record(seconds, { tier }),
   };
 }

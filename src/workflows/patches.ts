@@ -19,3 +19,7 @@ export const LOCAL_STEPS = 'local-steps';
 export const SEARCH_ATTRIBUTES = 'search-attributes';
 /** The run's input and its message signals are checked with the API's schemas: a run the API would not start fails. */
 export const INPUT_CHECKED = 'input-checked';
+/** A run whose conversation ended says so (memo) and drops the close's effects when a newer conversation opens. */
+export const REOPEN_WHILE_CLOSING = 'reopen-while-closing';
+/** An effect on the platform given up after its time bound is recorded for the operator (a local activity). */
+export const EFFECTS_GIVEN_UP_RECORDED = 'effects-given-up-recorded';

@@ -5,7 +5,9 @@ import { assigning } from './assigning';
 import {
   agentWentOfflineSignal,
   assignmentChangedSignal,
+  CLOSING_MEMO,
   closeConversationSignal,
+  conversationReopenedSignal,
   messageReceivedSignal,
   platformAssigneeChangedSignal,
   READS_MESSAGES_MEMO,
@@ -16,7 +18,7 @@ import { crmBackoff, escalationChain, extractEmail, type ResolvedStep, resolveCh
 import { runFeatures } from './features';
 import { checkRoutingInput, inboundMessageSchema, refuseUnreadableInput, signalRefusal } from './input';
 import { routingMetrics } from './metrics';
-import { platformMirror } from './platform';
+import { closingEffects, effectGivenUp, platformMirror } from './platform';
 import { failureReason, Run } from './run';
 import { runSteps } from './steps';
 import { visibility } from './visibility';
@@ -47,7 +49,8 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
   const shown = visibility(features.searchAttributes, status);
   run.onEnter = () => shown.publish();
   const texts = textsFor(config.askEmail, contact.language);
-  const mirror = platformMirror(features.mirror, input, run, conversationId);
+  const givenUp = effectGivenUp({ run, metrics, record: features.givenUpRecorded ? steps.recordGivenUpEffect : undefined, contactId: contact.id, conversationId });
+  const mirror = platformMirror(features.mirror, input, run, conversationId, givenUp);
   const { assignAlong, serve, release } = assigning({ run, config, contact, workflowId, conversationId, mirror, steps, shiftTimesRecorded: features.shiftTimesRecorded });
 
   setHandler(stateQuery, () => status);
@@ -63,6 +66,7 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
   setHandler(closeConversationSignal, (request) => void (refused('closeConversation', request) || run.close(request?.source ?? 'api')));
   setHandler(platformAssigneeChangedSignal, (change) => void (refused('platformAssigneeChanged', change) || run.platformAssigneeChanged(change)));
   setHandler(assignmentChangedSignal, () => void run.assignmentChanges++);
+  setHandler(conversationReopenedSignal, () => void (run.reopened = true));
   setHandler(agentWentOfflineSignal, (offline) => {
     if (refused('agentWentOffline', offline)) return;
     if (config.assignment.rerouteOnOffline && status.assignee?.agentId === offline.agentId) run.rerouteRequested = true;
@@ -86,8 +90,9 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
   );
 
   const say = (kind: OutboundKind, key: string, text: string, direction: 'outbound' | 'note' = 'outbound') =>
-    sendMessage({ contactId: contact.id, conversationId, key, kind, text, direction, platform }).catch((error: unknown) => {
+    sendMessage({ contactId: contact.id, conversationId, key, kind, text, direction, platform }).catch(async (error: unknown) => {
       run.step('message_not_delivered', `${kind}: ${failureReason(error)}`);
+      await givenUp('message', key, kind, error);
     });
 
 
@@ -274,12 +279,16 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
   await routeFromEmailOrQuestion();
   await condition(() => run.closed);
 
+  // From here a new conversation of the contact replaces this run instead of being told "already open".
+  if (features.reopenWhileClosing) upsertMemo({ [CLOSING_MEMO]: true });
   const released = await release();
   for (const pending of run.transfers) pending.result = { transferred: false, reason: 'the conversation closed' };
   if (run.closedBy !== 'platform') {
     // The platform closed its own conversation already; any other close is carried out there too.
-    if (status.assignee) await mirror.assignee(null);
-    await mirror.close();
+    await closingEffects(features.reopenWhileClosing, run, async () => {
+      if (status.assignee) await mirror.assignee(null);
+      await mirror.close();
+    });
   }
   delete status.assignee;
   run.enter('closed');

@@ -34,6 +34,8 @@ export class Run {
   /** Bumped by every assignmentChanged signal, so a wait can tell that something happened since it began. */
   assignmentChanges = 0;
   rerouteRequested = false;
+  /** A newer conversation of the contact opened after this one ended: the close's effects are not sent. */
+  reopened = false;
   /** The latest assignee a person set in the platform by hand, not yet acted on. */
   platformChange?: PlatformAssigneeChange;
   private readonly seenPlatformEvents: string[] = [];

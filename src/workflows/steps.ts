@@ -11,6 +11,7 @@ const STEP_NAMES = [
   'releaseConversation',
   'transferConversation',
   'adoptPlatformAssignee',
+  'recordGivenUpEffect',
 ] as const;
 
 /** The run's short steps: PostgreSQL work and the CRM request. */

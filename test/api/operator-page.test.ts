@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { recordGivenUpEffect } from '../../src/db/platform-calls';
 import { launchChromium } from '../support/chromium';
 import { Harness } from '../support/harness';
 
@@ -137,6 +138,20 @@ describe('the operator page (/ui)', () => {
 
       await mkdir(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'operator-page.png'), fullPage: true });
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('lists the effects respond.io did not take in time, with the decision of the run that gave each up', async () => {
+    const reason = 'close: given up, not taken within 4h (last: respond.io answered 503: Service Unavailable)';
+    await recordGivenUpEffect(h.db, { conversationId: 'op-run-given-up', key: 'close', contactId: 'op-given-up', effect: 'close', reason });
+    const page = await openPage(`#key=${readKey}`);
+    try {
+      const given = row(page, 'given-up', 'data-contact-id', 'op-given-up');
+      await given.waitFor();
+      assert.deepEqual((await given.locator('td').allTextContents()).slice(0, 3), ['op-given-up', 'close', reason]);
+      assert.equal(await page.locator('#given-up .count').textContent(), '(1)');
     } finally {
       await page.close();
     }

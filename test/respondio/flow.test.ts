@@ -6,6 +6,10 @@ import { decodeHistoryPayloads } from '../../src/security/history';
 import { payloadTexts } from '../support/history';
 import { workflowIdForContact } from '../../src/workflows/messages';
 import type { ConversationStatus } from '../../src/domain';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createPlatformActivities } from '../../src/activities/platform';
+import { markSuperseded } from '../../src/db/platform-calls';
+import { createRespondioClient } from '../../src/respondio/client';
 import { Harness } from '../support/harness';
 import {
   contactAssigneeUpdated,
@@ -190,6 +194,63 @@ describe('respond.io end to end', () => {
     assert.equal(question.delivery, 'failed');
     assert.match(question.deliveryError, /422/);
     assert.equal((await h.conversation(String(id))).state, 'asking_email', 'the run goes on');
+  });
+
+  it('routes a conversation reopened while respond.io is down for the last close, and never sends that close to the new one', async () => {
+    const id = contactNumber();
+    await send(conversationOpened({ id, email: 'regular-rio@example.com' }));
+    const first = await waitFor(id, (s) => s.state === 'assigned' && s.assignee?.agentId === 'rio-sup');
+    await waitForCalls(id, 1);
+
+    respondio.failNext({ path: new RegExp(`^/v2/contact/id:${id}/conversation/`) }, { status: 503, body: { message: 'Service Unavailable' } }, 10_000);
+    assert.equal((await h.request('POST', `/v1/conversations/${id}/close`)).status, 202);
+    const deadline = Date.now() + 20_000;
+    while (callsFor(id).filter((c) => c.status === 503).length < 2) {
+      if (Date.now() > deadline) assert.fail(`the un-assign was not being retried: ${callsFor(id).map(summary).join(', ')}`);
+      await new Promise((tick) => setTimeout(tick, 50));
+    }
+    const firstRun = h.client.workflow.getHandle(workflowIdForContact(String(id)), first.conversationId);
+    assert.equal((await firstRun.describe()).status.name, 'RUNNING', 'the ended conversation is still sending its close');
+
+    // The contact writes again: respond.io opens a new conversation.
+    await send(conversationOpened({ id, email: 'regular-rio@example.com' }));
+    const second = await waitFor(id, (s) => s.conversationId !== first.conversationId && s.state === 'assigned');
+    assert.equal(second.assignee?.agentId, 'rio-sup', 'routed at once, while respond.io is still down');
+    const ended: ConversationStatus = await firstRun.result();
+    assert.equal(ended.state, 'closed');
+    assert.match(ended.decisions.find((d) => d.step === 'platform_dropped')?.detail ?? '', /newer conversation/);
+    await h.recordHistory(String(id), 'respondio-reopened-while-closing', first.conversationId);
+    const { rows } = await h.db.query(`SELECT outcome FROM webhook_events WHERE contact_id = $1 AND event_type = 'conversation.opened' ORDER BY seq`, [String(id)]);
+    assert.deepEqual(rows.map((r) => r.outcome), ['routing started', "routing started; the previous conversation's pending close was dropped"]);
+
+    // respond.io recovers: the new conversation gets its assignee, and nothing of the old close reaches it.
+    const downCalls = callsFor(id).length;
+    respondio.reset();
+    const recovered = async () => respondio.calls.filter((c) => c.identifier === `id:${id}` && c.status === 200);
+    const assignDeadline = Date.now() + 90_000;
+    while (!(await recovered()).some((c) => c.path.endsWith('/conversation/assignee'))) {
+      if (Date.now() > assignDeadline) assert.fail('the new conversation never got its assignee in respond.io');
+      await new Promise((tick) => setTimeout(tick, 100));
+    }
+    await new Promise((hold) => setTimeout(hold, 3_000));
+    const after = respondio.calls.filter((c) => c.identifier === `id:${id}`).map((c) => ({ what: summary(c), body: c.body }));
+    assert.deepEqual(after, [{ what: 'POST /conversation/assignee 200', body: { assignee: 'sol@support.example.com' } }], `before recovery: ${downCalls} calls`);
+    assert.equal((await h.conversation(String(id))).state, 'assigned', 'the new conversation stays open');
+    await h.request('POST', `/v1/conversations/${id}/close`);
+    await waitFor(id, (s) => s.state === 'closed');
+  });
+
+  it('refuses, in the activity itself, an un-assign or close of a conversation a newer one replaced', async () => {
+    const id = contactNumber();
+    const activities = createPlatformActivities({ db: h.db, respondio: createRespondioClient({ baseUrl: respondio.baseUrl, token: TOKEN }) });
+    const step = { contactId: String(id), conversationId: `ended-${id}` };
+    const skipped = async (outcome: Promise<unknown>) => ((await outcome) as { skipped?: string }).skipped;
+    const unassign = (key: string) => skipped(new MockActivityEnvironment().run(activities.mirrorAssignee, { ...step, key, agentId: null }));
+    assert.equal(await unassign('assignee-1'), undefined, 'sent while current');
+    await markSuperseded(h.db, step.conversationId, step.contactId);
+    assert.match((await unassign('assignee-2')) ?? '', /newer conversation/);
+    assert.match((await skipped(new MockActivityEnvironment().run(activities.closeInPlatform, { ...step, key: 'close' }))) ?? '', /newer conversation/);
+    assert.deepEqual(callsFor(id).map(summary), ['POST /conversation/assignee 200'], 'only the un-assign sent before the new conversation opened');
   });
 
   describe('assignments changed by hand in respond.io', () => {

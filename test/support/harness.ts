@@ -292,8 +292,9 @@ export class Harness {
     return rows[0].n;
   }
 
-  async recordHistory(contactId: string, name: string): Promise<void> {
-    await recordHistoryFixture(this.client, this.codec, contactId, name);
+  /** The contact's latest run, or the run `runId` (an earlier conversation of the contact). */
+  async recordHistory(contactId: string, name: string, runId?: string): Promise<void> {
+    await recordHistoryFixture(this.client, this.codec, contactId, name, runId);
   }
 
   /** Tears everything down, then fails if a worker failed during the test (after the cleanup, so nothing leaks). */
@@ -318,9 +319,9 @@ export class Harness {
  * fixture of its path; a fixture that exists is never written again: it stands for conversations recorded on
  * earlier code, which today's code must still replay.
  */
-export async function recordHistoryFixture(client: Client, codec: PayloadCodec, contactId: string, name: string): Promise<void> {
+export async function recordHistoryFixture(client: Client, codec: PayloadCodec, contactId: string, name: string, runId?: string): Promise<void> {
   if (process.env['RECORD_HISTORIES'] !== '1') return;
-  const history = await decodeHistoryPayloads(await client.workflow.getHandle(workflowIdForContact(contactId)).fetchHistory(), codec);
+  const history = await decodeHistoryPayloads(await client.workflow.getHandle(workflowIdForContact(contactId), runId).fetchHistory(), codec);
   const patches = (history.events ?? [])
     .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
     .map((e) => JSON.parse(Buffer.from(e.markerRecordedEventAttributes!.details!['patch-data']!.payloads![0]!.data!).toString('utf8')).id as string);

@@ -21,7 +21,8 @@ import type { RoutingConfigInput } from '../../src/routing-config';
 import { createRoutingWorker } from '../../src/worker';
 import { ROUTING_WORKFLOW, stateQuery, workflowIdForContact } from '../../src/workflows/messages';
 import type { routeConversation } from '../../src/workflows/routing';
-import type { ContactInput, ConversationStatus } from '../../src/domain';
+import type { ContactInput, ConversationStatus, RoutingInput } from '../../src/domain';
+import { createRespondioClient } from '../../src/respondio/client';
 import { FakeCrm } from './fake-crm';
 // Also routes the SDK's logs to the (silent by default) test logger.
 import { recordHistoryFixture, testRouting } from './harness';
@@ -54,7 +55,8 @@ export class TimeSkippingWorld {
     private readonly codec: AesGcmCodec,
   ) {}
 
-  static async start(): Promise<TimeSkippingWorld> {
+  /** With `respondio` (a stand-in), runs opened with `platform` mirror their effects to it. */
+  static async start(options: { respondio?: { baseUrl: string; token: string } } = {}): Promise<TimeSkippingWorld> {
     const { servers, release } = await acquireTestServers();
     const codec = testCodec();
     const [env, databaseUrl, crm] = await Promise.all([
@@ -75,6 +77,7 @@ export class TimeSkippingWorld {
         db,
         codec,
         workflowBundlePath: servers.workflowBundlePath,
+        ...(options.respondio ? { respondio: createRespondioClient(options.respondio) } : {}),
       });
     } catch (error) {
       await world.close();
@@ -94,12 +97,12 @@ export class TimeSkippingWorld {
   }
 
   /** Starts a routing run as the API would, with the test routing defaults and the CRM on loopback. */
-  async open(contact: ContactInput, routing: RoutingConfigInput = {}): Promise<RoutingHandle> {
+  async open(contact: ContactInput, routing: RoutingConfigInput = {}, platform?: RoutingInput['platform']): Promise<RoutingHandle> {
     const config = testRouting({ ...routing, crm: { url: this.crm.lookupUrl, ...routing.crm } });
     return this.env.client.workflow.start<typeof routeConversation>(ROUTING_WORKFLOW, {
       workflowId: workflowIdForContact(contact.id),
       taskQueue: this.taskQueue,
-      args: [{ contact, config, rulesVersion: await new RuleVersions(this.db).record(config) }],
+      args: [{ contact, config, rulesVersion: await new RuleVersions(this.db).record(config), ...(platform ? { platform } : {}) }],
     });
   }
 

@@ -124,6 +124,21 @@
     renderQueue(overview.queue);
     renderConversations(overview.recent, overview.recentError);
     renderChart(overview.timeToAssignment, new Date(overview.generatedAt));
+    renderGivenUp(overview.givenUp ?? []);
+  }
+
+  function renderGivenUp(givenUp) {
+    const rows = givenUp.map((effect) =>
+      el(
+        'tr',
+        { attrs: { 'data-contact-id': effect.contactId } },
+        el('td', { text: effect.contactId }),
+        el('td', { text: effect.effect }),
+        el('td', { text: effect.reason }),
+        el('td', { text: new Date(effect.givenUpAt).toLocaleString() }),
+      ),
+    );
+    fillTable('given-up', rows, 4, 'Nothing given up: every effect reached respond.io or was refused by it.');
   }
 
   function renderAgents(agents) {
