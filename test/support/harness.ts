@@ -18,7 +18,7 @@ import { findFreePort } from '../../src/infra/ports';
 import { createLogger, type Logger } from '../../src/logger';
 import { createRespondioClient } from '../../src/respondio/client';
 import { parseRoutingConfig, type RoutingConfig, type RoutingConfigInput } from '../../src/routing-config';
-import { ApiKeys } from '../../src/security/api-keys';
+import { ApiKeys, type ApiKeysOptions } from '../../src/security/api-keys';
 import type { AesGcmCodec } from '../../src/security/codec';
 import { decodeHistoryPayloads } from '../../src/security/history';
 import { dataConverter } from '../../src/service';
@@ -38,6 +38,8 @@ export interface HarnessOptions {
   /** respond.io (a stand-in): runs mirror their effects to it, its users can be synced, its webhooks are accepted. */
   respondio?: { baseUrl: string; token: string; signingKeys?: string[]; agentSync?: { teamMap?: Record<string, string>; defaultTeam?: string; newAgentsOnline?: boolean } };
   rateLimit?: RateLimit;
+  /** The API key cache (off by default: a revocation shows at once). */
+  apiKeys?: ApiKeysOptions;
   /** Where the service's logs go (silent by default). */
   log?: Logger;
 }
@@ -112,7 +114,7 @@ export class Harness {
     const searchAttributes = await ensureSearchAttributes(clientConnection, 'default', log);
     const workerConnection = await NativeConnection.connect({ address: servers.temporalAddress });
     undo.push(() => workerConnection.close());
-    const apiKeys = new ApiKeys(db, 0);
+    const apiKeys = new ApiKeys(db, options.apiKeys ?? { cacheMs: 0, negativeCacheMs: 0 });
     const { key: adminKey } = await apiKeys.create('admin', 'test admin');
     const { key: workerKey } = await apiKeys.create('read', 'test worker');
 
