@@ -28,8 +28,8 @@ const DEFAULT_FAILURES: RateLimit = { requests: 20, windowMs: 60_000 };
 /**
  * Checks presented API keys so that a flood of wrong ones costs the database little: a value that cannot be a key
  * and a key known to be unknown are refused from memory; a read is made only while the client's address has
- * failures left (each read reserves one, given back when the key is found), and at most `concurrentReads` at once.
- * An address out of failures gets 429 with Retry-After.
+ * failures left (each read reserves one, given back when the key is found) or for a key found active lately, and at
+ * most `concurrentReads` at once. An address out of failures gets 429 with Retry-After.
  */
 export class KeyCheck {
   private readonly failures: RateLimiter;
@@ -78,8 +78,11 @@ export class KeyCheck {
     const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     const known = this.keys.known(presented);
     if (known) return known;
-    const failure = this.failures.take(address);
-    if (!failure.allowed) {
+    // A key found active lately is read without spending the address's allowance: a flood from behind the same
+    // proxy does not lock out its clients.
+    const vouched = known === undefined && this.keys.vouched(presented);
+    const failure = vouched ? undefined : this.failures.take(address);
+    if (failure && !failure.allowed) {
       authenticationsRefused.inc({ reason: 'throttled' });
       throw rateLimited(res, failure.retryAfterMs, 'too many failed authentications from this address');
     }
@@ -87,14 +90,15 @@ export class KeyCheck {
       authenticationsRefused.inc({ reason: 'known_unknown' });
       throw unknownKey(res);
     }
+    const giveBack = () => failure && this.failures.refund(address);
     const record = await this.reads.run(() => this.keys.read(presented), () => {
-      this.failures.refund(address);
+      giveBack();
       authenticationsRefused.inc({ reason: 'busy' });
       res.set('Retry-After', '1');
       return new HttpError(503, 'busy', 'too many API keys are being checked at once; retry in a second');
     });
     if (record) {
-      this.failures.refund(address);
+      giveBack();
       return record;
     }
     authenticationsRefused.inc({ reason: 'unknown' });

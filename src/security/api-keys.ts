@@ -90,6 +90,10 @@ class LruCache<V> {
     return value;
   }
 
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
   set(key: string, value: V): void {
     this.entries.delete(key);
     this.entries.set(key, value);
@@ -103,6 +107,8 @@ export interface ApiKeysOptions {
   /** How long "no such key" is remembered: the same wrong key sent again costs no read. */
   negativeCacheMs?: number;
   cacheEntries?: number;
+  /** How long a key found once is vouched for: its reads need no failure allowance of the client's address. */
+  vouchMs?: number;
 }
 
 /**
@@ -112,14 +118,19 @@ export interface ApiKeysOptions {
  */
 export class ApiKeys {
   private readonly cache: LruCache<CacheEntry>;
+  /** Keys found active lately, by hash, until when: a flood from their client's address does not lock them out. */
+  private readonly vouchedUntil: LruCache<number>;
+  private readonly vouchMs: number;
   private readonly reading = new Map<string, Promise<ApiKeyRecord | undefined>>();
   private readonly cacheMs: number;
   private readonly negativeCacheMs: number;
 
   constructor(
     private readonly db: Db,
-    { cacheMs = 5_000, negativeCacheMs = 30_000, cacheEntries = 10_000 }: ApiKeysOptions = {},
+    { cacheMs = 5_000, negativeCacheMs = 30_000, cacheEntries = 10_000, vouchMs = 3_600_000 }: ApiKeysOptions = {},
   ) {
+    this.vouchedUntil = new LruCache(cacheEntries);
+    this.vouchMs = vouchMs;
     this.cacheMs = cacheMs;
     this.negativeCacheMs = negativeCacheMs;
     this.cache = new LruCache(cacheEntries);
@@ -166,6 +177,11 @@ export class ApiKeys {
     return cached.record ?? null;
   }
 
+  /** Whether this value was an active key lately (it may have been revoked since: only a read tells). */
+  vouched(presented: string): boolean {
+    return (this.vouchedUntil.get(hashApiKey(presented)) ?? 0) > Date.now();
+  }
+
   /** Reads the key from the database (one read for concurrent callers of one key) and caches the answer. */
   async read(presented: string): Promise<ApiKeyRecord | undefined> {
     const hash = hashApiKey(presented);
@@ -174,6 +190,8 @@ export class ApiKeys {
     const reading = useApiKey(this.db, hash)
       .then((record) => {
         apiKeyReads.inc({ outcome: record ? 'found' : 'unknown' });
+        if (record) this.vouchedUntil.set(hash, Date.now() + this.vouchMs);
+        else this.vouchedUntil.delete(hash);
         this.cache.set(hash, { record, until: Date.now() + (record ? this.cacheMs : this.negativeCacheMs) });
         return record;
       })

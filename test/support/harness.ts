@@ -9,6 +9,7 @@ import type { PayloadCodec } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { type Api, createApp } from '../../src/api/app';
+import type { KeyCheckOptions } from '../../src/api/auth';
 import type { RateLimit } from '../../src/api/rate-limit';
 import { directoryUrlFor } from '../../src/config';
 import type { Agent } from '../../src/db/agents';
@@ -40,6 +41,8 @@ export interface HarnessOptions {
   rateLimit?: RateLimit;
   /** The API key cache (off by default: a revocation shows at once). */
   apiKeys?: ApiKeysOptions;
+  /** Failed authentications per address (unlimited by default: suites send hundreds of bad keys on purpose). */
+  keyCheck?: KeyCheckOptions;
   /** Where the service's logs go (silent by default). */
   log?: Logger;
 }
@@ -132,6 +135,7 @@ export class Harness {
       log,
       apiKeys,
       rateLimit: options.rateLimit,
+      keyCheck: options.keyCheck ?? { failuresPerAddress: { requests: 1_000_000, windowMs: 1_000 } },
       respondio: options.respondio ? { signingKeys: options.respondio.signingKeys ?? [], platform: 'respondio' } : undefined,
       searchAttributes,
       inbox: { pollMs: 200 },
