@@ -267,7 +267,7 @@ describe('a flood of wrong API keys', () => {
     latencies.sort((a, b) => a - b);
     const readsMade = (await reads()) - start;
     console.log(
-      `flood of ${FLOOD} wrong keys: ${readsMade} key reads reached the database; ${latencies.length} webhooks p50 ${latencies[Math.floor(latencies.length / 2)]!.toFixed(1)} ms, p99 ${latencies[Math.floor(latencies.length * 0.99)]!.toFixed(1)} ms, max ${latencies.at(-1)!.toFixed(1)} ms; pool waiting at most ${maxWaiting}`,
+      `flood of ${FLOOD} wrong keys: ${readsMade} key reads reached the database; ${latencies.length} webhooks p50 ${latencies[Math.floor(latencies.length / 2)]!.toFixed(1)} ms, p90 ${latencies[Math.floor(latencies.length * 0.9)]!.toFixed(1)} ms, max ${latencies.at(-1)!.toFixed(1)} ms; pool waiting at most ${maxWaiting}`,
     );
     assert.ok(answers.every((a) => a.status === 401 || a.status === 429), JSON.stringify(answers.find((a) => ![401, 429].includes(a.status))));
     const limited = answers.filter((a) => a.status === 429);
@@ -279,7 +279,7 @@ describe('a flood of wrong API keys', () => {
     // The webhook's one insert never waits for the pool; what delay is left is the CPU the flood's requests take (the
     // machine is shared by other suites: the bounds leave room for that).
     assert.ok(latencies[Math.floor(latencies.length / 2)]! < 100, `median webhook answer ${latencies[Math.floor(latencies.length / 2)]} ms`);
-    assert.ok(latencies[Math.floor(latencies.length * 0.99)]! < 1_500, `99th percentile webhook answer ${latencies[Math.floor(latencies.length * 0.99)]} ms`);
+    assert.ok(latencies[Math.floor(latencies.length * 0.9)]! < 1_000, `90th percentile webhook answer ${latencies[Math.floor(latencies.length * 0.9)]} ms`);
   });
 });
 
