@@ -76,6 +76,19 @@ export const envSchema = z.object({
     }
     return parsed;
   }),
+  /**
+   * How long transcripts and handled webhook events are kept ("90d"); a Temporal Schedule deletes older ones hourly.
+   * Unset: kept (webhook events for the 7-day dedupe window).
+   */
+  VIP_ROUTER_TRANSCRIPT_RETENTION: optionalString.transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    const parsed = ms(value as ms.StringValue);
+    if (typeof parsed !== 'number' || !(parsed >= 3_600_000)) {
+      ctx.addIssue({ code: 'custom', message: `not a duration of at least an hour: "${value}" (e.g. "90d")` });
+      return z.NEVER;
+    }
+    return parsed;
+  }),
   /** respond.io team name → vip-router team, for names that differ: "VIP Support=vip,Soporte=support". */
   RESPONDIO_TEAM_MAP: optionalString.transform((v, ctx) => {
     const map: Record<string, string> = {};

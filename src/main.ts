@@ -70,7 +70,7 @@ async function main(): Promise<void> {
         throw new Error('no Temporal CLI binary could be found or installed; set TEMPORAL_CLI_PATH or TEMPORAL_ADDRESS');
       }
       log.info({ binary: binary.path }, 'starting Temporal dev server');
-      const uiCodecKey = await apiKeys.renew('codec', UI_CODEC_KEY_NAME);
+      const uiCodecKey = await apiKeys.renew('decode', UI_CODEC_KEY_NAME);
       const server = await startTemporalDevServer({
         binary: binary.path,
         dbFile: join(dataDir, 'temporal.db'),
@@ -105,6 +105,7 @@ async function main(): Promise<void> {
       acceptPlaintext: env.VIP_ROUTER_CODEC_PLAINTEXT === 'accept',
       respondio,
       agentSync: agentSyncSettings(env),
+      transcriptRetentionMs: env.VIP_ROUTER_TRANSCRIPT_RETENTION ?? null,
       maxCachedWorkflows: env.VIP_ROUTER_WORKFLOW_CACHE,
     });
     const clientConnection = await Connection.connect(temporal);

@@ -27,3 +27,17 @@ export const platformCalls = new Counter({
   labelNames: ['endpoint', 'outcome'] as const,
   registers: [registry],
 });
+
+export const apiKeyReads = new Counter({
+  name: 'vip_router_api_key_reads_total',
+  help: 'API keys looked up in the database (found, unknown): what a flood of wrong keys costs the database',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+export const authenticationsRefused = new Counter({
+  name: 'vip_router_authentications_refused_total',
+  help: 'Requests refused before their key was read (malformed, known_unknown, throttled, busy) or after (unknown)',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});

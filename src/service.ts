@@ -1,6 +1,7 @@
 import { Client, type Connection } from '@temporalio/client';
 import type { DataConverter, PayloadCodec } from '@temporalio/common';
 import type { AgentSyncSettings } from './activities';
+import { webhookDedupeWindowMs } from './retention';
 import type { AppDeps } from './api/app';
 import type { Env } from './config';
 import { passRequestId } from './request-scope';
@@ -47,8 +48,9 @@ export function respondioClient(env: Env): RespondioClient | undefined {
 }
 
 /** What the API takes from the environment: its task queue, the rate limit, respond.io's webhooks and platform, Temporal UI's address. */
-export function apiSettings(env: Env): Pick<AppDeps, 'taskQueue' | 'rateLimit' | 'respondio' | 'temporalUiUrl'> {
+export function apiSettings(env: Env): Pick<AppDeps, 'taskQueue' | 'rateLimit' | 'respondio' | 'temporalUiUrl' | 'inbox'> {
   return {
+    inbox: { retentionMs: webhookDedupeWindowMs(env.VIP_ROUTER_TRANSCRIPT_RETENTION) },
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     rateLimit: env.VIP_ROUTER_RATE_LIMIT,
     respondio: { signingKeys: env.RESPONDIO_WEBHOOK_SIGNING_KEYS, platform: env.RESPONDIO_API_TOKEN ? 'respondio' : undefined },

@@ -7,6 +7,7 @@ import { NativeConnection, Runtime, Worker, type WorkerInterceptors } from '@tem
 import { type AgentSyncSettings, createActivities } from './activities';
 import { heartbeatWhileRunning } from './activity-heartbeats';
 import { ensureAgentSyncSchedule } from './agent-sync-schedule';
+import { ensureRetentionSchedule } from './retention-schedule';
 import { directoryUrlFromEnv, parseEnv } from './config';
 import { revokeApiKey } from './db/api-keys';
 import { createPool, type Db, migrateDatabase } from './db/pool';
@@ -55,6 +56,11 @@ export interface RoutingWorkerOptions {
   /** respond.io, when configured: runs mirror their effects there and a Schedule imports its users as agents. */
   respondio?: RespondioClient;
   agentSync?: AgentSyncSettings & { everyMs: number };
+  /**
+   * VIP_ROUTER_TRANSCRIPT_RETENTION: set, a Temporal Schedule prunes older transcripts and webhook events; unset, a
+   * schedule left by an earlier setting is removed. Left out (tests), the schedule is not touched.
+   */
+  transcriptRetentionMs?: number | null;
   /** For fault-injection tests. */
   interceptors?: WorkerInterceptors;
   /** How often to make good what a crashed process left owed; 5 s by default. */
@@ -80,6 +86,9 @@ export async function createRoutingWorker(options: RoutingWorkerOptions): Promis
   if (options.routing) await ruleVersions.record(options.routing);
   if (options.respondio && options.agentSync) {
     await ensureAgentSyncSchedule(client, { taskQueue: options.taskQueue, everyMs: options.agentSync.everyMs });
+  }
+  if (options.transcriptRetentionMs !== undefined) {
+    await ensureRetentionSchedule(client, { taskQueue: options.taskQueue, retentionMs: options.transcriptRetentionMs ?? undefined });
   }
   const worker = await Worker.create({
     connection: options.connection,
@@ -218,6 +227,7 @@ async function main(): Promise<void> {
     outbound: { webhookUrl: env.OUTBOUND_WEBHOOK_URL, webhookSecret: env.OUTBOUND_WEBHOOK_SECRET },
     respondio,
     agentSync: agentSyncSettings(env),
+    transcriptRetentionMs: env.VIP_ROUTER_TRANSCRIPT_RETENTION ?? null,
     maxCachedWorkflows: env.VIP_ROUTER_WORKFLOW_CACHE,
     onRunning: () =>
       log.info(

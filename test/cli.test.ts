@@ -43,6 +43,17 @@ describe('npm run api-key', () => {
     assert.match((await apiKey('list')).output, new RegExp(`${id}\\tread\\trevoked`));
   });
 
+  it('creates a metrics key for Prometheus: /metrics and nothing else', async () => {
+    const created = await apiKey('create', '--scope', 'metrics', '--name', 'prometheus');
+    assert.equal(created.code, 0, created.output);
+    const key = /\n\s+(vr_\S+)\n/.exec(created.output)?.[1];
+    assert.ok(key, created.output);
+    assert.equal((await h.requestAs(key, 'GET', '/metrics')).status, 200);
+    for (const path of ['/v1/agents', '/v1/contacts/anyone/messages', '/v1/conversations/anyone']) {
+      assert.equal((await h.requestAs(key, 'GET', path)).status, 403, path);
+    }
+  });
+
   it('explains its usage and exits 2 on a wrong command line, touching nothing', async () => {
     const count = async () => (await h.db.query(`SELECT count(*)::int AS n FROM api_keys`)).rows[0].n;
     const before = await count();

@@ -275,6 +275,9 @@ describe('npm start (src/main.ts)', { timeout: 120_000 }, () => {
     assert.equal(viaUi.status, 200);
     const text = Buffer.from(((await viaUi.json()) as any).payloads[0].data, 'base64').toString('utf8');
     assert.match(text, new RegExp(noEmailContact), 'the UI gets the run input in clear');
+    // The key in the UI's settings only decodes: whoever reads the settings cannot write payloads with it.
+    const encodeViaUi = await fetch(`${endpoint}/encode`, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: JSON.stringify({ payloads: [] }) });
+    assert.equal(encodeViaUi.status, 403);
   });
 
   it('stops again on Ctrl-C (SIGINT to the whole process group)', async () => {

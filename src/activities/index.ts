@@ -10,6 +10,7 @@ import { createContactActivities } from './contacts';
 import { createCrmActivities } from './crm';
 import { createMessagingActivities, type OutboundChannel } from './messaging';
 import { createPlatformActivities } from './platform';
+import { createRetentionActivities } from './retention';
 
 export interface ActivityDeps {
   db: Db;
@@ -56,6 +57,7 @@ export function createActivities({
     ...createPlatformActivities({ db, respondio }),
     ...createAgentSyncActivities({ db, signals, respondio, settings: agentSync }),
     ...createCalendarActivities(),
+    ...createRetentionActivities({ db }),
   };
 }
 

@@ -8,7 +8,7 @@ import type { ApiKeys } from '../security/api-keys';
 import { temporalRunSignals } from '../assignment/dispatcher';
 import type { RoutingInput } from '../domain';
 import type { PayloadCodec } from '@temporalio/common';
-import { allow, authenticate, authenticateFromPath } from './auth';
+import { allow, KeyCheck, type KeyCheckOptions } from './auth';
 import { Conversations } from './conversations';
 import { errorHandler, HttpError, unknownRoute } from './errors';
 import { type RateLimit, RateLimiter } from './rate-limit';
@@ -35,11 +35,13 @@ export interface AppDeps {
   apiKeys: ApiKeys;
   /** Per API key; unset: no limit. */
   rateLimit?: RateLimit;
+  /** How failed authentications are limited per client address, and key reads at once. */
+  keyCheck?: KeyCheckOptions;
   /** respond.io: the signing keys of its webhooks, and whether new runs mirror their effects there. */
   respondio?: { signingKeys: readonly string[]; platform?: RoutingInput['platform'] };
   /** The namespace has the routing search attributes (see ensureSearchAttributes). */
   searchAttributes?: boolean;
-  inbox?: Partial<Pick<WebhookInboxOptions, 'pollMs' | 'effectTimeoutMs' | 'echoWindowMs'>>;
+  inbox?: Partial<Pick<WebhookInboxOptions, 'pollMs' | 'effectTimeoutMs' | 'echoWindowMs' | 'retentionMs'>>;
   /** The payload codec served to Temporal UI and the CLI (`/codec/encode`, `/codec/decode`), and who may call it from a browser. */
   codec?: { codec: PayloadCodec; corsOrigins: string[] };
   /** Temporal UI's address as a browser reaches it: the operator page links each conversation to its history there. */
@@ -53,6 +55,11 @@ const refuseUnstorableText: express.RequestHandler = (req, _res, next) => {
   next();
 };
 
+/** The codec endpoint with its key in the path is Temporal UI's: it reads histories, it never writes payloads. */
+const decodeOnly: express.RequestHandler = () => {
+  throw new HttpError(403, 'forbidden', 'a codec endpoint with its key in the path only decodes; encode with the key in an Authorization header');
+};
+
 export interface Api {
   app: express.Express;
   /** Applies accepted respond.io events; its owner starts and stops it with the server. */
@@ -63,30 +70,32 @@ export interface Api {
  * The HTTP API; listening is the caller's business. Health checks and the signed webhook are open; every other
  * route needs an API key whose scope allows it.
  */
-export function createApp({ client, db, routing, taskQueue, log, apiKeys, rateLimit, respondio, searchAttributes, inbox: inboxOptions, codec, temporalUiUrl }: AppDeps): Api {
+export function createApp({ client, db, routing, taskQueue, log, apiKeys, rateLimit, keyCheck: keyCheckOptions, respondio, searchAttributes, inbox: inboxOptions, codec, temporalUiUrl }: AppDeps): Api {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
 
   const conversations = new Conversations(client, taskQueue, routing, new RuleVersions(db), { db, platform: respondio?.platform, searchAttributes });
   const inbox = new WebhookInbox({ db, conversations, log, ...inboxOptions });
+  const keyCheck = new KeyCheck(apiKeys, keyCheckOptions);
   app.use(requestLog(log));
   app.use(healthRoutes({ db, client }));
   app.use(docsRoutes());
   app.use(operatorPageRoutes());
-  app.use(metricsRoutes({ db, apiKeys }));
+  app.use(metricsRoutes({ db, keyCheck }));
   // Before the JSON parser: the signature is checked over the raw bytes.
   app.use(webhookRoutes({ inbox, signingKeys: respondio?.signingKeys ?? [], log }));
 
   if (codec) {
-    // CORS first: a browser's preflight carries no key. Temporal UI's endpoint has its key in the path.
+    // CORS first: a browser's preflight carries no key. Temporal UI's endpoint has its key in the path, and decodes only.
     const cors = codecCors(codec.corsOrigins);
-    app.use('/codec/ui/:key', cors, authenticateFromPath(apiKeys), allow('codec'), codecRouter(codec.codec));
-    app.use('/codec', cors, authenticate(apiKeys), allow('codec'), codecRouter(codec.codec));
+    const decoders = allow('codec', 'decode');
+    app.use('/codec/ui/:key', cors, keyCheck.fromPath(), codecRouter(codec.codec, { allowed: { encode: decodeOnly, decode: decoders } }));
+    app.use('/codec', cors, keyCheck.bearer(), codecRouter(codec.codec, { allowed: { encode: allow('codec'), decode: decoders } }));
   }
 
   // Keys are checked before bodies are read: an unauthenticated caller learns nothing about the API.
-  app.use('/v1', authenticate(apiKeys, rateLimit ? new RateLimiter(rateLimit) : undefined));
+  app.use('/v1', keyCheck.bearer(rateLimit ? new RateLimiter(rateLimit) : undefined));
   app.use(express.json({ limit: '100kb' }));
   app.use(refuseUnstorableText);
   app.use(conversationRoutes({ conversations, db }));

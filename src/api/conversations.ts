@@ -37,6 +37,7 @@ import { HttpError, notFound } from './errors';
 
 /** How long a new conversation waits for the contact's ended run to drop its pending effects and finish. */
 const REPLACE_WAIT_MS = 10_000;
+const CLOSE_POLL_MS = 200;
 
 /** The Temporal side of the API: one routing run per contact's open conversation. */
 export class Conversations {
@@ -130,6 +131,27 @@ export class Conversations {
   async close(contactId: string, request: CloseRequest): Promise<void> {
     const { handle } = await this.openHandle(contactId);
     await this.ifStillOpen(contactId, () => handle.signal(closeConversationSignal, request));
+  }
+
+  /**
+   * Closes the open conversation, if there is one, and waits up to `timeoutMs` for its run to end (its effects done):
+   * true when one was closed, false when none was open; 409 when the run is still closing (e.g. respond.io is down).
+   */
+  async closeAndWait(contactId: string, request: CloseRequest, timeoutMs: number): Promise<boolean> {
+    let open: WorkflowHandle;
+    try {
+      ({ handle: open } = await this.openHandle(contactId));
+      await this.ifStillOpen(contactId, () => open.signal(closeConversationSignal, request));
+    } catch (error) {
+      if (error instanceof HttpError && error.status === 404) return false;
+      throw error;
+    }
+    const deadline = Date.now() + timeoutMs;
+    while ((await open.describe()).status.name === 'RUNNING') {
+      if (Date.now() > deadline) throw new HttpError(409, 'still_closing', `the conversation of contact ${contactId} is still closing; try again shortly`);
+      await new Promise((tick) => setTimeout(tick, CLOSE_POLL_MS));
+    }
+    return true;
   }
 
   async platformAssigneeChanged(contactId: string, change: PlatformAssigneeChange): Promise<void> {

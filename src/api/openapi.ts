@@ -9,11 +9,13 @@ import type { TranscriptMessage } from '../db/messages';
 import type { Assignee, AssignmentResult, ChainPosition, ConversationState, ConversationStatus, Decision } from '../domain';
 import type { ApiKeyScope } from '../security/api-keys';
 import type { OperatorAgent, OperatorOverview, RecentConversation } from './operator';
+import type { ErasedRows } from '../db/erasure';
 import {
   agentIdParams,
   contactIdParams,
   emailParams,
   emailQuery,
+  eraseContactQuery,
   inboundMessageBody,
   patchAgentBody,
   putAgentBody,
@@ -163,6 +165,28 @@ const transcriptMessage = named(
     }),
   ),
   "One message of the transcript: the contact's (`inbound`, `received`), the service's (`outbound`: `stored`, then `delivered` or `failed` with `deliveryError`) and notes for agents (a `delivered` note whose comment respond.io never confirmed says so in `deliveryError`).",
+);
+
+const erasure = named(
+  answers,
+  'ContactErased',
+  describes<{ contactId: string; conversationClosed: boolean; removed: ErasedRows }>()(
+    z.object({
+      contactId: z.string(),
+      conversationClosed: z.boolean(),
+      removed: z.object({
+        messages: z.int().min(0),
+        contacts: z.int().min(0),
+        webhookEvents: z.int().min(0),
+        platformCalls: z.int().min(0),
+        assignments: z.int().min(0),
+        queueEntries: z.int().min(0),
+        assigneeEchoes: z.int().min(0),
+        directoryCustomers: z.int().min(0),
+      }),
+    }),
+  ),
+  "Rows removed, or emptied of the contact's data (a webhook event keeps its id, to recognise a redelivery), per table; all 0 when nothing was left.",
 );
 
 const transcript = named(answers, 'Transcript', z.object({ contactId: z.string(), messages: z.array(transcriptMessage) }), 'Oldest first.');
@@ -421,10 +445,10 @@ interface Answer {
 }
 
 /** Who may call: API keys of these scopes (admin always may), the webhook signature, a key in the path, or anyone. */
-type Access = { scopes: ApiKeyScope[] } | 'signature' | 'key-in-path' | 'open';
+type Access = { scopes: ApiKeyScope[] } | { keyInPath: ApiKeyScope[] } | 'signature' | 'open';
 
 interface Operation {
-  method: 'get' | 'post' | 'put' | 'patch';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** OpenAPI style: `/v1/agents/{agentId}`. */
   path: string;
   operationId: string;
@@ -652,6 +676,42 @@ const operations: Operation[] = [
         },
       }),
       404: failure('Nothing is known of this contact.', { unknown: { summary: 'Unknown contact', value: error('not_found', 'unknown contact c-9') } }),
+    },
+  },
+  {
+    method: 'delete',
+    path: '/v1/contacts/{contactId}',
+    operationId: 'eraseContact',
+    tag: 'Contacts',
+    summary: "Erase the contact's personal data: close the open conversation, then remove the transcript, the contact and its webhook payloads",
+    description:
+      "The open conversation is closed through its run (as `close` does) and waited for, so nothing is written after the erasure; then the contact's rows go from every table, in one transaction. `directory=true` also removes the built-in directory's entry for the contact's email. Idempotent: again, or for a contact never seen, `200` with every count 0. Workflow histories are encrypted and leave Temporal with the namespace's retention (README, Security).",
+    access: { scopes: [] },
+    params: contactIdParams,
+    query: eraseContactQuery,
+    paramExamples: { contactId: 'c-2', directory: 'true' },
+    responses: {
+      200: answer('Erased.', erasure, {
+        erased: {
+          summary: 'A contact served once, directory entry included',
+          value: {
+            contactId: 'c-2',
+            conversationClosed: true,
+            removed: { messages: 6, contacts: 1, webhookEvents: 4, platformCalls: 3, assignments: 1, queueEntries: 0, assigneeEchoes: 1, directoryCustomers: 1 },
+          },
+        },
+        nothingLeft: {
+          summary: 'Erased before',
+          value: {
+            contactId: 'c-2',
+            conversationClosed: false,
+            removed: { messages: 0, contacts: 0, webhookEvents: 0, platformCalls: 0, assignments: 0, queueEntries: 0, assigneeEchoes: 0, directoryCustomers: 0 },
+          },
+        },
+      }),
+      409: failure('The conversation is still closing (its last effects at respond.io are being retried): nothing was erased yet; try again.', {
+        closing: { summary: 'Still closing', value: error('still_closing', 'the conversation of contact c-2 is still closing; try again shortly') },
+      }),
     },
   },
   {
@@ -905,6 +965,10 @@ const operations: Operation[] = [
       200: answer('Recorded.', webhookReceived, {
         received: { summary: 'Recorded', value: { received: true, eventId: '6b0f3c2e-8a51-4d27-9a0c-1f2e3d4c5b6a', duplicate: false } },
       }),
+      409: failure(
+        'respond.io dates the event (a message timestamp, a conversation opening or closing time) before the dedupe window (7 days, or `VIP_ROUTER_TRANSCRIPT_RETENTION` when shorter): a redelivery of it could no longer be recognised, so it is refused and nothing is recorded.',
+        { tooOld: { summary: 'Too old', value: error('event_too_old', 'the event happened at 2025-06-03T09:15:00.000Z, before the 168 h in which redeliveries are recognised') } },
+      ),
       401: failure('The signature is missing or matches no signing key; nothing is recorded.', {
         badSignature: {
           summary: 'Bad signature',
@@ -942,7 +1006,7 @@ const operations: Operation[] = [
         operationId: `codec${Operation}`,
         tag: 'Codec',
         summary: `${verb} Temporal payloads (codec server, for the Temporal CLI's --codec-endpoint)`,
-        access: { scopes: ['codec'] },
+        access: { scopes: operation === 'encode' ? ['codec'] : ['codec', 'decode'] },
         body: codecBody,
         responses,
       },
@@ -952,8 +1016,11 @@ const operations: Operation[] = [
         operationId: `codecUi${Operation}`,
         tag: 'Codec',
         summary: `${verb} Temporal payloads, the key in the path (for Temporal UI, which sends no header of ours)`,
-        description: 'The codec endpoint given to Temporal UI is `https://<vip-router>/codec/ui/<key>`, with a key of scope codec.',
-        access: 'key-in-path',
+        description:
+          operation === 'encode'
+            ? 'Always 403: the endpoint Temporal UI is given reads histories and never writes payloads. Encode with the key in an `Authorization` header (`POST /codec/encode`).'
+            : 'The codec endpoint given to Temporal UI is `https://<vip-router>/codec/ui/<key>`, with a key of scope decode (`VIP_ROUTER_UI_CODEC_KEY`). Temporal UI can send no fixed header: its `passAccessToken` sends the signed-in user\'s own token, so the key stays in the path here; every other client sends it as `Authorization: Bearer`.',
+        access: { keyInPath: operation === 'encode' ? [] : ['codec', 'decode'] },
         params: z.object({ key: z.string() }),
         paramExamples: { key: 'vr_codec-key-shown-once-by-npm-run-api-key' },
         body: codecBody,
@@ -993,7 +1060,7 @@ const operations: Operation[] = [
     operationId: 'metrics',
     tag: 'Health',
     summary: 'Routing and SDK metrics, in Prometheus text format',
-    access: { scopes: ['read'] },
+    access: { scopes: ['metrics', 'read'] },
     responses: {
       200: {
         description:
@@ -1092,7 +1159,8 @@ function parameters(operation: Operation): JsonSchema[] {
 }
 
 function scopesOf(access: Access): ApiKeyScope[] {
-  if (typeof access === 'string') return access === 'key-in-path' ? ['admin', 'codec'] : [];
+  if (typeof access === 'string') return [];
+  if ('keyInPath' in access) return access.keyInPath.length > 0 ? ['admin', ...access.keyInPath] : [];
   return ['admin', ...access.scopes];
 }
 
@@ -1102,9 +1170,8 @@ function accessText(access: Access): string {
       return 'Open: no API key.';
     case 'signature':
       return 'Signed: `X-Webhook-Signature`, no API key.';
-    case 'key-in-path':
-      return `The API key is the \`key\` path segment; scopes: ${scopesOf(access).join(', ')}.`;
     default:
+      if ('keyInPath' in access) return `The API key is the \`key\` path segment; scopes: ${scopesOf(access).join(', ') || 'none'}.`;
       return `API key scopes: ${scopesOf(access).join(', ')}.`;
   }
 }
@@ -1116,14 +1183,14 @@ function responsesOf(operation: Operation): Record<number, JsonSchema> {
     byStatus[Number(status)] = { description, ...(content ? { content: contentOf(content, 'output') } : {}) };
   }
   const otherwise = (status: number, name: keyof typeof SHARED_ERRORS) => (byStatus[status] ??= { $ref: `#/components/responses/${name}` });
-  const keyed = typeof operation.access === 'object' || operation.access === 'key-in-path';
+  const keyed = typeof operation.access === 'object';
   if (operation.body || operation.params || operation.query) otherwise(400, 'BadRequest');
   if (keyed) otherwise(401, 'Unauthorized');
   if (keyed) otherwise(403, 'Forbidden');
   if (operation.body) otherwise(413, 'PayloadTooLarge');
-  // The rate limit is taken with the key check in front of /v1 (not the codec endpoints).
-  if (typeof operation.access === 'object' && operation.path.startsWith('/v1/')) otherwise(429, 'RateLimited');
-  if (operation.path.startsWith('/v1/')) otherwise(503, 'Unavailable');
+  // Every key check limits failed authentications per client address; /v1 also limits each key's requests.
+  if (keyed) otherwise(429, 'RateLimited');
+  if (keyed || operation.path.startsWith('/v1/')) otherwise(503, 'Unavailable');
   return byStatus;
 }
 
@@ -1133,8 +1200,8 @@ function contentOf(content: Content, io: 'input' | 'output'): JsonSchema {
 }
 
 function operationObject(operation: Operation): JsonSchema {
-  const security =
-    typeof operation.access === 'object' ? [{ apiKey: [] }] : operation.access === 'signature' ? [{ webhookSignature: [] }] : [];
+  const bearer = typeof operation.access === 'object' && 'scopes' in operation.access;
+  const security = bearer ? [{ apiKey: [] }] : operation.access === 'signature' ? [{ webhookSignature: [] }] : [];
   const params = parameters(operation);
   return {
     operationId: operation.operationId,
@@ -1168,12 +1235,13 @@ const SHARED_ERRORS = {
     example: error('entity.too.large', 'request entity too large'),
   },
   RateLimited: {
-    description: "Over the API key's rate limit (`VIP_ROUTER_RATE_LIMIT`): retry after `Retry-After` seconds.",
+    description:
+      "Over the API key's rate limit (`VIP_ROUTER_RATE_LIMIT`, /v1 routes), or too many failed authentications from this address (20 a minute): retry after `Retry-After` seconds.",
     example: error('rate_limited', 'too many requests for this API key; retry in 1200 ms'),
     headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer', minimum: 1 } } },
   },
   Unavailable: {
-    description: 'PostgreSQL or Temporal could not be reached: retry after `Retry-After` seconds. A retry is safe: message ids, event ids and open conversations are idempotent, so what part of the request took effect takes effect once.',
+    description: 'PostgreSQL or Temporal could not be reached, or too many API keys were being checked at once (`busy`): retry after `Retry-After` seconds. A retry is safe: message ids, event ids and open conversations are idempotent, so what part of the request took effect takes effect once.',
     example: error('unavailable', 'PostgreSQL is unavailable; retry in a few seconds (a retry is safe)'),
     headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer', minimum: 1 } } },
   },
@@ -1191,7 +1259,7 @@ export function openApiDocument(): OpenApiDocument {
       version,
       description: [
         'Routes customer conversations to the right agent, VIP customers first. The README explains the API in its sections **HTTP API (v1)** (routes and errors), **Security** (API keys and their scopes) and **respond.io** (the webhook).',
-        'Every `/v1` route needs `Authorization: Bearer <API key>`, except the respond.io webhook (signed instead). A key has one scope: `admin` (everything), `integration` (open, messages, close, state), `read` (GETs) or `codec` (the codec endpoints); each operation names the scopes it allows (also in `x-scopes`). `npm run api-key -- create --scope admin` makes a key.',
+        'Every `/v1` route needs `Authorization: Bearer <API key>`, except the respond.io webhook (signed instead). A key has one scope: `admin` (everything), `integration` (open, messages, close, state), `read` (GETs), `metrics` (`/metrics` only), `codec` (the codec endpoints) or `decode` (decoding only, for Temporal UI); each operation names the scopes it allows (also in `x-scopes`). `npm run api-key -- create --scope admin` makes a key.',
         'Errors are `{ "error": { "code", "message", "details"? } }`. Bad input never starts a workflow or writes a row.',
       ].join('\n\n'),
       license: { name: 'MIT', identifier: 'MIT' },

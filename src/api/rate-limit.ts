@@ -22,7 +22,8 @@ interface Bucket {
 
 /**
  * A token bucket per key: up to `requests` at once, refilled at `requests` per window. Held in the API process,
- * so with several API processes each allows the limit on its own.
+ * so with several API processes each allows the limit on its own. At most `maxKeys` buckets are held (keys may be
+ * client addresses, which an attacker chooses): past that, the least recently used is dropped.
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
@@ -31,8 +32,15 @@ export class RateLimiter {
   constructor(
     private readonly limit: RateLimit,
     private readonly now: () => number = Date.now,
+    private readonly maxKeys = 100_000,
   ) {
     this.perMs = limit.requests / limit.windowMs;
+  }
+
+  /** Gives back a request taken before it was known to count (a key read that found the key). */
+  refund(key: string): void {
+    const bucket = this.buckets.get(key);
+    if (bucket) bucket.tokens = Math.min(this.limit.requests, bucket.tokens + 1);
   }
 
   /** Takes one request from the key's bucket; when empty, how long until the next one is allowed. */
@@ -41,7 +49,9 @@ export class RateLimiter {
     const bucket = this.buckets.get(key) ?? { tokens: this.limit.requests, at: now };
     bucket.tokens = Math.min(this.limit.requests, bucket.tokens + (now - bucket.at) * this.perMs);
     bucket.at = now;
+    this.buckets.delete(key);
     this.buckets.set(key, bucket);
+    if (this.buckets.size > this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
       return { allowed: true };

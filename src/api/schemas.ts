@@ -33,6 +33,9 @@ export const agentIdParams = z.object({ agentId: id });
 export const newAgentIdParams = z.object({ agentId: newId });
 export const emailParams = z.object({ email });
 export const emailQuery = z.object({ email });
+export const eraseContactQuery = z
+  .object({ directory: z.enum(['true', 'false'], { error: 'true or false' }).default('false').transform((value) => value === 'true') })
+  .strict();
 
 export const startConversationBody = z.object({
   contact: z.object({

@@ -15,6 +15,7 @@ import { parseWebhookEvent, type WebhookEvent, WebhookPayloadError } from '../re
 import type { Conversations } from './conversations';
 import { HttpError } from './errors';
 import { receiveMessage } from './inbound';
+import { WEBHOOK_DEDUPE_WINDOW_MS } from '../retention';
 
 export interface WebhookInboxOptions {
   db: Db;
@@ -27,7 +28,10 @@ export interface WebhookInboxOptions {
   effectTimeoutMs?: number;
   /** How long an echo of an assignee change sent to respond.io is expected. */
   echoWindowMs?: number;
-  /** How long handled events are kept to recognise redeliveries. */
+  /**
+   * The dedupe window: handled events are kept this long to recognise redeliveries, and an event respond.io dates
+   * earlier than this is refused, since a redelivery of it could no longer be recognised.
+   */
   retentionMs?: number;
   /** An event that still fails this long after it arrived is given up (status failed, logged). */
   giveUpAfterMs?: number;
@@ -59,7 +63,7 @@ export class WebhookInbox {
     this.batchSize = options.batchSize ?? 32;
     this.effectTimeoutMs = options.effectTimeoutMs ?? 20_000;
     this.echoWindowMs = options.echoWindowMs ?? 10 * 60_000;
-    this.retentionMs = options.retentionMs ?? 7 * 24 * HOUR;
+    this.retentionMs = options.retentionMs ?? WEBHOOK_DEDUPE_WINDOW_MS;
     this.giveUpAfterMs = options.giveUpAfterMs ?? 24 * HOUR;
   }
 
@@ -67,6 +71,9 @@ export class WebhookInbox {
   async accept(payload: unknown): Promise<{ event: WebhookEvent; duplicate: boolean }> {
     const event = parseWebhookEvent(payload);
     const { intent } = event;
+    if (event.occurredAt && Date.now() - event.occurredAt.getTime() > this.retentionMs) {
+      throw new HttpError(409, 'event_too_old', `the event happened at ${event.occurredAt.toISOString()}, before the ${Math.round(this.retentionMs / HOUR)} h in which redeliveries are recognised`);
+    }
     const inserted = await insertWebhookEvent(this.options.db, {
       eventId: event.eventId,
       eventType: event.eventType,

@@ -1,6 +1,6 @@
 import type { Queryable } from './pool';
 
-export type ApiKeyScope = 'admin' | 'integration' | 'read' | 'codec';
+export type ApiKeyScope = 'admin' | 'integration' | 'read' | 'codec' | 'decode' | 'metrics';
 
 export interface ApiKeyRecord {
   id: string;
@@ -21,12 +21,14 @@ export async function insertApiKey(db: Queryable, key: { id: string; name: strin
   return rows[0];
 }
 
-/** Stores a key whose value the operator chose (the bootstrap key); a key already stored is left as it is. */
-export async function ensureApiKey(db: Queryable, key: { id: string; name: string; scope: ApiKeyScope; keyHash: string }): Promise<void> {
+/** Stores a key whose value the operator chose (the bootstrap key); a key already stored is left as it is and returned. */
+export async function ensureApiKey(db: Queryable, key: { id: string; name: string; scope: ApiKeyScope; keyHash: string }): Promise<ApiKeyRecord> {
   await db.query(
     `INSERT INTO api_keys (id, name, scope, key_hash) VALUES ($1, $2, $3, $4) ON CONFLICT (key_hash) DO NOTHING`,
     [key.id, key.name, key.scope, key.keyHash],
   );
+  const { rows } = await db.query(`SELECT ${columns} FROM api_keys WHERE key_hash = $1`, [key.keyHash]);
+  return rows[0];
 }
 
 /** The active key with this hash, marked as used now. */

@@ -91,3 +91,17 @@ export async function transcript(db: Queryable, contactId: string): Promise<Tran
   const { rows } = await db.query(`SELECT ${columns} FROM messages WHERE contact_id = $1 ORDER BY occurred_at, id`, [contactId]);
   return rows;
 }
+
+/** Deletes transcript messages older than `olderThanMs`, a batch at a time (no long lock); returns how many. */
+export async function pruneMessages(db: Queryable, olderThanMs: number, batch = 5_000): Promise<number> {
+  let pruned = 0;
+  for (;;) {
+    const { rowCount } = await db.query(
+      `DELETE FROM messages WHERE id IN (
+         SELECT id FROM messages WHERE occurred_at < now() - make_interval(secs => $1 / 1000.0) LIMIT $2)`,
+      [olderThanMs, batch],
+    );
+    pruned += rowCount ?? 0;
+    if ((rowCount ?? 0) < batch) return pruned;
+  }
+}

@@ -117,6 +117,8 @@ export function temporalUiConfig(options: TemporalUiOptions, port: number): Reco
     // Served over plain HTTP: a Secure CSRF cookie would not come back from a browser off localhost, and every write
     // (terminate, signal, reset) would be refused.
     cors: { allowOrigins: options.corsOrigins ?? [], unsafeAllowAllOrigins: false, cookieInsecure: true },
+    // The endpoint carries a decode-only key in its path: `passAccessToken` would send the signed-in user's own OIDC
+    // token (and only to https), never a key of ours.
     ...(options.codecEndpoint ? { codec: { endpoint: options.codecEndpoint } } : {}),
     ...(options.tls
       ? {

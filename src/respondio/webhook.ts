@@ -55,7 +55,11 @@ const envelope = z.looseObject({
 const withContact = envelope.extend({ contact });
 
 const conversationOpened = withContact.extend({
-  conversation: z.looseObject({ source: text }).nullish(),
+  conversation: z.looseObject({ source: text, conversationOpenedAt: unixSeconds.nullish() }).nullish(),
+});
+
+const conversationClosed = withContact.extend({
+  conversation: z.looseObject({ closedTime: unixSeconds.nullish() }).nullish(),
 });
 
 const messageReceived = withContact.extend({
@@ -79,8 +83,15 @@ export interface WebhookEvent {
   eventId: string;
   eventType: string;
   contactId?: string;
+  /**
+   * When it happened, by respond.io's clock, for the events that say: a message's timestamp, a conversation's
+   * opening or closing time. Other events (an assignee change) carry no time of their own.
+   */
+  occurredAt?: Date;
   intent: WebhookIntent;
 }
+
+const fromUnixSeconds = (seconds: number | null | undefined) => (seconds ? new Date(seconds * 1000) : undefined);
 
 export class WebhookPayloadError extends Error {
   constructor(
@@ -139,7 +150,7 @@ export function parseWebhookEvent(payload: unknown): WebhookEvent {
   switch (eventType) {
     case 'conversation.opened': {
       const event = parse(conversationOpened, payload);
-      return { ...base, contactId: event.contact.id, intent: { kind: 'open', contact: toContactInput(event.contact, event.conversation?.source) } };
+      return { ...base, contactId: event.contact.id, occurredAt: fromUnixSeconds(event.conversation?.conversationOpenedAt), intent: { kind: 'open', contact: toContactInput(event.contact, event.conversation?.source) } };
     }
     case 'message.received': {
       const event = parse(messageReceived, payload);
@@ -149,12 +160,13 @@ export function parseWebhookEvent(payload: unknown): WebhookEvent {
         return { ...base, contactId, intent: { kind: 'ignore', reason: `${message.traffic} message` } };
       }
       const body = message.message.type === 'text' ? (message.message.text ?? '') : `[${message.message.type}]`;
-      const timestamp = message.timestamp ? new Date(message.timestamp * 1000).toISOString() : undefined;
-      return { ...base, contactId, intent: { kind: 'message', contactId, message: { messageId: message.messageId, text: body, timestamp } } };
+      const occurredAt = fromUnixSeconds(message.timestamp);
+      const timestamp = occurredAt?.toISOString();
+      return { ...base, contactId, occurredAt, intent: { kind: 'message', contactId, message: { messageId: message.messageId, text: body, timestamp } } };
     }
     case 'conversation.closed': {
-      const event = parse(withContact, payload);
-      return { ...base, contactId: event.contact.id, intent: { kind: 'close', contactId: event.contact.id } };
+      const event = parse(conversationClosed, payload);
+      return { ...base, contactId: event.contact.id, occurredAt: fromUnixSeconds(event.conversation?.closedTime), intent: { kind: 'close', contactId: event.contact.id } };
     }
     case 'contact.assignee.updated': {
       const event = parse(withContact, payload);

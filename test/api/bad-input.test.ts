@@ -411,6 +411,7 @@ function routeTable(f: Fixtures) {
       scopes: ['integration'],
     },
     { method: 'GET', path: `/v1/contacts/${open}/messages`, scopes: ['integration', 'read'] },
+    { method: 'DELETE', path: `/v1/contacts/${open}`, scopes: [] },
     { method: 'POST', path: `/v1/conversations/${open}/close`, scopes: ['integration'] },
     { method: 'POST', path: `/v1/conversations/${open}/transfer`, body: fc.constant({ agentId: f.agentId, force: true }), scopes: [] },
     { method: 'PUT', path: `/v1/agents/${f.agentId}`, body: fc.constant({ name: 'Renamed', team: 'vip', capacity: 0, online: false }), scopes: [] },
@@ -858,6 +859,15 @@ function generators(f: Fixtures): Generator[] {
     rawBodies({ key: admin, method, path, valid, idField, bodyIgnored });
   const big = (method: string, path: string, valid: Valid, bodyLimit?: number) => oversized({ key: admin, method, path, valid, bodyLimit });
   const closeValid: Valid = fc.constant({ reason: 'bad input' });
+  const erasure = fc.oneof(
+    badPathId.map((id) => ({ method: 'DELETE', path: `/v1/contacts/${id}`, headers: bearer(admin), expect: [400, 404] })),
+    fc
+      .oneof(
+        fc.string({ maxLength: 12 }).filter((v) => v !== 'true' && v !== 'false').map((v) => `directory=${encodeURIComponent(v)}`),
+        fc.constantFrom('directory=true&directory=false', 'directory=TRUE', 'directory=1', 'erase=all', 'directory=true&x=1'),
+      )
+      .map((query) => ({ method: 'DELETE', path: `/v1/contacts/${open}?${query}`, headers: bearer(admin), expect: [400] })),
+  );
 
   return [
     { name: 'no, unknown or revoked API key', runs: 110, arb: unauthenticated },
@@ -890,6 +900,7 @@ function generators(f: Fixtures): Generator[] {
         atUnknown('POST', (id) => `/v1/conversations/${id}/close`, closeValid),
       ),
     },
+    { name: 'DELETE /v1/contacts/{id}: bad id, or a directory flag not true or false, open conversation', runs: 30, arb: erasure },
     {
       name: 'POST /v1/conversations/{id}/close: body sent wrong, open conversation',
       runs: 20,

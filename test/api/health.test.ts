@@ -7,7 +7,7 @@ import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
 import { findFreePort } from '../../src/infra/ports';
 import { createLogger } from '../../src/logger';
 import { parseRoutingConfig } from '../../src/routing-config';
-import { ApiKeys } from '../../src/security/api-keys';
+import { ApiKeys, generateApiKey } from '../../src/security/api-keys';
 import { acquireTestServers, createScratchDatabase } from '../support/servers';
 
 /** Readiness tells an orchestrator the truth: not ready while PostgreSQL or Temporal is unreachable. */
@@ -102,7 +102,7 @@ describe('a request while a dependency is down', () => {
   it('answers 503 unavailable naming PostgreSQL when the database cannot be reached', async () => {
     const db = createPool(`postgres://nobody:x@127.0.0.1:${await findFreePort()}/none`);
     try {
-      const answer = await send(db, new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) }), '/v1/agents', 'vr_anykey0123456789abcdef');
+      const answer = await send(db, new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) }), '/v1/agents', generateApiKey());
       assert.deepEqual({ status: answer.status, retryAfter: answer.retryAfter, code: answer.body.error.code }, { status: 503, retryAfter: '5', code: 'unavailable' });
       assert.match(answer.body.error.message, /^PostgreSQL is unavailable/);
     } finally {

@@ -8,8 +8,13 @@ import { createLogger } from '../../src/logger';
 import { ApiKeys } from '../../src/security/api-keys';
 import { workflowIdForContact } from '../../src/workflows/messages';
 import { Harness, testRouting } from '../support/harness';
+import { parseEnv } from '../../src/config';
+import { pruneWebhookEvents } from '../../src/db/webhook-events';
+import { WEBHOOK_DEDUPE_WINDOW_MS } from '../../src/retention';
+import { apiSettings } from '../../src/service';
 import {
   contactAssigneeUpdated,
+  conversationClosed,
   conversationOpened,
   deliverWebhook,
   messageReceived,
@@ -210,6 +215,46 @@ describe('respond.io webhooks', () => {
       await db.end();
       // The lazy connection is left to the garbage collector: closing it under a call still retrying throws.
     }
+  });
+
+  it('refuses an event respond.io dates before the dedupe window, by its own timestamp, recording nothing', async () => {
+    const DAY = 86_400;
+    const now = Math.floor(Date.now() / 1000);
+    const id = contactNumber();
+    const stale = [
+      messageReceived({ id }, { messageId: 880_001, text: 'from last month', timestamp: now - 8 * DAY }),
+      conversationOpened({ id }, { conversationOpenedAt: now - 8 * DAY }),
+      conversationClosed({ id }, { openedTime: now - 9 * DAY, closedTime: now - 8 * DAY }),
+    ];
+    for (const event of stale) {
+      const response = await deliverWebhook(url, event, KEYS[0]!);
+      assert.equal(response.status, 409, JSON.stringify(response.body));
+      assert.equal((response.body as any).error.code, 'event_too_old');
+      assert.deepEqual(await events(event.event_id), [], 'nothing recorded');
+    }
+    assert.equal(await runExists(String(id)), false, 'no run started');
+    // Inside the window it is taken, and its row is what recognises a redelivery.
+    const recent = messageReceived({ id }, { messageId: 880_002, text: 'from last week', timestamp: now - 6 * DAY });
+    assert.equal((await deliverWebhook(url, recent, KEYS[0]!)).status, 200);
+    assert.equal((await events(recent.event_id)).length, 1);
+  });
+
+  it('keeps an event id at least as long as the window: a redelivery at its end is still known as one', async () => {
+    const window = WEBHOOK_DEDUPE_WINDOW_MS;
+    const id = contactNumber();
+    // Dated 5 minutes inside the window and handled when it happened: the latest a redelivery can still be taken.
+    const occurred = Date.now() - window + 5 * 60_000;
+    const event = messageReceived({ id }, { messageId: 880_003, text: 'late redelivery', timestamp: Math.floor(occurred / 1000) });
+    assert.equal((await deliverWebhook(url, event, KEYS[0]!)).status, 200);
+    await applied(event.event_id);
+    await h.db.query(`UPDATE webhook_events SET received_at = to_timestamp($2 / 1000.0), processed_at = to_timestamp($2 / 1000.0) WHERE event_id = $1`, [event.event_id, occurred]);
+    await pruneWebhookEvents(h.db, window);
+    const again = await deliverWebhook(url, event, KEYS[0]!);
+    assert.equal(again.status, 200);
+    assert.equal((again.body as any).duplicate, true, 'the id was still kept');
+    // A transcript retention shorter than the window shrinks the window with it, never the other way round.
+    assert.equal(apiSettings(parseEnv({ VIP_ROUTER_TRANSCRIPT_RETENTION: '2d' })).inbox?.retentionMs, 2 * 86_400_000);
+    assert.equal(apiSettings(parseEnv({ VIP_ROUTER_TRANSCRIPT_RETENTION: '90d' })).inbox?.retentionMs, window);
   });
 
   it('does not act on the echo of its own assignment', async () => {

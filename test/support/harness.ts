@@ -9,6 +9,7 @@ import type { PayloadCodec } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, type Worker, type WorkerInterceptors } from '@temporalio/worker';
 import { type Api, createApp } from '../../src/api/app';
+import type { KeyCheckOptions } from '../../src/api/auth';
 import type { RateLimit } from '../../src/api/rate-limit';
 import { directoryUrlFor } from '../../src/config';
 import type { Agent } from '../../src/db/agents';
@@ -18,7 +19,7 @@ import { findFreePort } from '../../src/infra/ports';
 import { createLogger, type Logger } from '../../src/logger';
 import { createRespondioClient } from '../../src/respondio/client';
 import { parseRoutingConfig, type RoutingConfig, type RoutingConfigInput } from '../../src/routing-config';
-import { ApiKeys } from '../../src/security/api-keys';
+import { ApiKeys, type ApiKeysOptions } from '../../src/security/api-keys';
 import type { AesGcmCodec } from '../../src/security/codec';
 import { decodeHistoryPayloads } from '../../src/security/history';
 import { dataConverter } from '../../src/service';
@@ -38,6 +39,10 @@ export interface HarnessOptions {
   /** respond.io (a stand-in): runs mirror their effects to it, its users can be synced, its webhooks are accepted. */
   respondio?: { baseUrl: string; token: string; signingKeys?: string[]; agentSync?: { teamMap?: Record<string, string>; defaultTeam?: string; newAgentsOnline?: boolean } };
   rateLimit?: RateLimit;
+  /** The API key cache (off by default: a revocation shows at once). */
+  apiKeys?: ApiKeysOptions;
+  /** Failed authentications per address (unlimited by default: suites send hundreds of bad keys on purpose). */
+  keyCheck?: KeyCheckOptions;
   /** Where the service's logs go (silent by default). */
   log?: Logger;
   /** The variables the worker's CRM step may name as `${env:NAME}` (VIP_ROUTER_CRM_ENV). */
@@ -118,7 +123,7 @@ export class Harness {
     const searchAttributes = await ensureSearchAttributes(clientConnection, 'default', log);
     const workerConnection = await NativeConnection.connect({ address: servers.temporalAddress });
     undo.push(() => workerConnection.close());
-    const apiKeys = new ApiKeys(db, 0);
+    const apiKeys = new ApiKeys(db, options.apiKeys ?? { cacheMs: 0, negativeCacheMs: 0 });
     const { key: adminKey } = await apiKeys.create('admin', 'test admin');
     const { key: workerKey } = await apiKeys.create('read', 'test worker');
 
@@ -136,6 +141,7 @@ export class Harness {
       log,
       apiKeys,
       rateLimit: options.rateLimit,
+      keyCheck: options.keyCheck ?? { failuresPerAddress: { requests: 1_000_000, windowMs: 1_000 } },
       respondio: options.respondio ? { signingKeys: options.respondio.signingKeys ?? [], platform: 'respondio' } : undefined,
       searchAttributes,
       inbox: { pollMs: 200 },

@@ -21,6 +21,8 @@ const payloadsBody = z.object({
 });
 
 export interface CodecRouterOptions {
+  /** Who may call each operation (checked before the body is read). */
+  allowed: Record<'encode' | 'decode', RequestHandler>;
   /** One request carries the payloads of a history event or a page of them; Temporal allows 2 MB per payload. */
   bodyLimit?: string;
 }
@@ -30,12 +32,12 @@ export interface CodecRouterOptions {
  * `{ payloads: [Payload as proto3 JSON] }` in and out. Mount it under any prefix: clients only append the last
  * path segment.
  */
-export function codecRouter(codec: PayloadCodec, { bodyLimit = '4mb' }: CodecRouterOptions = {}): Router {
+export function codecRouter(codec: PayloadCodec, { allowed, bodyLimit = '4mb' }: CodecRouterOptions): Router {
   const router = Router();
-  router.use(express.json({ limit: bodyLimit }));
+  const json = express.json({ limit: bodyLimit });
 
   for (const operation of ['encode', 'decode'] as const) {
-    router.post(`/${operation}`, async (req, res) => {
+    router.post(`/${operation}`, allowed[operation], json, async (req, res) => {
       const converted = await codec[operation](parsePayloads(req.body)).catch((error: unknown) => {
         // Our codec's refusals name a key id and nothing more; anything else is a fault of ours (500).
         if (error instanceof CodecError) throw new HttpError(400, 'codec_failed', `${operation} failed: ${error.message}`);

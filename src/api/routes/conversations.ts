@@ -1,13 +1,17 @@
 import { Router } from 'express';
 import { getContact } from '../../db/contacts';
 import { transcript } from '../../db/messages';
-import type { Db } from '../../db/pool';
+import { eraseContact } from '../../db/erasure';
+import { inTransaction, type Db } from '../../db/pool';
 import { adminOnly, allow } from '../auth';
 import type { Conversations } from '../conversations';
 import { HttpError, notFound } from '../errors';
 import { receiveMessage } from '../inbound';
 import { noteContact } from '../request-log';
-import { contactIdParams, inboundMessageBody, startConversationBody, transferBody } from '../schemas';
+import { contactIdParams, eraseContactQuery, inboundMessageBody, startConversationBody, transferBody } from '../schemas';
+
+/** How long an erasure waits for the contact's open conversation to close before answering 409. */
+const ERASURE_CLOSE_TIMEOUT_MS = 30_000;
 
 export function conversationRoutes({ conversations, db }: { conversations: Conversations; db: Db }): Router {
   const router = Router();
@@ -53,6 +57,18 @@ export function conversationRoutes({ conversations, db }: { conversations: Conve
     const messages = await transcript(db, contactId);
     if (messages.length === 0 && !(await getContact(db, contactId))) throw notFound(`unknown contact ${contactId}`);
     res.json({ contactId, messages });
+  });
+
+  /**
+   * Erasure (admin): the open conversation is closed first and its run waited for, so nothing is written after the
+   * rows are gone. Idempotent: a contact with nothing left (or never seen) answers 200 with every count 0.
+   */
+  router.delete('/v1/contacts/:contactId', adminOnly, async (req, res) => {
+    const { contactId } = contactIdParams.parse(req.params);
+    const { directory } = eraseContactQuery.parse(req.query);
+    const closed = await conversations.closeAndWait(contactId, { reason: 'contact erased through the API', source: 'api' }, ERASURE_CLOSE_TIMEOUT_MS);
+    const removed = await inTransaction(db, (tx) => eraseContact(tx, contactId, { directory }));
+    res.json({ contactId, conversationClosed: closed, removed });
   });
 
   return router;

@@ -3,9 +3,8 @@ import { Router } from 'express';
 import { Gauge, Registry } from 'prom-client';
 import type { Db } from '../../db/pool';
 import { registry } from '../../metrics';
-import type { ApiKeys } from '../../security/api-keys';
 import { temporalMetricsText } from '../../temporal';
-import { allow, authenticate } from '../auth';
+import { allow, type KeyCheck } from '../auth';
 
 /**
  * An agent's id as a metric label: an id that is an email address (agents made before such ids were refused) is shown
@@ -16,10 +15,10 @@ export function agentLabel(agentId: string): string {
 }
 
 /**
- * `GET /metrics` (a key of scope read): this process's routing metrics, the state of the queue and of each agent as
+ * `GET /metrics` (a key of scope metrics or read): this process's routing metrics, the state of the queue and of each agent as
  * the database has it now, and the SDK's metrics when this process runs a worker (npm start).
  */
-export function metricsRoutes({ db, apiKeys }: { db: Db; apiKeys: ApiKeys }): Router {
+export function metricsRoutes({ db, keyCheck }: { db: Db; keyCheck: KeyCheck }): Router {
   const now = new Registry();
   new Gauge({
     name: 'vip_router_queue_length',
@@ -56,7 +55,7 @@ export function metricsRoutes({ db, apiKeys }: { db: Db; apiKeys: ApiKeys }): Ro
   const merged = Registry.merge([registry, now]);
 
   const router = Router();
-  router.get('/metrics', authenticate(apiKeys), allow('read'), async (_req, res) => {
+  router.get('/metrics', keyCheck.bearer(), allow('metrics', 'read'), async (_req, res) => {
     res.type(merged.contentType).send(`${await merged.metrics()}\n${await temporalMetricsText()}`);
   });
   return router;

@@ -1,0 +1,22 @@
+import { pruneMessages } from '../db/messages';
+import type { Db } from '../db/pool';
+import { pruneWebhookEvents } from '../db/webhook-events';
+import { webhookDedupeWindowMs } from '../retention';
+
+/** What one pass of the transcript retention removed. */
+export interface RetentionSummary {
+  messages: number;
+  webhookEvents: number;
+}
+
+export function createRetentionActivities({ db }: { db: Db }) {
+  return {
+    /** Transcript messages older than the retention, and handled webhook events older than the dedupe window. */
+    async pruneExpiredRows({ retentionMs }: { retentionMs: number }): Promise<RetentionSummary> {
+      return {
+        messages: await pruneMessages(db, retentionMs),
+        webhookEvents: await pruneWebhookEvents(db, webhookDedupeWindowMs(retentionMs)),
+      };
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import { type Client, ScheduleAlreadyRunning, ScheduleNotFoundError, type ScheduleOptions, ScheduleOverlapPolicy } from '@temporalio/client';
+import { RETENTION_WORKFLOW } from './workflows/retention';
+
+/** The schedule runs hourly: a row outlives its retention by an hour at most. */
+const RETENTION_EVERY_MS = 3_600_000;
+
+export function retentionScheduleId(taskQueue: string): string {
+  return `vip-router-retention-${taskQueue}`;
+}
+
+/**
+ * The Temporal Schedule that applies VIP_ROUTER_TRANSCRIPT_RETENTION: created by the first worker, brought to the
+ * current retention by later ones, and deleted by a worker started without one (the rows are then kept).
+ */
+export async function ensureRetentionSchedule(client: Client, { taskQueue, retentionMs }: { taskQueue: string; retentionMs?: number }): Promise<void> {
+  const scheduleId = retentionScheduleId(taskQueue);
+  if (retentionMs === undefined) {
+    await client.schedule
+      .getHandle(scheduleId)
+      .delete()
+      .catch((error: unknown) => {
+        if (!(error instanceof ScheduleNotFoundError)) throw error;
+      });
+    return;
+  }
+  const spec = { intervals: [{ every: RETENTION_EVERY_MS }] };
+  const action = { type: 'startWorkflow' as const, workflowType: RETENTION_WORKFLOW, workflowId: `prune-expired-${taskQueue}`, taskQueue, args: [{ retentionMs }] };
+  const policies: ScheduleOptions['policies'] = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' };
+  try {
+    await client.schedule.create({ scheduleId, spec, action, policies, state: { triggerImmediately: true } });
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec, action, policies }));
+  }
+}
