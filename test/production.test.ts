@@ -28,7 +28,7 @@ import { acquireTestServers, createScratchDatabase } from './support/servers';
  */
 
 const REPO_ROOT = resolve(__dirname, '..');
-const BUILD_DEADLINE_MS = 60_000;
+const BUILD_DEADLINE_MS = 180_000;
 const START_DEADLINE_MS = 20_000;
 const STEP_DEADLINE_MS = 15_000;
 const STOP_DEADLINE_MS = 15_000;

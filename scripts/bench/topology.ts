@@ -98,7 +98,6 @@ export async function startTopology(scratch: string, log: (line: string) => void
     ...env,
     ...temporal.apiEnv,
     PORT: String(port),
-    VIP_ROUTER_BOOTSTRAP_API_KEY: adminKey,
     RESPONDIO_WEBHOOK_SIGNING_KEYS: SIGNING_KEY,
     VIP_ROUTER_RATE_LIMIT: '1000000/1s',
   });

@@ -179,7 +179,9 @@ export class Conversations {
       case 'RUNNING':
         return handle.query(stateQuery);
       case 'COMPLETED':
-        return handle.result();
+        // That run's result, by its id: the latest run's, followed without one, may be a newer conversation started
+        // since the describe, and waiting for its result would hold the request until that conversation ends.
+        return this.client.workflow.getHandle(workflowIdForContact(contactId), description.runId).result();
       default:
         return {
           contactId,

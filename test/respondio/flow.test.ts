@@ -76,6 +76,37 @@ describe('respond.io end to end', () => {
     return callsFor(id);
   };
   const waitFor = (id: number, done: (s: ConversationStatus) => boolean) => h.waitFor(String(id), done);
+  /**
+   * "No further call": after the event that ends what could call respond.io (a run finished, a send recorded, a
+   * webhook event applied), respond.io hears nothing more for `ms`; a call in that window fails at once.
+   */
+  const holdNoFurtherCalls = async (id: number, count: number, why: string, ms = 1_500) => {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      assert.equal(callsFor(id).length, count, `${why}: ${callsFor(id).map(summary).join(', ')}`);
+      await new Promise((tick) => setTimeout(tick, 50));
+    }
+  };
+  /** The webhook event's effect is done (the inbox applied it). */
+  const applied = async (event: { event_id: string }) => {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const { rows } = await h.db.query(`SELECT status FROM webhook_events WHERE event_id = $1`, [event.event_id]);
+      if (rows[0]?.status === 'done') return;
+      if (Date.now() > deadline) assert.fail(`webhook event ${event.event_id} not applied: ${rows[0]?.status ?? 'no row'}`);
+      await new Promise((tick) => setTimeout(tick, 50));
+    }
+  };
+  /** The transcript's question has a final delivery state (its send activity finished). */
+  const questionDelivery = async (id: number, delivery: string) => {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const question = (await h.transcript(String(id))).find((m) => m.kind === 'question') as any;
+      if (question?.delivery === delivery) return question;
+      if (Date.now() > deadline) assert.fail(`the question's delivery is ${question?.delivery}, expected ${delivery}`);
+      await new Promise((tick) => setTimeout(tick, 50));
+    }
+  };
 
   it('asks a Spanish-speaking contact in Spanish, saves the email there and assigns the account manager there', async () => {
     const id = contactNumber();
@@ -120,8 +151,8 @@ describe('respond.io end to end', () => {
     await waitFor(id, (s) => s.state === 'closed');
     await h.recordHistory(String(id), 'respondio-spanish-ask-vip-closed-in-respondio');
     assert.equal(await h.openAssignments('rio-am'), 0, 'capacity freed');
-    await new Promise((settle) => setTimeout(settle, 300));
-    assert.equal(callsFor(id).length, 4, `no call after respond.io's own close: ${callsFor(id).map(summary).join(', ')}`);
+    await h.client.workflow.getHandle(workflowIdForContact(String(id))).result();
+    await holdNoFurtherCalls(id, 4, "a call after respond.io's own close");
   });
 
   it('writes to a Portuguese-speaking contact in Portuguese, assigns by email, and carries an API close to respond.io', async () => {
@@ -177,7 +208,8 @@ describe('respond.io end to end', () => {
     );
     const waited = calls[1]!.at.getTime() - calls[0]!.at.getTime();
     assert.ok(waited >= 900, `the retry after the 429 waited its Retry-After (${waited} ms)`);
-    await new Promise((settle) => setTimeout(settle, 300));
+    await questionDelivery(id, 'delivered');
+    await holdNoFurtherCalls(id, 4, 'a call after the question was delivered');
     assert.equal(callsFor(id).filter((c) => c.method === 'POST' && c.status === 200).length, 1);
     assert.equal(respondio.messagesOf(`id:${id}`).length, 1);
   });
@@ -188,10 +220,8 @@ describe('respond.io end to end', () => {
     await send(conversationOpened({ id, email: null }));
     const status = await waitFor(id, (s) => s.path.includes('message_not_delivered'));
     assert.match(status.decisions.find((d) => d.step === 'message_not_delivered')!.detail, /answered 422: Contact has no channel/);
-    await new Promise((settle) => setTimeout(settle, 500));
-    assert.equal(callsFor(id).filter((c) => c.path.endsWith('/message')).length, 1, 'not retried');
-    const question = (await h.transcript(String(id))).find((m) => m.kind === 'question') as any;
-    assert.equal(question.delivery, 'failed');
+    const question = await questionDelivery(id, 'failed');
+    await holdNoFurtherCalls(id, 1, 'the refused message was retried');
     assert.match(question.deliveryError, /422/);
     assert.equal((await h.conversation(String(id))).state, 'asking_email', 'the run goes on');
   });
@@ -265,13 +295,14 @@ describe('respond.io end to end', () => {
     it('moves the conversation and its capacity to an agent we know, without echoing it back', async () => {
       const id = await routedRegular();
       const before = { sup: await h.openAssignments('rio-sup'), am: await h.openAssignments('rio-am') };
-      await send(contactAssigneeUpdated({ id }, { id: 7001, firstName: 'Alba', lastName: 'AM', email: 'alba@example.com' }));
+      const byHand = contactAssigneeUpdated({ id }, { id: 7001, firstName: 'Alba', lastName: 'AM', email: 'alba@example.com' });
+      await send(byHand);
       const status = await waitFor(id, (s) => s.assignee?.agentId === 'rio-am');
       assert.equal(status.state, 'assigned');
       assert.ok(status.path.includes('assigned_in_platform'));
       assert.deepEqual({ sup: await h.openAssignments('rio-sup'), am: await h.openAssignments('rio-am') }, { sup: before.sup - 1, am: before.am + 1 });
-      await new Promise((settle) => setTimeout(settle, 300));
-      assert.equal(callsFor(id).length, 1, 'nothing sent back to respond.io');
+      await applied(byHand);
+      await holdNoFurtherCalls(id, 1, 'something was sent back to respond.io');
     });
 
     it('releases the capacity of a conversation given to a respond.io user who is not one of our agents', async () => {
@@ -308,8 +339,10 @@ describe('respond.io end to end', () => {
       const status = await waitFor(id, (s) => s.state === 'assigned');
       assert.equal(status.assignee?.agentId, 'rio-mgr');
       assert.ok(status.path.includes('assigned_in_platform'));
-      await send(messageReceived({ id }, { messageId: messageId++, text: 'hello?' }));
-      await new Promise((settle) => setTimeout(settle, 300));
+      const afterTakeOver = messageReceived({ id }, { messageId: messageId++, text: 'hello?' });
+      await send(afterTakeOver);
+      await applied(afterTakeOver);
+      await holdNoFurtherCalls(id, 1, 'something besides the question was sent');
       assert.deepEqual(callsFor(id).map(summary), ['POST /message 200'], 'only the question was ever sent');
       await send(conversationClosed({ id }));
       await waitFor(id, (s) => s.state === 'closed');

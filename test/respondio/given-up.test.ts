@@ -38,9 +38,13 @@ describe('effects given up after their time bound', () => {
     await world.env.sleep('2h');
     const status = await world.waitFor(handle, (s) => s.path.includes('effect_given_up'), 60_000);
 
-    const attempts = respondio.calls.filter((c) => c.identifier === `id:${id}`);
+    // Each send answered 503; a retry after a 5xx first looks the message up (GET …/message/list) and finds nothing.
+    const calls = respondio.calls.filter((c) => c.identifier === `id:${id}`);
+    const attempts = calls.filter((c) => c.method === 'POST');
     assert.ok(attempts.length > 100, `retried through the outage: ${attempts.length} attempts`);
     assert.ok(attempts.every((c) => c.status === 503));
+    assert.ok(calls.filter((c) => c.method === 'GET').every((c) => c.path.endsWith('/message/list')));
+    assert.equal(respondio.messagesOf(`id:${id}`).length, 0, 'nothing reached the contact');
     const decision = status.decisions.find((d) => d.step === 'effect_given_up')?.detail ?? '';
     assert.match(decision, /^question: given up, not taken within 4h \(last: .*503/);
     assert.ok(status.path.includes('message_not_delivered'));

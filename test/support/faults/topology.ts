@@ -490,7 +490,8 @@ export class World {
       this.workers.push(
         new ServiceProcess(
           `worker-${i + 1}`,
-          { cwd: infra.appRoot, args: ['--import', 'tsx', 'src/worker.ts'], env: base },
+          // The same rules as the APIs, as in a deployment: the worker records its own and serves runs' by version.
+          { cwd: infra.appRoot, args: ['--import', 'tsx', 'src/worker.ts'], env: { ...base, ROUTING_CONFIG: configPath } },
           join(this.dir, `worker-${i + 1}.log`),
           async (self) => self.output().includes('"worker running"'),
         ),
