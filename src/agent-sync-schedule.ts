@@ -1,4 +1,5 @@
-import { type Client, ScheduleAlreadyRunning, type ScheduleOptions, ScheduleOverlapPolicy } from '@temporalio/client';
+import { type Client, type ScheduleOptions, ScheduleOverlapPolicy } from '@temporalio/client';
+import { upsertSchedule } from './schedules';
 import type { AgentSyncSummary } from './activities/agent-sync';
 import { AGENT_SYNC_WORKFLOW } from './workflows/agent-sync';
 
@@ -15,12 +16,7 @@ export async function ensureAgentSyncSchedule(client: Client, { taskQueue, every
   const spec = { intervals: [{ every: everyMs }] };
   const action = { type: 'startWorkflow' as const, workflowType: AGENT_SYNC_WORKFLOW, workflowId: `sync-agents-${taskQueue}`, taskQueue, args: [] };
   const policies: ScheduleOptions['policies'] = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1m' };
-  try {
-    await client.schedule.create({ scheduleId, spec, action, policies, state: { triggerImmediately: true } });
-  } catch (error) {
-    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec, action, policies }));
-  }
+  await upsertSchedule(client, scheduleId, { spec, action, policies });
 }
 
 /** One agent sync now, waiting for its summary (`npm run sync-agents`). */

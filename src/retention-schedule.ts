@@ -1,4 +1,5 @@
-import { type Client, ScheduleAlreadyRunning, ScheduleNotFoundError, type ScheduleOptions, ScheduleOverlapPolicy } from '@temporalio/client';
+import { type Client, ScheduleNotFoundError, type ScheduleOptions, ScheduleOverlapPolicy } from '@temporalio/client';
+import { upsertSchedule } from './schedules';
 import { RETENTION_WORKFLOW } from './workflows/retention';
 
 /** The schedule runs hourly: a row outlives its retention by an hour at most. */
@@ -26,10 +27,5 @@ export async function ensureRetentionSchedule(client: Client, { taskQueue, reten
   const spec = { intervals: [{ every: RETENTION_EVERY_MS }] };
   const action = { type: 'startWorkflow' as const, workflowType: RETENTION_WORKFLOW, workflowId: `prune-expired-${taskQueue}`, taskQueue, args: [{ retentionMs }] };
   const policies: ScheduleOptions['policies'] = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' };
-  try {
-    await client.schedule.create({ scheduleId, spec, action, policies, state: { triggerImmediately: true } });
-  } catch (error) {
-    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec, action, policies }));
-  }
+  await upsertSchedule(client, scheduleId, { spec, action, policies });
 }
