@@ -8,6 +8,12 @@ import tseslint from 'typescript-eslint';
 // Bare built-in names; the `node:` prefix is caught by a pattern below. Internal `_stream_*` names are skipped.
 const nodeBuiltins = builtinModules.filter((name) => !name.startsWith('_'));
 
+// The product never loads what only developers and tests run: tools/ and test/ stay out of the image.
+const productOnly = {
+  regex: '(^|/)(tools|test)(/|$)',
+  message: 'src/ is the product: it never imports from tools/ or test/ (they import from src/, not the other way).',
+};
+
 export default defineConfig(
   { ignores: ['dist/', 'node_modules/', '.data/', '.cache/', 'coverage/'] },
   {
@@ -32,6 +38,12 @@ export default defineConfig(
     },
   },
   {
+    files: ['src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [productOnly] }],
+    },
+  },
+  {
     files: ['src/workflows/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
@@ -46,6 +58,7 @@ export default defineConfig(
             })),
           ],
           patterns: [
+            productOnly,
             { group: ['node:*'], message: 'Workflow code runs in a deterministic sandbox: no Node built-ins.' },
             {
               regex: '(^|/)activities(/|$)',

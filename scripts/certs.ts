@@ -2,14 +2,14 @@ import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { type ClientComponent, CLIENT_COMPONENTS, clusterPki, type ClusterPki } from '../src/infra/pki';
+import { type ClientComponent, CLIENT_COMPONENTS, clusterPki, type ClusterPki } from '../tools/pki';
 
 /** The users of the images that read the keys: temporalio/server, admin-tools and ui (`temporal`), node (`node`). */
 const CONTAINER_UID = 1000;
 
 const USAGE = `usage: npm run certs -- [--dir .data/certs] [--uid ${CONTAINER_UID}]
 
-Makes the Temporal cluster's mTLS certificates in --dir, the way \`npm run cluster\` makes its own (src/infra/pki.ts):
+Makes the Temporal cluster's mTLS certificates in --dir, the way \`npm run cluster\` makes its own (tools/pki.ts):
 a CA, the frontend's server certificate (temporal-frontend), the one Temporal's services present to each other
 (temporal-internode), and one client certificate per component: worker, api, ui (Temporal UI) and admin (the
 namespace job and the CLI). Files already there are kept: run it again and nothing changes (a directory from before

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startCluster } from '../src/infra/cluster';
+import { startCluster } from '../tools/cluster/cluster';
 
 const USAGE = `usage: npm run cluster -- [--dir .data/cluster] [--workers 2] [--apis 2]
 

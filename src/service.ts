@@ -4,6 +4,7 @@ import type { AgentSyncSettings } from './activities';
 import { webhookDedupeWindowMs } from './retention';
 import type { AppDeps } from './api/app';
 import type { Env } from './config';
+import type { Logger } from './logger';
 import { passRequestId } from './request-scope';
 import { createRespondioClient, type RespondioClient } from './respondio/client';
 import { AesGcmCodec, loadCodecKeys, type LoadedCodecKeys } from './security/codec';
@@ -65,4 +66,56 @@ export function agentSyncSettings(env: Env): AgentSyncSettings & { everyMs: numb
     newAgentsOnline: env.RESPONDIO_NEW_AGENTS_ONLINE === '1',
     everyMs: env.RESPONDIO_AGENT_SYNC_INTERVAL,
   };
+}
+
+/** A part a process runs: `workerFromEnv()`, `apiFromEnv()`. */
+export interface Service {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** What an entry's start calls as each part comes up: the name its "<name> stopped" line gives (none: no line), its stop. */
+export type Started = (name: string | undefined, stop: () => Promise<unknown>) => void;
+
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+const EXIT_GRACE_MS = 5_000;
+
+/**
+ * An entry's whole life: runs `start`, which brings the parts up in order and reports each through `started`; then,
+ * on SIGINT or SIGTERM, stops them in the reverse order, one after the other, and exits (with code 1 if a start
+ * or a stop failed). A signal while starting waits for the start to end; before any part is up it ends the process at once,
+ * there being nothing to drain. The process ends once everything is stopped.
+ */
+export async function runUntilSignalled(log: Logger, start: (started: Started) => Promise<void>): Promise<void> {
+  const parts: Array<{ name: string | undefined; stop: () => Promise<unknown> }> = [];
+  let signalled = false;
+  let wake = () => undefined as void;
+  const onSignal = () => {
+    if (signalled) return;
+    signalled = true;
+    if (parts.length === 0) process.exit(0);
+    wake();
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  let failed = false;
+  try {
+    await start((name, stop) => parts.push({ name, stop }));
+    if (!signalled) await new Promise<void>((resolve) => (wake = resolve));
+    log.info('shutting down');
+  } catch (error) {
+    failed = true;
+    log.error({ err: error }, 'start failed');
+  }
+  for (const { name, stop } of parts.reverse()) {
+    try {
+      await stop();
+      if (name) log.info(`${name} stopped`);
+    } catch (error) {
+      failed = true;
+      log.error({ err: error }, `${name ?? 'a part'} did not stop cleanly`);
+    }
+  }
+  process.exitCode = failed ? 1 : 0;
+  // Everything is stopped, so the process ends by itself; should a handle still hold it, it ends anyway.
+  setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
 }

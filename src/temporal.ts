@@ -12,12 +12,14 @@ const TIME_TO_ASSIGNMENT_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 
  * and, given a port, has the SDK export its metrics (the worker's and those the runs count) in Prometheus' format
  * on 127.0.0.1 there, for this process's GET /metrics to include. Once per process: the first call decides.
  */
-export function routeTemporalLogs(logger: Logger, options: { metricsPort?: number } = {}): void {
+export function routeTemporalLogs(logger: Logger, options: { metricsPort?: number; shutdownSignals?: NodeJS.Signals[] } = {}): void {
   if (installed) return;
   installed = true;
   const level = (logger.level.toUpperCase() === 'SILENT' ? 'ERROR' : logger.level.toUpperCase()) as LogLevel;
   const metricsBind = options.metricsPort ? `127.0.0.1:${options.metricsPort}` : undefined;
   Runtime.install({
+    // Unset, the SDK's own: those signals shut every worker down. An entry that stops its parts in order passes [].
+    ...(options.shutdownSignals ? { shutdownSignals: options.shutdownSignals } : {}),
     logger: new DefaultLogger(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'].includes(level) ? level : 'INFO', (entry) => {
       const method = entry.level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
       logger[method]({ ...entry.meta }, entry.message);

@@ -8,19 +8,19 @@ import { type AgentSyncSettings, createActivities } from './activities';
 import { heartbeatWhileRunning } from './activity-heartbeats';
 import { ensureAgentSyncSchedule } from './agent-sync-schedule';
 import { ensureRetentionSchedule } from './retention-schedule';
-import { directoryUrlFromEnv, parseEnv } from './config';
+import { directoryUrlFromEnv, type Env, parseEnv } from './config';
 import { revokeApiKey } from './db/api-keys';
 import { createPool, type Db, migrateDatabase } from './db/pool';
 import { dispatchAndNotify, type EndedRuns, reconcile, type RunSignals, temporalEndedRuns, temporalRunSignals } from './assignment/dispatcher';
-import { createLogger, redactUrl } from './logger';
+import { createLogger, type Logger, redactUrl } from './logger';
 import type { RespondioClient } from './respondio/client';
 import { loadRoutingConfigFile, type RoutingConfig } from './routing-config';
 import { RuleVersions } from './rule-versions';
 import { ApiKeys } from './security/api-keys';
 import { type AesGcmCodec, refusingUnencrypted } from './security/codec';
-import { agentSyncSettings, dataConverter, payloadCodec, respondioClient, ROUTING_BUNDLE, temporalConnection } from './service';
+import { agentSyncSettings, dataConverter, payloadCodec, respondioClient, ROUTING_BUNDLE, runUntilSignalled, type Service, temporalConnection } from './service';
 import { logWithRequest } from './activity-log-context';
-import { findFreePort } from './infra/ports';
+import { findFreePort } from './local/ports';
 import { registry } from './metrics';
 import { routeTemporalLogs, temporalMetricsText } from './temporal';
 import { describeTemporalConnection, type TemporalConnectionOptions } from './temporal-connection';
@@ -158,7 +158,7 @@ export function prebuiltWorkflowBundle(): string | undefined {
   return existsSync(candidate) ? candidate : undefined;
 }
 
-export interface WorkerProcessOptions extends Omit<RoutingWorkerOptions, 'connection' | 'db'> {
+export interface WorkerServiceOptions extends Omit<RoutingWorkerOptions, 'connection' | 'db'> {
   temporal: TemporalConnectionOptions;
   databaseUrl: string;
   /** Called once the worker polls. */
@@ -166,70 +166,76 @@ export interface WorkerProcessOptions extends Omit<RoutingWorkerOptions, 'connec
 }
 
 /**
- * A worker process's whole life: connect, run until SIGINT/SIGTERM (Worker.run drains in-flight tasks), disconnect.
- * Without a directory key of its own, it makes one for its lifetime (it can: it has the database) and revokes it
- * when it stops; a crash leaves a key whose value died with the process.
+ * A worker with what it holds: its pool (migrated), its connection, and a directory key. Without a key of its own it
+ * makes one for its lifetime (it can: it has the database) and revokes it when it stops; a crash leaves a key whose
+ * value died with the process. stop() lets tasks in flight finish (SHUTDOWN_GRACE), then lets go of the rest.
  */
-export async function runWorker(options: WorkerProcessOptions): Promise<void> {
-  const db = createPool(options.databaseUrl);
+export function workerService(options: WorkerServiceOptions): Service & { ended(): Promise<void> } {
+  let db: Db | undefined;
+  let connection: NativeConnection | undefined;
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
   let minted: string | undefined;
-  try {
-    await migrateDatabase(db);
-    let directoryApiKey = options.directoryApiKey;
-    if (!directoryApiKey) {
-      const { key, record } = await new ApiKeys(db).create('read', `worker ${hostname()} pid ${process.pid} (built-in directory)`);
-      directoryApiKey = key;
-      minted = record.id;
-    }
-    const connection = await NativeConnection.connect(options.temporal);
-    try {
-      const worker = await createRoutingWorker({ ...options, directoryApiKey, connection, db });
-      const running = worker.run();
+  return {
+    async start() {
+      db = createPool(options.databaseUrl);
+      await migrateDatabase(db);
+      let directoryApiKey = options.directoryApiKey;
+      if (!directoryApiKey) {
+        const { key, record } = await new ApiKeys(db).create('read', `worker ${hostname()} pid ${process.pid} (built-in directory)`);
+        directoryApiKey = key;
+        minted = record.id;
+      }
+      connection = await NativeConnection.connect(options.temporal);
+      worker = await createRoutingWorker({ ...options, directoryApiKey, connection, db });
+      running = worker.run();
       options.onRunning?.();
+    },
+    /** When the worker stops by itself (the SDK's shutdown signals, when a process leaves them on). */
+    ended: async () => running,
+    async stop() {
+      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
       await running;
-    } finally {
-      await connection.close();
-    }
-  } finally {
-    if (minted) await revokeApiKey(db, minted).catch(() => undefined);
-    await db.end();
-  }
+      await connection?.close();
+      if (db && minted) await revokeApiKey(db, minted).catch(() => undefined);
+      await db?.end();
+    },
+  };
 }
 
-/** Production entry (`npm run worker`): connects to an existing Temporal server and PostgreSQL. */
-async function main(): Promise<void> {
-  const env = parseEnv();
-  const log = createLogger(env.LOG_LEVEL);
-  routeTemporalLogs(log, { metricsPort: await findFreePort() });
-  await serveWorkerMetrics(env.VIP_ROUTER_METRICS_PORT).then(
-    (server) => log.info({ port: (server.address() as { port: number }).port }, 'worker metrics at GET /metrics'),
-    // Routing goes on without its metrics rather than not at all.
-    (error: unknown) => log.error({ err: error, port: env.VIP_ROUTER_METRICS_PORT }, 'cannot serve the worker metrics'),
-  );
-  const { TEMPORAL_ADDRESS: temporalAddress, DATABASE_URL: databaseUrl } = env;
-  if (!temporalAddress || !databaseUrl) throw new Error('the worker needs TEMPORAL_ADDRESS and DATABASE_URL (npm start runs everything locally)');
-  const temporal = temporalConnection(env, temporalAddress);
-  const { codec, keys } = await payloadCodec({ generate: false });
-  const respondio = respondioClient(env);
-  await runWorker({
-    temporal,
-    databaseUrl,
-    namespace: env.TEMPORAL_NAMESPACE,
-    taskQueue: env.TEMPORAL_TASK_QUEUE,
-    codec,
-    workflowBundlePath: prebuiltWorkflowBundle(),
-    directoryUrl: directoryUrlFromEnv(env),
-    directoryApiKey: env.VIP_ROUTER_API_KEY,
-    // Each run keeps the rules it started with (by their version); this worker's own are recorded too.
-    routing: loadRoutingConfigFile(resolve(env.ROUTING_CONFIG)),
-    crmEnvNames: env.VIP_ROUTER_CRM_ENV,
-    acceptPlaintext: env.VIP_ROUTER_CODEC_PLAINTEXT === 'accept',
-    outbound: { webhookUrl: env.OUTBOUND_WEBHOOK_URL, webhookSecret: env.OUTBOUND_WEBHOOK_SECRET },
-    respondio,
-    agentSync: agentSyncSettings(env),
-    transcriptRetentionMs: env.VIP_ROUTER_TRANSCRIPT_RETENTION ?? null,
-    maxCachedWorkflows: env.VIP_ROUTER_WORKFLOW_CACHE,
-    onRunning: () =>
+/**
+ * The worker the environment describes (TEMPORAL_*, DATABASE_URL, ROUTING_CONFIG, VIP_ROUTER_*, RESPONDIO_*): what
+ * `npm run worker` runs, and `npm start` beside its API (with the codec it made).
+ */
+export function workerFromEnv(env: Env, log: Logger, given: { codec?: AesGcmCodec } = {}): Service {
+  let service: Service | undefined;
+  return {
+    async start() {
+      const { TEMPORAL_ADDRESS: temporalAddress, DATABASE_URL: databaseUrl } = env;
+      if (!temporalAddress || !databaseUrl) throw new Error('the worker needs TEMPORAL_ADDRESS and DATABASE_URL (npm start runs everything locally)');
+      const temporal = temporalConnection(env, temporalAddress);
+      const { codec, keys } = given.codec ? { codec: given.codec, keys: undefined } : await payloadCodec({ generate: false });
+      const respondio = respondioClient(env);
+      service = workerService({
+        temporal,
+        databaseUrl,
+        namespace: env.TEMPORAL_NAMESPACE,
+        taskQueue: env.TEMPORAL_TASK_QUEUE,
+        codec,
+        workflowBundlePath: prebuiltWorkflowBundle(),
+        directoryUrl: directoryUrlFromEnv(env),
+        directoryApiKey: env.VIP_ROUTER_API_KEY,
+        // Each run keeps the rules it started with (by their version); this worker's own are recorded too.
+        routing: loadRoutingConfigFile(resolve(env.ROUTING_CONFIG)),
+        crmEnvNames: env.VIP_ROUTER_CRM_ENV,
+        acceptPlaintext: env.VIP_ROUTER_CODEC_PLAINTEXT === 'accept',
+        outbound: { webhookUrl: env.OUTBOUND_WEBHOOK_URL, webhookSecret: env.OUTBOUND_WEBHOOK_SECRET },
+        respondio,
+        agentSync: agentSyncSettings(env),
+        transcriptRetentionMs: env.VIP_ROUTER_TRANSCRIPT_RETENTION ?? null,
+        maxCachedWorkflows: env.VIP_ROUTER_WORKFLOW_CACHE,
+      });
+      await service.start();
       log.info(
         {
           temporal: temporalAddress,
@@ -237,11 +243,30 @@ async function main(): Promise<void> {
           database: redactUrl(databaseUrl),
           taskQueue: env.TEMPORAL_TASK_QUEUE,
           codecKeys: codec.keyIds,
-          codecKeySource: keys.source,
+          ...(keys ? { codecKeySource: keys.source } : {}),
           respondio: respondio ? env.RESPONDIO_API_URL : 'off',
         },
         'worker running',
-      ),
+      );
+    },
+    stop: async () => service?.stop(),
+  };
+}
+
+/** Production entry (`npm run worker`): connects to an existing Temporal server and PostgreSQL. */
+async function main(): Promise<void> {
+  const env = parseEnv();
+  const log = createLogger(env.LOG_LEVEL);
+  routeTemporalLogs(log, { metricsPort: await findFreePort(), shutdownSignals: [] });
+  await serveWorkerMetrics(env.VIP_ROUTER_METRICS_PORT).then(
+    (server) => log.info({ port: (server.address() as { port: number }).port }, 'worker metrics at GET /metrics'),
+    // Routing goes on without its metrics rather than not at all.
+    (error: unknown) => log.error({ err: error, port: env.VIP_ROUTER_METRICS_PORT }, 'cannot serve the worker metrics'),
+  );
+  await runUntilSignalled(log, async (started) => {
+    const worker = workerFromEnv(env, log);
+    await worker.start();
+    started('worker', worker.stop);
   });
 }
 

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { REPO_ROOT } from '../tools/repo';
 
-const REPO_ROOT = join(__dirname, '..');
 
 /** `npm run bench -- --smoke`: the benchmark's whole path on its own servers, 20 conversations per arm. */
 describe('npm run bench -- --smoke', () => {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Harness } from './support/harness';
-import { envWithout, run, STEERING_VARS, TEST_RUNNER_VARS } from './support/processes';
+import { envWithout, STEERING_VARS, TEST_RUNNER_VARS } from './support/processes';
+import { launch } from '../src/local/processes';
+import { REPO_ROOT } from '../tools/repo';
 
-const REPO_ROOT = resolve(__dirname, '..');
 
 /** `npm run api-key`: keys made, listed and revoked from the command line, against the service's database. */
 describe('npm run api-key', () => {
@@ -15,10 +15,10 @@ describe('npm run api-key', () => {
   after(() => h.close());
 
   const apiKey = async (...args: string[]) => {
-    const proc = run('api-key', process.execPath, ['--import', 'tsx', 'src/cli/api-key.ts', ...args], REPO_ROOT, {
+    const proc = launch('api-key', process.execPath, ['--import', 'tsx', 'src/cli/api-key.ts', ...args], { cwd: REPO_ROOT, env: {
       ...envWithout([...STEERING_VARS, ...TEST_RUNNER_VARS]),
       DATABASE_URL: h.databaseUrl,
-    });
+    } });
     const exit = await proc.exited;
     return { code: exit.code, output: proc.output() };
   };

@@ -3,17 +3,19 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { createPool } from '../src/db/pool';
 import { generateCodecKey } from '../src/security/codec';
 import { dataConverter } from '../src/service';
 import { testCodec } from './support/codec';
-import { findFreePort } from '../src/infra/ports';
+import { findFreePort } from '../src/local/ports';
 import { askedThenRouted } from './support/paths';
-import { envWithout, Hopeless, type Proc, request, run, STEERING_VARS, TEST_RUNNER_VARS, waitFor } from './support/processes';
+import { envWithout, request, STEERING_VARS, TEST_RUNNER_VARS } from './support/processes';
+import { Hopeless, launch, type Launched, waitUntil } from '../src/local/processes';
 import { acquireTestServers, createScratchDatabase } from './support/servers';
+import { REPO_ROOT } from '../tools/repo';
 
 /**
  * What the README's "Production" section and the Dockerfile promise: `npm run build` produces the two entries, the
@@ -27,7 +29,6 @@ import { acquireTestServers, createScratchDatabase } from './support/servers';
  * dist file that reaches into src/ or requires a devDependency fails here as it would in the image.
  */
 
-const REPO_ROOT = resolve(__dirname, '..');
 const BUILD_DEADLINE_MS = 180_000;
 const START_DEADLINE_MS = 20_000;
 const STEP_DEADLINE_MS = 15_000;
@@ -35,7 +36,7 @@ const STOP_DEADLINE_MS = 15_000;
 
 /** The top-level node_modules entries `npm prune --omit=dev` would keep (npm ls reads the tree; no registry). */
 async function productionPackages(): Promise<string[]> {
-  const ls = run('npm ls', 'npm', ['ls', '--omit=dev', '--all', '--parseable'], REPO_ROOT, { ...process.env, NODE_TEST_CONTEXT: undefined });
+  const ls = launch('npm ls', 'npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: REPO_ROOT, env: { ...process.env, NODE_TEST_CONTEXT: undefined } });
   await ls.exited; // a non-zero exit (say an extraneous package) still lists the tree
   // Top level only: <root>/node_modules/<name> or <root>/node_modules/@scope/<name> (root possibly a symlink's target).
   const top = /^(?:(?!\/node_modules\/).)*\/node_modules\/((?:@[^/]+\/)?[^/]+)$/;
@@ -48,7 +49,7 @@ async function productionPackages(): Promise<string[]> {
 }
 
 /** SIGKILL, for after(): only processes this file started, by pid. */
-function kill(proc: Proc | undefined): void {
+function kill(proc: Launched | undefined): void {
   if (!proc?.child.pid || proc.exit) return;
   try {
     proc.child.kill('SIGKILL');
@@ -72,14 +73,14 @@ describe('production entries (npm run build, node dist/src/worker.js, node dist/
   let imageDir: string;
   let api: string;
   let env: NodeJS.ProcessEnv;
-  let worker: Proc | undefined;
-  let server: Proc | undefined;
+  let worker: Launched | undefined;
+  let server: Launched | undefined;
   let bundleSha256: string;
   let metricsPort = 0;
 
   const context = () =>
     [worker, server]
-      .filter((p): p is Proc => p !== undefined)
+      .filter((p): p is Launched => p !== undefined)
       .map((p) => `--- ${p.name} output${p.exit ? ` (exited ${p.exit.signal ?? p.exit.code})` : ''} ---\n${p.output()}`)
       .join('\n');
 
@@ -90,16 +91,15 @@ describe('production entries (npm run build, node dist/src/worker.js, node dist/
 
   let lastStatus: unknown;
   const reaches = (contactId: string, state: string) =>
-    waitFor(
+    waitUntil(
       `conversation ${contactId} reaches state ${state}`,
-      STEP_DEADLINE_MS,
       async () => {
         for (const p of [worker, server]) if (p?.exit) throw new Hopeless(`${p.name} exited with ${p.exit.signal ?? p.exit.code}`);
         const status = await statusOf(contactId);
         lastStatus = status;
         return status?.state === state ? status : undefined;
       },
-      () => `last status: ${JSON.stringify(lastStatus)}\n${context()}`,
+      { timeoutMs: STEP_DEADLINE_MS, detail: () => `last status: ${JSON.stringify(lastStatus)}\n${context()}` },
     );
 
   before(async () => {
@@ -122,7 +122,7 @@ describe('production entries (npm run build, node dist/src/worker.js, node dist/
 
   it('npm run build writes both entries, the SQL migrations and the prebuilt workflow bundle', async () => {
     const started = Date.now();
-    const build = run('npm run build', 'npm', ['run', 'build'], REPO_ROOT, { ...process.env, NODE_TEST_CONTEXT: undefined });
+    const build = launch('npm run build', 'npm', ['run', 'build'], { cwd: REPO_ROOT, env: { ...process.env, NODE_TEST_CONTEXT: undefined } });
     const exit = await Promise.race([
       build.exited,
       new Promise<undefined>((done) => setTimeout(() => done(undefined), BUILD_DEADLINE_MS).unref()),
@@ -135,6 +135,8 @@ describe('production entries (npm run build, node dist/src/worker.js, node dist/
     for (const file of ['src/worker.js', 'src/api/server.js', 'workflow-bundle.js']) {
       assert.ok(existsSync(join(dist, file)), `dist/${file} is missing`);
     }
+    // tsconfig.build.json compiles the product only: the tooling and the tests are not in the image.
+    assert.deepEqual((await readdir(dist)).filter((name) => ['tools', 'test', 'scripts'].includes(name)), [], 'dist/ holds no tools/, test/ or scripts/');
     const sourceMigrations = (await readdir(join(REPO_ROOT, 'src/db/migrations'))).filter((f) => f.endsWith('.sql')).sort();
     const builtMigrations = (await readdir(join(dist, 'src/db/migrations'))).filter((f) => f.endsWith('.sql')).sort();
     assert.ok(sourceMigrations.length > 0);
@@ -185,24 +187,24 @@ describe('production entries (npm run build, node dist/src/worker.js, node dist/
     // The worker logs at info (the compose default): the SDK reports bundling from source at info, so its absence
     // below means something; the API at warn keeps the output short.
     const started = Date.now();
-    worker = run('worker', process.execPath, ['dist/src/worker.js'], imageDir, { ...env, LOG_LEVEL: 'info' });
-    server = run('api', process.execPath, ['dist/src/api/server.js'], imageDir, { ...env, LOG_LEVEL: 'warn' });
+    worker = launch('worker', process.execPath, ['dist/src/worker.js'], { cwd: imageDir, env: { ...env, LOG_LEVEL: 'info' } });
+    server = launch('api', process.execPath, ['dist/src/api/server.js'], { cwd: imageDir, env: { ...env, LOG_LEVEL: 'warn' } });
     const alive = () => {
       for (const p of [worker, server]) if (p?.exit) throw new Hopeless(`${p.name} exited early with ${p.exit.signal ?? p.exit.code}`);
     };
     await Promise.all([
-      waitFor('GET /readyz answers 200', START_DEADLINE_MS, async () => {
+      waitUntil('GET /readyz answers 200', async () => {
         alive();
         if ((await request(`${api}/readyz`)).status !== 200) return undefined;
         timings['api ready'] = Date.now() - started;
         return true;
-      }, context),
-      waitFor('the worker logs "worker running"', START_DEADLINE_MS, async () => {
+      }, { timeoutMs: START_DEADLINE_MS, detail: context }),
+      waitUntil('the worker logs "worker running"', async () => {
         alive();
         if (!worker!.output().includes('"worker running"')) return undefined;
         timings['worker polling'] = Date.now() - started;
         return true;
-      }, context),
+      }, { timeoutMs: START_DEADLINE_MS, detail: context }),
     ]);
     const running = worker.output().split('\n').find((line) => line.includes('"worker running"'))!;
     assert.equal(JSON.parse(running).taskQueue, taskQueue);
@@ -213,7 +215,7 @@ describe('production entries (npm run build, node dist/src/worker.js, node dist/
 
   it('the operator commands run from the image, without the development packages (npm run api-key in a container)', async () => {
     assert.ok(env, 'the start step ran');
-    const listing = run('api-key list', process.execPath, ['dist/src/cli/api-key.js', 'list'], imageDir, env);
+    const listing = launch('api-key list', process.execPath, ['dist/src/cli/api-key.js', 'list'], { cwd: imageDir, env });
     const exit = await Promise.race([listing.exited, new Promise<undefined>((done) => setTimeout(() => done(undefined), START_DEADLINE_MS).unref())]);
     if (!exit) listing.child.kill('SIGKILL');
     assert.deepEqual(exit, { code: 0, signal: null }, listing.output());
@@ -309,7 +311,7 @@ describe('production entries (npm run build, node dist/src/worker.js, node dist/
 
   it('both exit with code 0 within 15 s of SIGTERM', async () => {
     mustBeRunning();
-    const stop = async (proc: Proc) => {
+    const stop = async (proc: Launched) => {
       const started = Date.now();
       proc.child.kill('SIGTERM');
       const exit = await Promise.race([

@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { parseEnv } from '../src/config';
-import { resolveTemporalBinaryWithAttempts, temporalCacheDir } from '../src/infra/temporal-cli';
+import { resolveTemporalBinaryWithAttempts, temporalCacheDir } from '../src/local/temporal-cli';
 import { parseRoutingConfig } from '../src/routing-config';
 import { CODEC_KEYS_ENV, CODEC_KEYS_FILE_ENV, generateCodecKey, loadCodecKeys } from '../src/security/codec';
 import { Harness } from './support/harness';
+import { REPO_ROOT } from '../tools/repo';
 
-const root = join(__dirname, '..');
-const readme = readFileSync(join(root, 'README.md'), 'utf8');
+const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
 
 /** The text of a `## heading` section, up to the next `## `. */
 function section(heading: string): string {
@@ -73,7 +73,7 @@ async function usesBinaryFrom(kind: 'cli' | 'test-server', name: string): Promis
 function envSchemaVariables(): string[] {
   const names = new Set<string>();
   for (const file of ['src/config.ts', 'src/temporal-connection.ts']) {
-    for (const match of readFileSync(join(root, file), 'utf8').matchAll(/^ {2}([A-Z][A-Z0-9_]*): /gm)) names.add(match[1]!);
+    for (const match of readFileSync(join(REPO_ROOT, file), 'utf8').matchAll(/^ {2}([A-Z][A-Z0-9_]*): /gm)) names.add(match[1]!);
   }
   return [...names].filter(envSchemaKnows).sort();
 }
@@ -176,7 +176,7 @@ describe('README', () => {
   });
 
   it('names only npm scripts that exist', () => {
-    const scripts = Object.keys((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts);
+    const scripts = Object.keys((JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts);
     const named = new Set([...readme.matchAll(/\bnpm (start|test)\b|\bnpm run (?:-s )?([a-z][\w:-]*)/g)].map((m) => m[1] ?? m[2]!));
     assert.ok(named.has('start') && named.has('test') && named.has('api-key'), `the commands were found: ${[...named].join(', ')}`);
     assert.deepEqual([...named].filter((name) => !scripts.includes(name)), [], 'named in the README, missing from package.json');

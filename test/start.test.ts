@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { findFreePort } from '../src/infra/ports';
-import { resolveTemporalBinary } from '../src/infra/temporal-cli';
+import { findFreePort } from '../src/local/ports';
+import { resolveTemporalBinary } from '../src/local/temporal-cli';
 import { payloadTexts } from './support/history';
-import { envWithout, type Proc, request, run, STEERING_VARS, waitFor } from './support/processes';
+import { envWithout, request, STEERING_VARS } from './support/processes';
+import { launch, type Launched, waitUntil } from '../src/local/processes';
+import { REPO_ROOT } from '../tools/repo';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 
 /**
  * What the README promises about `npm start`: the real entry, on a fresh data dir, starts its own PostgreSQL and
@@ -14,10 +19,15 @@ import { envWithout, type Proc, request, run, STEERING_VARS, waitFor } from './s
  * without leaving processes behind, and a second start on the same data dir carries on where the first one stopped.
  */
 
-const REPO_ROOT = resolve(__dirname, '..');
 const START_DEADLINE_MS = 45_000;
 const STEP_DEADLINE_MS = 15_000;
 const STOP_DEADLINE_MS = 20_000;
+/** How long the slow CRM takes to answer: a lookup in flight when Ctrl-C comes, well inside the worker's 10 s grace. */
+const CRM_DELAY_MS = 3_000;
+/** The lines a stop in order logs, in that order. */
+const STOP_LINES = ['API stopped', 'worker stopped', 'Temporal dev server stopped', 'PostgreSQL stopped'];
+/** What a worker logs when Temporal or PostgreSQL went away under it. */
+const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|connection (refused|terminated|error)|Connection terminated|transport error|UNAVAILABLE|terminating connection due to administrator command|Cannot use a pool after calling end/i;
 
 
 
@@ -44,7 +54,7 @@ async function survivors(dataDir: string, groupId: number): Promise<string[]> {
   return found;
 }
 
-function killGroup(service: Proc | undefined): void {
+function killGroup(service: Launched | undefined): void {
   if (!service?.child.pid) return;
   try {
     process.kill(-service.child.pid, 'SIGKILL');
@@ -58,7 +68,7 @@ describe('npm start (src/main.ts)', { timeout: 120_000 }, () => {
   let env: NodeJS.ProcessEnv;
   let api: string;
   let uiPort: number;
-  let service: Proc | undefined;
+  let service: Launched | undefined;
   const timings: Record<string, number> = {};
   const runId = Date.now().toString(36);
   const vipContact = `readme-ana-${runId}`;
@@ -70,18 +80,17 @@ describe('npm start (src/main.ts)', { timeout: 120_000 }, () => {
   async function boot(): Promise<number> {
     const started = Date.now();
     // Its own process group: after() can take the whole tree down, and a group SIGINT is what Ctrl-C sends.
-    service = run('service', process.execPath, ['--import', 'tsx', 'src/main.ts'], REPO_ROOT, env, { detached: true });
+    service = launch('service', process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: REPO_ROOT, env, detached: true });
     const current = service;
     let processes: string[] = [];
-    await waitFor(
+    await waitUntil(
       'GET /readyz answers 200',
-      START_DEADLINE_MS,
       async () => {
         if (current.exit) throw new Error(`the service exited early with ${current.exit.signal ?? current.exit.code}`);
         processes = await survivors(dataDir, current.child.pid!);
         return (await request(`${api}/readyz`)).status === 200 ? true : undefined;
       },
-      () => `--- its processes at the last probe ---\n${processes.join('\n')}\n${context()}`,
+      { timeoutMs: START_DEADLINE_MS, detail: () => `--- its processes at the last probe ---\n${processes.join('\n')}\n${context()}` },
     );
     return Date.now() - started;
   }
@@ -123,14 +132,13 @@ describe('npm start (src/main.ts)', { timeout: 120_000 }, () => {
   const statusOf = async (contactId: string) => (await call(`${api}/v1/conversations/${contactId}`)).body;
 
   const reaches = (contactId: string, state: string) =>
-    waitFor(
+    waitUntil(
       `conversation ${contactId} reaches state ${state}`,
-      STEP_DEADLINE_MS,
       async () => {
         const status = await statusOf(contactId);
         return status?.state === state ? status : undefined;
       },
-      context,
+      { timeoutMs: STEP_DEADLINE_MS, detail: context },
     );
 
   before(async () => {
@@ -164,18 +172,17 @@ describe('npm start (src/main.ts)', { timeout: 120_000 }, () => {
   it('starts on an empty data dir and becomes ready', async () => {
     timings['first start'] = await boot();
     // The admin key comes last, with a curl line to try it.
-    const printed = await waitFor('the startup lines', 5_000, async () =>
-      /curl -H "Authorization: Bearer/.test(service!.output()) ? service!.output() : undefined,
-      context,
+    const printed = await waitUntil(
+      'the startup lines',
+      async () => (/curl -H "Authorization: Bearer/.test(service!.output()) ? service!.output() : undefined),
+      { timeoutMs: 5_000, detail: context },
     );
     assert.match(printed, new RegExp(`vip-router API\\s+http://(localhost|127\\.0\\.0\\.1):${env.PORT}\\b`));
     assert.match(printed, new RegExp(`Temporal UI\\s+http://(localhost|127\\.0\\.0\\.1):${uiPort}\\b`));
     adminKey = /Your admin API key[^\n]*\n\s*\n\s*(vr_\S+)/.exec(printed)?.[1] ?? '';
     assert.ok(adminKey, `the first start prints an admin key\n${printed}`);
     assert.equal((await request(`${api}/v1/agents`)).status, 401, 'the API needs it');
-    await waitFor('the Temporal UI answers 200', STEP_DEADLINE_MS, async () =>
-      (await request(`http://127.0.0.1:${uiPort}/`)).status === 200 ? true : undefined,
-    );
+    await waitUntil('the Temporal UI answers 200', async () => (await request(`http://127.0.0.1:${uiPort}/`)).status === 200, { timeoutMs: STEP_DEADLINE_MS });
     const { body } = await call(`${api}/v1/agents`);
     assert.deepEqual(
       body.agents.map((a: { id: string }) => a.id).sort(),
@@ -236,9 +243,9 @@ describe('npm start (src/main.ts)', { timeout: 120_000 }, () => {
     const temporalCli = await resolveTemporalBinary('cli');
     assert.equal(temporalCli.type, 'existing-path');
     const show = async (...extra: string[]) => {
-      const shown = run('temporal workflow show', (temporalCli as { path: string }).path, [
+      const shown = launch('temporal workflow show', (temporalCli as { path: string }).path, [
         'workflow', 'show', '--workflow-id', `conversation-${noEmailContact}`, '--address', `127.0.0.1:${env.TEMPORAL_PORT}`, '-o', 'json', ...extra,
-      ], REPO_ROOT, process.env);
+      ], { cwd: REPO_ROOT, env: process.env });
       const exit = await shown.exited;
       assert.deepEqual(exit, { code: 0, signal: null }, shown.output());
       return shown.output();
@@ -293,6 +300,46 @@ describe('npm start (src/main.ts)', { timeout: 120_000 }, () => {
         assert.equal(bytes.indexOf(email), -1, `${name} holds ${email}`);
       }
       assert.equal(bytes.indexOf('Nadia'), -1, `${name} holds the contact's name`);
+    }
+  });
+  it('stops in order on Ctrl-C with a conversation in flight: the API, the worker (its CRM call finishes), then Temporal and PostgreSQL', async () => {
+    // A CRM that answers after CRM_DELAY_MS: the conversation's lookup is in flight when the terminal's SIGINT comes.
+    const lookups: Array<{ answered: boolean }> = [];
+    const crm = createServer((req, res: ServerResponse) => {
+      const lookup = { answered: false };
+      lookups.push(lookup);
+      res.once('finish', () => (lookup.answered = true));
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ customerType: 'Regular' })), CRM_DELAY_MS);
+    });
+    await new Promise<void>((listening) => crm.listen(0, '127.0.0.1', listening));
+    try {
+      const routing = parseYaml(await readFile(join(REPO_ROOT, 'config', 'routing.yaml'), 'utf8'));
+      routing.crm.url = `http://127.0.0.1:${(crm.address() as AddressInfo).port}/customers?email={{email}}`;
+      const routingFile = join(dataDir, 'routing-slow-crm.yaml');
+      await writeFile(routingFile, toYaml(routing));
+      env = { ...env, ROUTING_CONFIG: routingFile, LOG_LEVEL: 'info' };
+      await boot();
+
+      const contactId = `in-flight-${runId}`;
+      const opened = await postJson(`${api}/v1/conversations`, { contact: { id: contactId, email: 'carol@example.com' } });
+      assert.equal(opened.status, 202, JSON.stringify(opened.body));
+      await waitUntil('the CRM lookup in flight', async () => lookups.length > 0, { timeoutMs: STEP_DEADLINE_MS, detail: context });
+      const before = service!.output().length;
+      const stopping = service!;
+      timings['stop with a CRM call in flight'] = await stop('group');
+      const after = stopping.output().slice(before).split('\n');
+
+      assert.ok(lookups[0]!.answered, 'the CRM call in flight was let finish');
+      const messages = after.map((line) => (line.startsWith('{') ? (JSON.parse(line) as { msg?: string }).msg : undefined));
+      assert.deepEqual(
+        messages.filter((msg) => msg !== undefined && STOP_LINES.includes(msg)),
+        STOP_LINES,
+        `stopped in order\n${after.join('\n')}`,
+      );
+      assert.deepEqual(after.filter((line) => CONNECTION_ERROR.test(line)), [], 'no connection errors while stopping');
+    } finally {
+      crm.closeAllConnections();
+      crm.close();
     }
   });
 });

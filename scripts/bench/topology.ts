@@ -2,19 +2,20 @@ import { readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
-import { startEmbeddedPostgres } from '../../src/infra/embedded-postgres';
-import { findFreePort } from '../../src/infra/ports';
+import { startEmbeddedPostgres } from '../../src/local/embedded-postgres';
+import { findFreePort } from '../../src/local/ports';
 import type { TemporalConnectionOptions } from '../../src/temporal-connection';
-import { startTemporalDevServer } from '../../src/infra/temporal-dev-server';
-import { temporalCliPath } from '../../src/infra/cluster';
-import { startTemporalCluster, TEMPORAL_SERVICES } from '../../src/infra/temporal-cluster';
-import { resolveTemporalServer } from '../../src/infra/temporal-server';
+import { startTemporalDevServer } from '../../src/local/temporal-dev-server';
+import { temporalCliPath } from '../../tools/cluster/cluster';
+import { startTemporalCluster, TEMPORAL_SERVICES } from '../../tools/cluster/temporal-cluster';
+import { resolveTemporalServer } from '../../tools/cluster/temporal-server';
 import { ApiKeys } from '../../src/security/api-keys';
 import { generateCodecKey } from '../../src/security/codec';
 import { FAILURE_CONVERTER_PATH } from '../../src/service';
 import { ROUTING_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { buildWorkflowBundle, quietLogger } from '../../test/support/servers';
-import { type Proc, run } from '../../test/support/processes';
+import { launch, type Launched, waitUntil } from '../../src/local/processes';
+import { REPO_ROOT } from '../../tools/repo';
 
 export const TASK_QUEUE = 'vip-router-bench';
 export const SIGNING_KEY = 'bench-webhook-signing-key';
@@ -30,19 +31,12 @@ export interface Topology {
   codecKeys: string;
   pids(): Promise<Record<'worker' | 'api' | 'temporal' | 'postgres', number[]>>;
   restartWorker(): Promise<void>;
-  worker(): Proc;
+  worker(): Launched;
   stop(): Promise<void>;
 }
 
-const REPO = join(__dirname, '..', '..');
-
-async function waitForLine(proc: Proc, line: string, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!proc.output().includes(line)) {
-    if (proc.exit) throw new Error(`${what} exited early:\n${proc.output()}`);
-    if (Date.now() > deadline) throw new Error(`${what} not ready in ${timeoutMs} ms:\n${proc.output()}`);
-    await new Promise((tick) => setTimeout(tick, 50));
-  }
+async function waitForLine(proc: Launched, line: string, what: string, timeoutMs = 60_000): Promise<void> {
+  await waitUntil(`${what} ready`, async () => proc.output().includes(line), { timeoutMs, intervalMs: 50, gone: proc.gone, detail: proc.output });
 }
 
 /** Every process whose command line or working directory is under `dir` (postgres renames its backends). */
@@ -94,19 +88,19 @@ export async function startTopology(scratch: string, log: (line: string) => void
     VIP_ROUTER_API_URL: apiUrl,
     LOG_LEVEL: 'warn',
   };
-  const api = run('api', process.execPath, ['--import', 'tsx', 'src/api/server.ts'], REPO, {
+  const api = launch('api', process.execPath, ['--import', 'tsx', 'src/api/server.ts'], { cwd: REPO_ROOT, env: {
     ...env,
     ...temporal.apiEnv,
     PORT: String(port),
     RESPONDIO_WEBHOOK_SIGNING_KEYS: SIGNING_KEY,
     VIP_ROUTER_RATE_LIMIT: '1000000/1s',
-  });
+  } });
   stops.push(async () => {
     api.child.kill('SIGTERM');
     await api.exited;
   });
   const workerEnv = { ...env, ...temporal.workerEnv, VIP_ROUTER_API_KEY: workerKey, BENCH_WORKFLOW_BUNDLE: routingBundle, BENCH_REFERENCE_BUNDLE: referenceBundle };
-  let worker = run('worker', process.execPath, ['--import', 'tsx', 'scripts/bench/worker.ts'], REPO, workerEnv);
+  let worker = launch('worker', process.execPath, ['--import', 'tsx', 'scripts/bench/worker.ts'], { cwd: REPO_ROOT, env: workerEnv });
   stops.push(async () => {
     worker.child.kill('SIGTERM');
     await worker.exited;
@@ -142,7 +136,7 @@ export async function startTopology(scratch: string, log: (line: string) => void
     async restartWorker() {
       worker.child.kill('SIGTERM');
       await worker.exited;
-      worker = run('worker', process.execPath, ['--import', 'tsx', 'scripts/bench/worker.ts'], REPO, workerEnv);
+      worker = launch('worker', process.execPath, ['--import', 'tsx', 'scripts/bench/worker.ts'], { cwd: REPO_ROOT, env: workerEnv });
       await waitForLine(worker, 'bench worker running', 'the bench worker');
     },
     async stop() {
@@ -192,5 +186,5 @@ async function startClusterServer(scratch: string, postgresUrl: string, log: (li
     cli: await temporalCliPath(log),
     log,
   });
-  return { connection: cluster.connection, workerEnv: cluster.workerEnv, apiEnv: cluster.apiEnv, stop: () => cluster.stop(), pids: () => TEMPORAL_SERVICES.map((service) => cluster.process(service).pid!) };
+  return { connection: cluster.connection, workerEnv: cluster.workerEnv, apiEnv: cluster.apiEnv, stop: () => cluster.stop(), pids: () => TEMPORAL_SERVICES.map((service) => cluster.process(service).child.pid!) };
 }

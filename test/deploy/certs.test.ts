@@ -12,22 +12,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { type ClientComponent, CLIENT_COMPONENTS, FRONTEND_SERVER_NAME, INTERNODE_SERVER_NAME } from '../../src/infra/pki';
+import { type ClientComponent, CLIENT_COMPONENTS, FRONTEND_SERVER_NAME, INTERNODE_SERVER_NAME } from '../../tools/pki';
+import { REPO_ROOT } from '../../tools/repo';
 
 const COMPONENTS = Object.keys(CLIENT_COMPONENTS) as ClientComponent[];
 
-const ROOT = join(__dirname, '..', '..');
-const SCRIPT = join(ROOT, 'scripts', 'certs.ts');
+const SCRIPT = join(REPO_ROOT, 'scripts', 'certs.ts');
 
 function certs(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', SCRIPT, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', SCRIPT, ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** The same, without waiting: for the runs that make nothing. */
 function certsAsync(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, ['--import', 'tsx', SCRIPT, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', SCRIPT, ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 }, (error, stdout, stderr) => {
       done({ status: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr });
     });
   });
@@ -152,7 +152,7 @@ describe('npm run certs', () => {
 
   it('the default --dir (.data/certs) is ignored by git, as is deploy/certs', () => {
     for (const path of ['.data/certs/worker.key', 'deploy/certs/admin.key']) {
-      assert.doesNotThrow(() => execFileSync('git', ['check-ignore', '-q', path], { cwd: ROOT }), `${path} is not git-ignored`);
+      assert.doesNotThrow(() => execFileSync('git', ['check-ignore', '-q', path], { cwd: REPO_ROOT }), `${path} is not git-ignored`);
     }
   });
 });

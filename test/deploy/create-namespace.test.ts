@@ -4,9 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { findFreePort } from '../../src/infra/ports';
-import { resolveTemporalBinary } from '../../src/infra/temporal-cli';
-import { TEMPORAL_DEPLOY_DIR } from '../../src/infra/temporal-cluster';
+import { findFreePort } from '../../src/local/ports';
+import { resolveTemporalBinary } from '../../src/local/temporal-cli';
+import { TEMPORAL_DEPLOY_DIR } from '../../tools/cluster/temporal-cluster';
 import { acquireTestServers } from '../support/servers';
 
 const execFileAsync = promisify(execFile);

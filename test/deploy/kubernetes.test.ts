@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 
 import type { Client } from '@temporalio/client';
@@ -32,6 +32,7 @@ import {
   type KubernetesDocument,
   type KubernetesSchemas,
 } from '../support/kubernetes-schema';
+import { REPO_ROOT } from '../../tools/repo';
 
 // ---------------------------------------------------------------- types (shape guaranteed by the schema check)
 
@@ -125,16 +126,7 @@ interface Manifest {
 
 // ---------------------------------------------------------------- helpers
 
-function findRepoRoot(start: string): string {
-  for (let dir = start; ; dir = dirname(dir)) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'vip-router') return dir;
-    if (dirname(dir) === dir) throw new Error(`no vip-router package.json above ${start}`);
-  }
-}
-
-const ROOT = findRepoRoot(__dirname);
-const DIR = join(ROOT, 'deploy', 'kubernetes');
+const DIR = join(REPO_ROOT, 'deploy', 'kubernetes');
 const KUSTOMIZATION = 'kustomization.yaml';
 const SECRET_EXAMPLE = 'secret.example.yaml';
 const SECRET_NAME = 'vip-router';
@@ -175,7 +167,7 @@ function manifestsOf(files: string[]): Manifest[] {
 }
 
 function loadCompose(): { services: Record<string, { command?: string[]; stop_grace_period?: string }> } {
-  const doc = parseDocument(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true });
+  const doc = parseDocument(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true });
   assert.deepEqual(doc.errors.map(String), []);
   return doc.toJS() as { services: Record<string, { command?: string[]; stop_grace_period?: string }> };
 }
@@ -256,7 +248,7 @@ describe('deploy/kubernetes', () => {
       t.diagnostic(`schemas: ${schemas.dir}`);
       assert.equal(schemas.packageVersion, KUBERNETES_VALIDATE_VERSION);
       assert.ok(schemas.dir.endsWith(`v${KUBERNETES_VERSION}-local-strict`), schemas.dir);
-      assert.ok(!schemas.dir.startsWith(ROOT), 'the schemas must come from the installed package, not from this repo');
+      assert.ok(!schemas.dir.startsWith(REPO_ROOT), 'the schemas must come from the installed package, not from this repo');
       const deploymentSchema = JSON.parse(readFileSync(join(schemas.dir, 'deployment-apps-v1.json'), 'utf8')) as Record<string, unknown>;
       assert.equal(deploymentSchema.$schema, 'https://json-schema.org/draft/2020-12/schema');
       assert.equal(deploymentSchema.additionalProperties, false, 'the strict variant');
@@ -565,7 +557,7 @@ describe('deploy/kubernetes', () => {
     });
 
     it('run as the non-root node user (numeric, so the kubelet can check), read-only, no privileges, no service links, no token', () => {
-      assert.match(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'), /^USER node$/m, 'the image runs as node (uid 1000 in the node images)');
+      assert.match(readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8'), /^USER node$/m, 'the image runs as node (uid 1000 in the node images)');
       for (const deployment of [worker, api]) {
         const pod = deployment.spec.template.spec;
         const name = deployment.metadata.name;

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { envWithout, run, TEST_RUNNER_VARS, waitFor } from '../support/processes';
+import { envWithout, TEST_RUNNER_VARS } from '../support/processes';
+import { launch, waitUntil } from '../../src/local/processes';
 import { acquireTestServers, createScratchDatabase } from '../support/servers';
 
 /**
@@ -23,12 +24,12 @@ describe('a transaction whose PostgreSQL connection is cut', () => {
   after(() => release());
 
   it('rolls back and leaves the process running (src/db/pool.ts inTransaction)', async () => {
-    const child = run('transaction', process.execPath, ['--import', 'tsx', join(__dirname, '..', 'support', 'faults', 'transaction-child.ts')], process.cwd(), {
+    const child = launch('transaction', process.execPath, ['--import', 'tsx', join(__dirname, '..', 'support', 'faults', 'transaction-child.ts')], { cwd: process.cwd(), env: {
       ...envWithout(TEST_RUNNER_VARS),
       DATABASE_URL: databaseUrl,
-    });
+    } });
     try {
-      const backend = await waitFor('the child is inside its transaction', 20_000, async () => /backend (\d+)/.exec(child.output())?.[1], () => child.output());
+      const backend = await waitUntil('the child is inside its transaction', async () => /backend (\d+)/.exec(child.output())?.[1], { timeoutMs: 20_000, detail: () => child.output() });
       const admin = new pg.Client({ connectionString: databaseUrl });
       await admin.connect();
       try {

@@ -7,9 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Connection } from '@temporalio/client';
 import { Client } from 'pg';
-import { resolveTemporalBinary, resolveTemporalBinaryWithAttempts } from '../../src/infra/temporal-cli';
-import { startTemporalDevServer } from '../../src/infra/temporal-dev-server';
-import { startEmbeddedPostgres } from '../../src/infra/embedded-postgres';
+import { resolveTemporalBinary, resolveTemporalBinaryWithAttempts } from '../../src/local/temporal-cli';
+import { startTemporalDevServer } from '../../src/local/temporal-dev-server';
+import { startEmbeddedPostgres } from '../../src/local/embedded-postgres';
 
 const execFileAsync = promisify(execFile);
 

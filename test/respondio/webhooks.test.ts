@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../../src/api/app';
 import { createPool } from '../../src/db/pool';
-import { findFreePort } from '../../src/infra/ports';
+import { findFreePort } from '../../src/local/ports';
 import { createLogger } from '../../src/logger';
 import { ApiKeys } from '../../src/security/api-keys';
 import { workflowIdForContact } from '../../src/workflows/messages';
@@ -23,6 +23,7 @@ import {
 } from '../support/respondio-payloads';
 import { startRespondioStandIn, type RespondioStandIn } from '../support/respondio-standin';
 import { createScratchDatabase } from '../support/servers';
+import { waitUntil } from '../../src/local/processes';
 
 const TOKEN = 'respondio-test-token-webhooks';
 /** Two webhooks configured in respond.io, each with its own key. */
@@ -57,10 +58,10 @@ describe('respond.io webhooks', () => {
         () => false,
       );
   const applied = (eventId: string) =>
-    waitUntil(async () => {
+    waitUntil(`event ${eventId} applied`, async () => {
       const [row] = await events(eventId);
       return row && row.status !== 'pending' ? row : undefined;
-    });
+    }, { timeoutMs: 20_000 });
 
   it('accepts an event signed with any of the configured keys (base64 HMAC-SHA256 of the raw body)', async () => {
     for (const key of KEYS) {
@@ -204,10 +205,10 @@ describe('respond.io webhooks', () => {
       const answeredInMs = performance.now() - started;
       assert.equal(response.status, 200);
       console.log(`# webhook answered in ${answeredInMs.toFixed(1)} ms with Temporal unreachable`);
-      const retried = await waitUntil(async () => {
+      const retried = await waitUntil('a second attempt of the event', async () => {
         const { rows } = await db.query(`SELECT status, attempts, last_error FROM webhook_events WHERE event_id = $1`, [event.event_id]);
         return rows[0]?.attempts >= 2 ? rows[0] : undefined;
-      });
+      }, { timeoutMs: 20_000 });
       assert.equal(retried.status, 'pending', 'kept for another attempt');
     } finally {
       await inbox.stop();
@@ -273,12 +274,3 @@ describe('respond.io webhooks', () => {
   });
 });
 
-async function waitUntil<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((tick) => setTimeout(tick, 50));
-  }
-}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
-import type { Cluster } from '../../src/infra/cluster';
+import type { Cluster } from '../../tools/cluster/cluster';
 import { workflowIdForContact } from '../../src/workflows/messages';
 import { testCodec } from './codec';
 

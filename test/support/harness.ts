@@ -15,7 +15,8 @@ import { directoryUrlFor } from '../../src/config';
 import type { Agent } from '../../src/db/agents';
 import type { TranscriptMessage } from '../../src/db/messages';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
-import { findFreePort } from '../../src/infra/ports';
+import { findFreePort } from '../../src/local/ports';
+import { waitUntil } from '../../src/local/processes';
 import { createLogger, type Logger } from '../../src/logger';
 import { createRespondioClient } from '../../src/respondio/client';
 import { parseRoutingConfig, type RoutingConfig, type RoutingConfigInput } from '../../src/routing-config';
@@ -265,18 +266,12 @@ export class Harness {
 
   /** Polls the state query until `done` holds; fails with the last state seen. */
   async waitFor(contactId: string, done: (s: ConversationStatus) => boolean, timeoutMs = 20_000): Promise<ConversationStatus> {
-    const deadline = Date.now() + timeoutMs;
     let last: ConversationStatus | undefined;
-    for (;;) {
-      try {
-        last = await this.conversation(contactId);
-        if (done(last)) return last;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting on ${contactId}; last state: ${JSON.stringify(last)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const probe = async () => {
+      last = await this.conversation(contactId);
+      return done(last) && last;
+    };
+    return waitUntil(`conversation ${contactId}`, probe, { timeoutMs, intervalMs: 100, detail: () => `last state: ${JSON.stringify(last)}` });
   }
 
   waitForState(contactId: string, state: ConversationStatus['state'], timeoutMs?: number) {

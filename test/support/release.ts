@@ -2,9 +2,9 @@ import { execFile } from 'node:child_process';
 import { readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { REPO_ROOT } from '../../tools/repo';
 
 const execFileAsync = promisify(execFile);
-const REPO_ROOT = join(__dirname, '..', '..');
 
 /**
  * The main that landed last (2026-11-28): the code running in production when this checkout is deployed. Move it

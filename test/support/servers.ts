@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import pg from 'pg';
 import { writeFile } from 'node:fs/promises';
-import { startEmbeddedPostgres } from '../../src/infra/embedded-postgres';
-import { resolveTemporalBinary } from '../../src/infra/temporal-cli';
-import { startTemporalDevServer } from '../../src/infra/temporal-dev-server';
+import { startEmbeddedPostgres } from '../../src/local/embedded-postgres';
+import { resolveTemporalBinary } from '../../src/local/temporal-cli';
+import { startTemporalDevServer } from '../../src/local/temporal-dev-server';
 import { ROUTING_BUNDLE } from '../../src/service';
 import { ROUTING_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 

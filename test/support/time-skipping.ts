@@ -15,7 +15,8 @@ import { type TranscriptMessage, transcript } from '../../src/db/messages';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
 import { RuleVersions } from '../../src/rule-versions';
 import { listQueue } from '../../src/assignment/store';
-import { resolveTemporalBinary } from '../../src/infra/temporal-cli';
+import { waitUntil } from '../../src/local/processes';
+import { resolveTemporalBinary } from '../../src/local/temporal-cli';
 import { createLogger } from '../../src/logger';
 import type { RoutingConfigInput } from '../../src/routing-config';
 import { createRoutingWorker } from '../../src/worker';
@@ -108,14 +109,12 @@ export class TimeSkippingWorld {
 
   /** Polls the state query (in real time) until `done` holds; fails with the last state seen. */
   async waitFor(handle: RoutingHandle, done: (s: ConversationStatus) => boolean, timeoutMs = 15_000): Promise<ConversationStatus> {
-    const deadline = Date.now() + timeoutMs;
     let last: ConversationStatus | undefined;
-    for (;;) {
+    const probe = async () => {
       last = await handle.query(stateQuery);
-      if (done(last)) return last;
-      if (Date.now() > deadline) throw new Error(`timed out waiting on ${handle.workflowId}; last state: ${JSON.stringify(last)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+      return done(last) && last;
+    };
+    return waitUntil(handle.workflowId, probe, { timeoutMs, intervalMs: 50, detail: () => `last state: ${JSON.stringify(last)}` });
   }
 
   /**
@@ -184,8 +183,7 @@ export async function assignmentsOf(db: Db, contactId: string): Promise<Assignme
  * returns when, by the server's clock, that timer started. Skipping time before the timer exists skips past nothing.
  */
 export async function waitForPendingTimer(handle: WorkflowHandle, timeoutMs = 15_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  const pendingSince = async () => {
     const { events } = await handle.fetchHistory();
     const started = new Map<string, number>();
     for (const event of events ?? []) {
@@ -194,8 +192,7 @@ export async function waitForPendingTimer(handle: WorkflowHandle, timeoutMs = 15
       if (event.timerCanceledEventAttributes?.timerId) started.delete(event.timerCanceledEventAttributes.timerId);
     }
     const pending = [...started.values()];
-    if (pending.length > 0) return Math.max(...pending);
-    if (Date.now() > deadline) throw new Error(`${handle.workflowId} never blocked on a timer`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    return pending.length > 0 && Math.max(...pending);
+  };
+  return waitUntil(`${handle.workflowId} blocked on a timer`, pendingSince, { timeoutMs, intervalMs: 50 });
 }

@@ -1,13 +1,13 @@
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import type { Readable } from 'node:stream';
 import type { Context } from '@temporalio/activity';
 import type { ActivityInboundCallsInterceptor, WorkerInterceptors } from '@temporalio/worker';
 import { directoryUrlFor, parseEnv } from '../../src/config';
+import { launch, waitUntil } from '../../src/local/processes';
 import { createLogger } from '../../src/logger';
 import { routeTemporalLogs } from '../../src/temporal';
 import { payloadCodec, respondioClient, temporalConnection } from '../../src/service';
-import { runWorker } from '../../src/worker';
+import { workerService } from '../../src/worker';
 import type { Harness } from './harness';
 
 /**
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   }
   routeTemporalLogs(createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'));
   const { codec } = await payloadCodec({ generate: false });
-  await runWorker({
+  const worker = workerService({
     temporal: temporalConnection(env, env.TEMPORAL_ADDRESS),
     databaseUrl: env.DATABASE_URL,
     codec,
@@ -41,6 +41,10 @@ async function main(): Promise<void> {
     interceptors: crashAfter(process.env['VIP_TEST_CRASH_AFTER_ACTIVITY']),
     onRunning: () => console.log('worker running'),
   });
+  await worker.start();
+  // The SDK's own signal handling (SIGINT, SIGTERM) stops it: the worker drains, then the rest is let go of.
+  await worker.ended();
+  await worker.stop();
 }
 
 function crashAfter(activityType: string | undefined): WorkerInterceptors | undefined {
@@ -60,7 +64,7 @@ function crashAfter(activityType: string | undefined): WorkerInterceptors | unde
   return { activity: [crashing] };
 }
 
-export type WorkerProcess = ChildProcessByStdio<null, Readable, Readable>;
+export type WorkerProcess = ChildProcess;
 
 export interface WorkerProcessEnv {
   temporalAddress: string;
@@ -94,7 +98,7 @@ export function harnessWorkerEnv(h: Harness): WorkerProcessEnv {
 
 /** Starts this file as a worker process; resolves once it polls. */
 export async function spawnWorkerProcess(options: WorkerProcessEnv): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', __filename], {
+  const worker = launch('worker', process.execPath, ['--import', 'tsx', __filename], {
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: options.temporalAddress,
@@ -107,26 +111,15 @@ export async function spawnWorkerProcess(options: WorkerProcessEnv): Promise<Wor
       ...(options.crashAfterActivity ? { VIP_TEST_CRASH_AFTER_ACTIVITY: options.crashAfterActivity } : {}),
       ...(options.respondio ? { RESPONDIO_API_TOKEN: options.respondio.token, RESPONDIO_API_URL: options.respondio.baseUrl } : {}),
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    keepChars: 4_000,
   });
-  let output = '';
-  const keep = (chunk: Buffer) => void (output = (output + chunk.toString()).slice(-4_000));
-  child.stderr.on('data', keep);
-  await new Promise<void>((running, failed) => {
-    const timer = setTimeout(() => failed(new Error(`worker process not running after 30 s:\n${output}`)), 30_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      keep(chunk);
-      if (output.includes('worker running')) {
-        clearTimeout(timer);
-        running();
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      failed(new Error(`worker process exited (${signal ?? code}) before running:\n${output}`));
-    });
+  await waitUntil('the worker process running', async () => worker.output().includes('worker running'), {
+    timeoutMs: 30_000,
+    intervalMs: 50,
+    gone: worker.gone,
+    detail: worker.output,
   });
-  return child;
+  return worker.child;
 }
 
 /** Sends the signal unless the process is gone already, and waits for it to exit. */

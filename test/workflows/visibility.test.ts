@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { resolveTemporalBinary } from '../../src/infra/temporal-cli';
+import { resolveTemporalBinary } from '../../src/local/temporal-cli';
 import { workflowIdForContact } from '../../src/workflows/messages';
 import { Harness } from '../support/harness';
 

@@ -1,18 +1,19 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
-import { cp, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { appendFile, cp, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import pg from 'pg';
 import { stringify as toYaml } from 'yaml';
 import { createPool, type Db } from '../../../src/db/pool';
-import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../../src/infra/embedded-postgres';
-import { findFreePort } from '../../../src/infra/ports';
-import { resolveTemporalBinary } from '../../../src/infra/temporal-cli';
-import { startTemporalDevServer, type TemporalDevServer } from '../../../src/infra/temporal-dev-server';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../../src/local/embedded-postgres';
+import { findFreePort } from '../../../src/local/ports';
+import { launch, type Launched, waitUntil } from '../../../src/local/processes';
+import { resolveTemporalBinary } from '../../../src/local/temporal-cli';
+import { startTemporalDevServer, type TemporalDevServer } from '../../../src/local/temporal-dev-server';
 import { generateCodecKey } from '../../../src/security/codec';
 import { dataConverter, ROUTING_BUNDLE } from '../../../src/service';
 import { testCodec } from '../codec';
@@ -20,6 +21,7 @@ import { FakeCrm } from '../fake-crm';
 import { envWithout, STEERING_VARS, TEST_RUNNER_VARS } from '../processes';
 import { type RespondioStandIn, startRespondioStandIn } from '../respondio-standin';
 import { HoldingProxy } from './proxy';
+import { REPO_ROOT } from '../../../tools/repo';
 
 /**
  * The service as it runs in production, as separate OS processes on loopback, every one of them killable with
@@ -37,7 +39,6 @@ import { HoldingProxy } from './proxy';
  * edited in the working tree meanwhile, and never spends a restart on webpack.
  */
 
-const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 const execFileAsync = promisify(execFile);
 const READY_DEADLINE_MS = 60_000;
 /** How soon a process that died on its own is started again, as a supervisor would. */
@@ -147,7 +148,7 @@ export class PostgresServer extends RestartableServer {
   }
 
   protected async boot(): Promise<void> {
-    this.handle = await startEmbeddedPostgres({ dataDir: this.dataDir, port: this.port, database: 'postgres', handleSignals: false });
+    this.handle = await startEmbeddedPostgres({ dataDir: this.dataDir, port: this.port, database: 'postgres' });
   }
 
   /** The postmaster and every backend: all at once, as the OOM killer or a lost node would. */
@@ -285,11 +286,9 @@ export class Infra implements RunKeys {
   }
 }
 
-/** One OS process of the service: spawned, its output kept in a file (and the tail in memory), killable, restartable. */
+/** One OS process of the service: launched, its output kept in a file (and the tail in memory), killable, restartable. */
 export class ServiceProcess {
-  private child?: ChildProcess;
-  private tail = '';
-  private logFile?: WriteStream;
+  private process?: Launched;
   starts = 0;
   kills = 0;
   /** Exits nobody asked for (not a SIGKILL of ours): a process that died of an outage. */
@@ -305,79 +304,61 @@ export class ServiceProcess {
   ) {}
 
   get pid(): number | undefined {
-    return this.running ? this.child?.pid : undefined;
+    return this.running ? this.process?.child.pid : undefined;
   }
 
   get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+    return this.process !== undefined && this.process.gone() === undefined;
   }
 
   output(): string {
-    return this.tail;
+    return this.process?.output() ?? '';
   }
 
   async start(): Promise<number> {
     if (this.running) throw new Error(`${this.name} is running already`);
     const started = Date.now();
     this.starts++;
-    this.tail = '';
-    this.logFile ??= createWriteStream(this.logPath, { flags: 'a' });
-    this.logFile.write(`\n=== start ${this.starts} at ${new Date().toISOString()} ===\n`);
-    const child = spawn(process.execPath, this.command.args, { cwd: this.command.cwd, env: this.command.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    const keep = (chunk: Buffer) => {
-      this.logFile?.write(chunk);
-      this.tail = (this.tail + chunk.toString('utf8')).slice(-20_000);
-    };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    child.once('exit', (code, signal) => {
-      this.logFile?.write(`=== exited ${signal ?? code} ===\n`);
+    await appendFile(this.logPath, `\n=== start ${this.starts} at ${new Date().toISOString()} ===\n`);
+    const launched = launch(this.name, process.execPath, this.command.args, { cwd: this.command.cwd, env: this.command.env, logFile: this.logPath, keepChars: 20_000 });
+    this.process = launched;
+    void launched.exited.then(() => {
       if (this.killing) {
         this.killing = false;
         return;
       }
-      this.unexpectedExits.push(`${this.name} exited with ${signal ?? code}: ${this.tail.slice(-1_500)}`);
+      this.unexpectedExits.push(`${this.name} ${launched.gone()}: ${launched.output().slice(-1_500)}`);
       // As the deployment's restart policy (restart: unless-stopped) would: the case goes on, the crash is reported.
       if (!this.closed) setTimeout(() => void this.start().catch((error: unknown) => this.unexpectedExits.push(`${this.name} restart failed: ${error}`)), RESTART_DELAY_MS);
     });
-    const deadline = Date.now() + READY_DEADLINE_MS;
-    for (;;) {
-      if (!this.running) throw new Error(`${this.name} exited before it was ready:\n${this.tail.slice(-3_000)}`);
-      if (await this.readiness(this).catch(() => false)) return Date.now() - started;
-      if (Date.now() > deadline) throw new Error(`${this.name} not ready within ${READY_DEADLINE_MS} ms:\n${this.tail.slice(-3_000)}`);
-      await sleep(POLL_MS);
-    }
+    await waitUntil(`${this.name} ready`, () => this.readiness(this), {
+      timeoutMs: READY_DEADLINE_MS,
+      intervalMs: POLL_MS,
+      gone: launched.gone,
+      detail: () => launched.output().slice(-3_000),
+    });
+    return Date.now() - started;
   }
 
   /** SIGKILL, and wait until the process is gone. */
   async kill9(): Promise<void> {
-    const child = this.child;
-    if (!child || !this.running) return;
+    if (!this.process || !this.running) return;
     this.killing = true;
-    const exited = new Promise((done) => child.once('exit', done));
-    child.kill('SIGKILL');
-    await exited;
+    this.process.child.kill('SIGKILL');
+    await this.process.exited;
     this.kills++;
   }
 
   /** SIGTERM, as a deploy stops it; SIGKILL after the grace period. */
   async stop(graceMs = 15_000): Promise<void> {
-    const child = this.child;
-    if (!child || !this.running) return;
+    if (!this.process || !this.running) return;
     this.killing = true;
-    const exited = new Promise((done) => child.once('exit', done));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    await exited;
-    clearTimeout(timer);
+    await this.process.stop(graceMs);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     await this.kill9();
-    await new Promise<void>((done) => (this.logFile ? this.logFile.end(done) : done()));
-    this.logFile = undefined;
   }
 }
 

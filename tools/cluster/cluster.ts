@@ -1,23 +1,22 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
-import { generateApiKey } from '../security/api-keys';
-import { generateCodecKey } from '../security/codec';
-import { APP_POOL_SIZE } from '../db/pool';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
-import { findFreePort } from './ports';
-import type { TemporalConnectionOptions } from '../temporal-connection';
-import { stopChild, waitUntil } from './processes';
-import { resolveTemporalBinary } from './temporal-cli';
+import { generateApiKey } from '../../src/security/api-keys';
+import { generateCodecKey } from '../../src/security/codec';
+import { APP_POOL_SIZE } from '../../src/db/pool';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/local/embedded-postgres';
+import { findFreePort } from '../../src/local/ports';
+import type { TemporalConnectionOptions } from '../../src/temporal-connection';
+import { launch as launchProcess, type Launched, waitUntil } from '../../src/local/processes';
+import { resolveTemporalBinary } from '../../src/local/temporal-cli';
 import { startTemporalCluster, TEMPORAL_MAX_DATABASE_CONNECTIONS, type TemporalCluster } from './temporal-cluster';
 import { resolveTemporalServer, resolveTemporalUi } from './temporal-server';
 import { startTemporalUi } from './temporal-ui';
-import { FRONTEND_SERVER_NAME } from './pki';
+import { FRONTEND_SERVER_NAME } from '../pki';
+import { REPO_ROOT } from '../repo';
 
-const REPO_ROOT = path.join(__dirname, '..', '..');
 const NAMESPACE = 'default';
 const READY_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 15_000;
@@ -35,9 +34,7 @@ export interface ClusterOptions {
   root?: string;
 }
 
-export interface VipRouterProcess {
-  name: string;
-  child: ChildProcess;
+export interface VipRouterProcess extends Launched {
   url?: string;
   /** The checkout it runs from. */
   root: string;
@@ -75,7 +72,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   // PostgreSQL's own lines stay out of the log; a failed start throws with their tail.
   // One PostgreSQL for all: Temporal's pools, each vip-router process's (10), and room for an operator's psql.
   const maxConnections = TEMPORAL_MAX_DATABASE_CONNECTIONS + ((options.workers ?? 2) + (options.apis ?? 2)) * APP_POOL_SIZE + 10;
-  const postgres = await startEmbeddedPostgres({ dataDir: path.join(options.dir, 'postgres'), database: 'vip_router', handleSignals: false, maxConnections });
+  const postgres = await startEmbeddedPostgres({ dataDir: path.join(options.dir, 'postgres'), database: 'vip_router', maxConnections });
   const stops: Array<() => Promise<void>> = [() => postgres.stop()];
   const stop = async () => {
     for (const step of stops.reverse()) await step().catch(() => undefined);
@@ -123,7 +120,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const apis = [...specs.keys()].filter((name) => name.startsWith('api-')).map((name) => start(name, root));
     const workers = [...specs.keys()].filter((name) => name.startsWith('worker-')).map((name) => start(name, root));
     stops.push(async () => {
-      await Promise.all([...workers, ...apis].map((p) => stopChild(p.child, STOP_GRACE_MS)));
+      await Promise.all([...workers, ...apis].map((p) => p.stop(STOP_GRACE_MS)));
     });
     await Promise.all([...apis, ...workers].map(serving));
     log(`vip-router: ${workers.length} workers and ${apis.length} APIs (${apis.map((a) => a.url).join(', ')})`);
@@ -142,7 +139,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       const list = old.url ? apis : workers;
       const at = list.indexOf(old);
       if (at < 0) throw new Error(`${old.name} is not a running process of this cluster`);
-      await stopChild(old.child, STOP_GRACE_MS);
+      await old.stop(STOP_GRACE_MS);
       const next = start(old.name, newRoot);
       list[at] = next;
       await serving(next);
@@ -193,28 +190,16 @@ async function keptSecret(file: string, make: () => string): Promise<string> {
   return value;
 }
 
-const outputs = new WeakMap<ChildProcess, string[]>();
-const output = (p: VipRouterProcess) => (outputs.get(p.child) ?? []).join('');
-
 function launch({ name, root, entry, env, dir, url }: { name: string; root: string; entry: string; env: NodeJS.ProcessEnv; dir: string; url?: string }): VipRouterProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const file = createWriteStream(path.join(dir, `${name}.log`), { flags: 'a' });
-  const kept: string[] = [];
-  outputs.set(child, kept);
-  for (const stream of [child.stdout, child.stderr]) {
-    stream.on('data', (chunk: Buffer) => {
-      kept.push(chunk.toString());
-      if (kept.length > 200) kept.shift();
-    });
-    stream.pipe(file);
-  }
-  return { name, child, url, root };
+  const launched = launchProcess(name, process.execPath, ['--import', 'tsx', entry], { cwd: root, env, logFile: path.join(dir, `${name}.log`), keepChars: 20_000 });
+  return Object.assign(launched, { url, root });
 }
 
-function waitFor(what: string, check: () => Promise<boolean>, owner?: VipRouterProcess): Promise<void> {
+function waitFor(what: string, check: () => Promise<boolean>, owner?: VipRouterProcess): Promise<unknown> {
   return waitUntil(what, check, {
     timeoutMs: READY_TIMEOUT_MS,
-    gone: () => (owner && (owner.child.exitCode !== null || owner.child.signalCode !== null) ? `${owner.name} exited` : undefined),
-    detail: () => (owner ? `:\n${output(owner).slice(-3_000)}` : ''),
+    intervalMs: 500,
+    gone: () => (owner?.gone() ? `${owner.name} ${owner.gone()}` : undefined),
+    detail: () => (owner ? owner.output().slice(-3_000) : ''),
   });
 }

@@ -1,15 +1,16 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import type { TemporalConnectionOptions } from '../temporal-connection';
-import { ROUTING_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
-import { clusterPki, type ClusterPki, FRONTEND_SERVER_NAME, INTERNODE_SERVER_NAME } from './pki';
-import { findFreePortBetween } from './ports';
-import { stopChild, waitUntil, waitUntilServing } from './processes';
+import type { TemporalConnectionOptions } from '../../src/temporal-connection';
+import { ROUTING_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
+import { clusterPki, type ClusterPki, FRONTEND_SERVER_NAME, INTERNODE_SERVER_NAME } from '../pki';
+import { findFreePortBetween } from '../../src/local/ports';
+import { launch as launchProcess, type Launched, waitUntil } from '../../src/local/processes';
+import { waitUntilServing } from '../../src/local/temporal-dev-server';
 import type { TemporalServerParts } from './temporal-server';
+import { REPO_ROOT } from '../repo';
 
 const execFileAsync = promisify(execFile);
 
@@ -18,7 +19,7 @@ export const TEMPORAL_SERVICES = ['history', 'matching', 'frontend', 'worker'] a
 export type TemporalService = (typeof TEMPORAL_SERVICES)[number];
 
 /** The scripts and the dynamic config docker-compose.yml runs too: one definition of how the cluster is set up. */
-export const TEMPORAL_DEPLOY_DIR = path.join(__dirname, '..', '..', 'deploy', 'temporal');
+export const TEMPORAL_DEPLOY_DIR = path.join(REPO_ROOT, 'deploy', 'temporal');
 
 /**
  * The server is configured the way its container image is: no config file, its built-in config template filled from
@@ -82,7 +83,7 @@ export interface TemporalCluster {
   cliEnv: Record<string, string>;
   pki: ClusterPki;
   /** Each service's process, to kill and restart in tests. */
-  process(service: TemporalService): ChildProcess;
+  process(service: TemporalService): Launched;
   restart(service: TemporalService): Promise<void>;
   stop(): Promise<void>;
 }
@@ -101,15 +102,13 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
   const ports = await servicePorts();
   const env = serverEnv(options.postgres, ports, pki);
 
-  const processes = new Map<TemporalService, ChildProcess>();
+  const processes = new Map<TemporalService, Launched>();
   const stopping = new Set<TemporalService>();
   const launch = (service: TemporalService) => {
-    const out = createWriteStream(path.join(options.dir, `${service}.log`), { flags: 'a' });
-    const child = spawn(options.parts.server, ['start', '--service', service], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.pipe(out);
-    child.stderr.pipe(out);
-    child.once('exit', (code, signal) => {
-      if (!stopping.has(service)) log(`temporal ${service} exited (${signal ?? code}); its log: ${path.join(options.dir, `${service}.log`)}`);
+    const logFile = path.join(options.dir, `${service}.log`);
+    const child = launchProcess(`temporal ${service}`, options.parts.server, ['start', '--service', service], { env, logFile, keepChars: 0 });
+    void child.exited.then(() => {
+      if (!stopping.has(service)) log(`temporal ${service} ${child.gone()}; its log: ${logFile}`);
     });
     processes.set(service, child);
   };
@@ -133,7 +132,7 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
     const child = processes.get(service);
     if (!child) return;
     stopping.add(service);
-    await stopChild(child, STOP_GRACE_MS);
+    await child.stop(STOP_GRACE_MS);
     stopping.delete(service);
   };
   const cluster: TemporalCluster = {
@@ -228,15 +227,15 @@ function serverEnv(postgres: TemporalClusterOptions['postgres'], ports: Ports, p
 }
 
 /** Resolves once the `temporal` database holds the cluster's metadata record; fails if `writer` exits first. */
-async function waitForClusterMetadata(postgres: TemporalClusterOptions['postgres'], writer: () => ChildProcess, logFile: string): Promise<void> {
+async function waitForClusterMetadata(postgres: TemporalClusterOptions['postgres'], writer: () => Launched, logFile: string): Promise<void> {
   const db = new pg.Client({ host: postgres.host, port: postgres.port, user: postgres.user, password: postgres.password, database: TEMPORAL_SERVER_SETTINGS.DBNAME });
   await db.connect();
   try {
     await waitUntil('writing the cluster metadata', async () => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM cluster_metadata_info')).rows[0]!.n > 0, {
       timeoutMs: READY_TIMEOUT_MS,
       intervalMs: 250,
-      gone: () => (writer().exitCode !== null || writer().signalCode !== null ? 'the first Temporal service exited' : undefined),
-      detail: () => `; its log: ${logFile}`,
+      gone: () => (writer().gone() ? `the first Temporal service ${writer().gone()}` : undefined),
+      detail: () => `its log: ${logFile}`,
     });
   } finally {
     await db.end();

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { findFreePort } from './ports';
-import { stopChild } from './processes';
+import { findFreePort } from '../../src/local/ports';
+import { launch, waitUntil } from '../../src/local/processes';
 
 /** mTLS to the Temporal frontend: the CA that signed its certificate, and the client's certificate and key. */
 export interface TemporalUiTls {
@@ -70,34 +69,27 @@ export async function startTemporalUi(options: TemporalUiOptions): Promise<Tempo
   await fs.mkdir(configDir, { recursive: true });
   await fs.writeFile(path.join(configDir, 'ui.yaml'), stringify(temporalUiConfig(options, port)), { mode: 0o600 });
   const logFile = path.join(options.dir, 'temporal-ui.log');
-  // The child writes its log itself, so it goes on being written whatever becomes of this process.
-  const logged = await fs.open(logFile, 'a');
-  const logStart = (await logged.stat()).size;
-  const child = spawn(options.binary, ['--root', configDir, '--config', '.', '--env', 'ui', 'start'], { stdio: ['ignore', logged.fd, logged.fd] });
-  await logged.close();
-  let exitReason: string | undefined;
-  child.on('error', (error) => (exitReason = `could not start ${options.binary}: ${error.message}`));
-  child.on('exit', (code, signal) => (exitReason ??= `exited with ${signal ?? code}`));
+  const child = launch('temporal ui', options.binary, ['--root', configDir, '--config', '.', '--env', 'ui', 'start'], { logFile, keepChars: OUTPUT_TAIL_CHARS });
   // Signals that kill the parent outright skip this; its own SIGINT/SIGTERM handlers are expected to call stop().
-  const killOnExit = () => child.kill('SIGTERM');
+  const killOnExit = () => child.child.kill('SIGTERM');
   process.on('exit', killOnExit);
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       process.off('exit', killOnExit);
-      await stopChild(child, STOP_GRACE_MS);
+      await child.stop(STOP_GRACE_MS);
     })();
     return stopping;
   };
 
   try {
-    await waitUntilUiServes(url, namespace, options.readyTimeoutMs ?? READY_TIMEOUT_MS, () => {
-      if (exitReason !== undefined) throw new Error(`Temporal UI server ${exitReason} before it served (log: ${logFile})`);
-    });
+    await waitUntilUiServes(url, namespace, options.readyTimeoutMs ?? READY_TIMEOUT_MS, () =>
+      child.gone() ? `Temporal UI server ${child.gone()} (log: ${logFile})` : undefined,
+    );
   } catch (error) {
     await stop();
-    const tail = await logTail(logFile, logStart);
+    const tail = child.output().trim();
     throw tail ? new Error(`${(error as Error).message}; its log:\n${tail}`, { cause: error }) : error;
   }
   log(`temporal ui: ${url} (Temporal at ${options.address}, namespace ${namespace}; log ${logFile})`);
@@ -143,36 +135,16 @@ export function temporalUiConfig(options: TemporalUiOptions, port: number): Reco
 /** `/temporal` for `/temporal/` or `temporal`; empty for the root. */
 const publicPathOf = (options: TemporalUiOptions) => (options.publicPath ? `/${options.publicPath.replace(/^\/+|\/+$/g, '')}` : '').replace(/^\/$/, '');
 
-/** What the server wrote since `from` (its last OUTPUT_TAIL_CHARS). */
-async function logTail(file: string, from: number): Promise<string> {
-  const text = await fs.readFile(file).then(
-    (bytes) => bytes.subarray(from).toString(),
-    () => '',
-  );
-  return text.slice(-OUTPUT_TAIL_CHARS).trim();
-}
-
 /** Until the page is served and the API answers for `namespace` from the Temporal frontend. */
-async function waitUntilUiServes(url: string, namespace: string, timeoutMs: number, assertAlive: () => void): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer yet';
-  for (;;) {
-    assertAlive();
-    try {
-      const page = await fetch(`${url}/`, { signal: AbortSignal.timeout(READY_PROBE_TIMEOUT_MS) });
-      await page.arrayBuffer();
-      if (page.status !== 200) last = `GET / answered ${page.status}`;
-      else {
-        const api = await fetch(`${url}/api/v1/namespaces/${encodeURIComponent(namespace)}`, { signal: AbortSignal.timeout(READY_PROBE_TIMEOUT_MS) });
-        const body = await api.text();
-        if (api.status === 200) return;
-        last = `GET /api/v1/namespaces/${namespace} answered ${api.status}: ${body.replace(/\s+/g, ' ').slice(0, 500)}`;
-      }
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    assertAlive();
-    if (Date.now() > deadline) throw new Error(`Temporal UI at ${url} did not serve namespace ${namespace} within ${timeoutMs} ms; last: ${last}`);
-    await new Promise((tick) => setTimeout(tick, READY_RETRY_MS));
-  }
+async function waitUntilUiServes(url: string, namespace: string, timeoutMs: number, gone: () => string | undefined): Promise<void> {
+  const probe = async (): Promise<true> => {
+    const page = await fetch(`${url}/`, { signal: AbortSignal.timeout(READY_PROBE_TIMEOUT_MS) });
+    await page.arrayBuffer();
+    if (page.status !== 200) throw new Error(`GET / answered ${page.status}`);
+    const api = await fetch(`${url}/api/v1/namespaces/${encodeURIComponent(namespace)}`, { signal: AbortSignal.timeout(READY_PROBE_TIMEOUT_MS) });
+    const body = await api.text();
+    if (api.status !== 200) throw new Error(`GET /api/v1/namespaces/${namespace} answered ${api.status}: ${body.replace(/\s+/g, ' ').slice(0, 500)}`);
+    return true;
+  };
+  await waitUntil(`Temporal UI at ${url} serving namespace ${namespace}`, probe, { timeoutMs, intervalMs: READY_RETRY_MS, gone });
 }

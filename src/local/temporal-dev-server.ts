@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import readline from 'node:readline';
+import { Connection } from '@temporalio/client';
+import type { TemporalConnectionOptions } from '../temporal-connection';
 import { findFreePort } from './ports';
-import { stopChild, waitUntilServing } from './processes';
+import { launch, recordChild, stopOrphan, waitUntil } from './processes';
 
 export type SearchAttributeKind = 'Text' | 'Keyword' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
 
@@ -25,6 +25,11 @@ export type TemporalDevServerOptions = {
   uiCodecEndpoint?: string;
   readyTimeoutMs?: number;
   log?: (line: string) => void;
+  /**
+   * Its own process group, stopped by stop() only: a terminal's Ctrl-C then reaches the caller alone, who stops
+   * what uses the server first. A server left by a caller killed outright is stopped at the next start on `dbFile`.
+   */
+  detached?: boolean;
 };
 
 export type TemporalDevServer = {
@@ -39,6 +44,7 @@ const DEFAULT_NAMESPACE = 'default';
 const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 10_000;
 const OUTPUT_TAIL_CHARS = 4_000;
+const READY_PROBE_TIMEOUT_MS = 2_000;
 
 export async function startTemporalDevServer(opts: TemporalDevServerOptions): Promise<TemporalDevServer> {
   const ip = opts.ip ?? DEFAULT_IP;
@@ -61,51 +67,35 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     args.push('--search-attribute', `${name}=${kind}`);
   }
 
-  const child = spawn(opts.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const output = captureOutput(child, log);
-  let exitReason: string | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.on('error', (err) => {
-      exitReason = `could not start ${opts.binary}: ${err.message}`;
-      resolve();
-    });
-    child.on('exit', (code, signal) => {
-      exitReason = `exited with ${signal ?? code}`;
-      resolve();
-    });
-  });
-  // Signals that kill the parent outright skip this; the terminal's Ctrl-C reaches the child through the shared
-  // process group, and the service's own SIGINT/SIGTERM handlers are expected to call stop().
-  const killOnExit = () => child.kill('SIGTERM');
+  const pidFile = opts.detached && opts.dbFile ? `${path.resolve(opts.dbFile)}.pid` : undefined;
+  if (pidFile) await stopOrphan(pidFile, STOP_GRACE_MS);
+  const child = launch('temporal dev server', opts.binary, args, { detached: opts.detached, keepChars: OUTPUT_TAIL_CHARS, onLine: (line) => line.trim() && log(line) });
+  const forget = pidFile ? await recordChild(pidFile, child, opts.binary) : async () => undefined;
+  // A parent that exits without calling stop() (process.exit, an uncaught error) takes it along.
+  const killOnExit = () => child.child.kill('SIGTERM');
   process.on('exit', killOnExit);
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       process.off('exit', killOnExit);
-      if (exitReason !== undefined) return;
-      await stopChild(child, STOP_GRACE_MS);
+      await child.stop(STOP_GRACE_MS);
+      await forget();
     })();
     return stopping;
   };
 
-  const exitError = () => {
-    const tail = output.tail();
-    return new Error(`temporal dev server ${exitReason} before becoming ready${tail ? `:\n${tail}` : ''}`);
-  };
-  const ready = waitUntilServing(address, namespace, opts.readyTimeoutMs ?? READY_TIMEOUT_MS, () => {
-    if (exitReason !== undefined) throw exitError();
+  // The probe loop only notices an exit between probes; racing the exit reports it at once.
+  const exited = child.exited.then(() => {
+    const tail = child.output().trim();
+    throw new Error(`temporal dev server ${child.gone()} before becoming ready${tail ? `:\n${tail}` : ''}`);
   });
+  const ready = waitUntilServing(address, namespace, opts.readyTimeoutMs ?? READY_TIMEOUT_MS, child.gone);
   // Whichever of the two loses the race still settles; it must not surface as an unhandled rejection.
   ready.catch(() => undefined);
+  exited.catch(() => undefined);
   try {
-    // The probe loop only notices an exit between probes; racing the exit reports it at once.
-    await Promise.race([
-      ready,
-      exited.then(() => {
-        throw exitError();
-      }),
-    ]);
+    await Promise.race([ready, exited]);
   } catch (err) {
     await stop();
     throw err;
@@ -114,14 +104,29 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   return { address, namespace, uiUrl: uiPort === undefined ? undefined : `http://${ip}:${uiPort}`, stop };
 }
 
-function captureOutput(child: ChildProcess, log: (line: string) => void): { tail(): string } {
-  let tail = '';
-  for (const stream of [child.stdout, child.stderr]) {
-    if (!stream) continue;
-    readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
-      tail = `${tail}${line}\n`.slice(-OUTPUT_TAIL_CHARS);
-      if (line.trim()) log(line);
-    });
-  }
-  return { tail: () => tail.trim() };
+/**
+ * Resolves once the Temporal frontend at `target` (an address, or connection options with TLS) answers for
+ * `namespace` (`temporal-system` exists on any server, before a namespace of ours is registered). `gone` names a
+ * reason to give up early, e.g. that the server exited.
+ */
+export async function waitUntilServing(
+  target: string | TemporalConnectionOptions,
+  namespace: string,
+  timeoutMs: number,
+  gone: () => string | undefined = () => undefined,
+): Promise<void> {
+  const options = typeof target === 'string' ? { address: target } : target;
+  await waitUntil(
+    `Temporal at ${options.address} serving namespace ${namespace}`,
+    async () => {
+      const connection = await Connection.connect({ ...options, connectTimeout: READY_PROBE_TIMEOUT_MS });
+      try {
+        await connection.withDeadline(Date.now() + READY_PROBE_TIMEOUT_MS, () => connection.workflowService.describeNamespace({ namespace }));
+        return true;
+      } finally {
+        await connection.close().catch(() => undefined);
+      }
+    },
+    { timeoutMs, gone },
+  );
 }

@@ -3,7 +3,7 @@ import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { temporalCacheDir } from './temporal-cli';
+import { temporalCacheDir } from '../../src/local/temporal-cli';
 
 const execFileAsync = promisify(execFile);
 
