@@ -98,6 +98,20 @@ export function launch(name: string, command: string, args: string[], options: L
   return launched;
 }
 
+/**
+ * Runs `command` to its end: resolves with its output when it exits with 0, else fails with the output's last
+ * `keepChars` (4,000 unless said). Killed after `timeoutMs`.
+ */
+export async function runToEnd(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs: number; keepChars?: number }): Promise<string> {
+  const run = launch(command, command, args, { env: options.env, keepChars: options.keepChars ?? 4_000 });
+  const timer = setTimeout(() => run.child.kill('SIGKILL'), options.timeoutMs);
+  const exit = await run.exited;
+  clearTimeout(timer);
+  if (run.startError) throw new Error(`${command} could not start: ${run.startError.message}`, { cause: run.startError });
+  if (exit.code !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${exit.signal ?? exit.code}: ${run.output().trim()}`);
+  return run.output();
+}
+
 /** `signal` (SIGTERM unless said), then SIGKILL after `graceMs`; resolves once the child has exited (at once if it has). */
 export async function stopChild(child: ChildProcess, graceMs: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { runToEnd } from './processes';
 
 export type TemporalBinaryKind = 'cli' | 'test-server';
 
@@ -204,11 +204,11 @@ async function installIntoVenv(venvDir: string, tool: VenvTool, env: NodeJS.Proc
       // A venv without its python is a half-created one from a crash; rebuilding is cheaper than repairing.
       await fs.rm(venvDir, { recursive: true, force: true });
       log(`creating venv ${venvDir}`);
-      await run('python3', ['-m', 'venv', venvDir], env);
+      await runToEnd('python3', ['-m', 'venv', venvDir], { env, timeoutMs: INSTALL_TIMEOUT_MS, keepChars: OUTPUT_TAIL_CHARS });
     }
     log(`installing ${tool.pipPackage} into ${venvDir}`);
     const pip = path.join(venvDir, 'bin', 'pip');
-    await run(pip, ['install', '--disable-pip-version-check', '--no-input', tool.pipPackage], env);
+    await runToEnd(pip, ['install', '--disable-pip-version-check', '--no-input', tool.pipPackage], { env, timeoutMs: INSTALL_TIMEOUT_MS, keepChars: OUTPUT_TAIL_CHARS });
     const problem = await venvToolProblem(venvDir, tool);
     if (problem) throw new Error(`pip succeeded but ${expectedBinary}: ${problem}`);
   });
@@ -267,28 +267,6 @@ async function isStaleLock(lockPath: string): Promise<boolean> {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
-}
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const keepTail = (chunk: Buffer) => {
-      output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
-    };
-    child.stdout.on('data', keepTail);
-    child.stderr.on('data', keepTail);
-    const timer = setTimeout(() => child.kill('SIGKILL'), INSTALL_TIMEOUT_MS);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`${command} could not start: ${err.message}`, { cause: err }));
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else reject(new Error(`${command} ${args.join(' ')} exited with ${signal ?? code}: ${output.trim()}`));
-    });
-  });
 }
 
 async function fileExists(filePath: string): Promise<boolean> {

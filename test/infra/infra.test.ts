@@ -10,6 +10,7 @@ import { Client } from 'pg';
 import { resolveTemporalBinary, resolveTemporalBinaryWithAttempts } from '../../src/local/temporal-cli';
 import { startTemporalDevServer } from '../../src/local/temporal-dev-server';
 import { startEmbeddedPostgres } from '../../src/local/embedded-postgres';
+import { launch } from '../../src/local/processes';
 
 const execFileAsync = promisify(execFile);
 
@@ -148,6 +149,25 @@ describe('startEmbeddedPostgres', () => {
       assert.deepEqual(rows, [{ body: 'survives restarts' }]);
     } finally {
       await second.stop();
+    }
+  });
+
+  test('detached, a server left by a parent killed outright is stopped at the next start on its data dir', async () => {
+    const dataDir = path.join(workDir, 'pg-orphaned');
+    const module = require.resolve('../../src/local/embedded-postgres');
+    const startThenDie = `require(${JSON.stringify(module)}).startEmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)}, detached: true })
+      .then(() => process.kill(process.pid, 'SIGKILL'))`;
+    const parent = launch('parent', process.execPath, ['--import', 'tsx', '--eval', startThenDie]);
+    assert.deepEqual(await parent.exited, { code: null, signal: 'SIGKILL' }, parent.output());
+    const { child: orphan } = JSON.parse(await fs.readFile(`${dataDir}.pid`, 'utf8')) as { child: number };
+    assert.doesNotThrow(() => process.kill(orphan, 0), 'the server outlived its parent');
+
+    const next = await startEmbeddedPostgres({ dataDir, detached: true });
+    try {
+      assert.throws(() => process.kill(orphan, 0), /ESRCH/, 'the orphan was stopped');
+      assert.deepEqual(await query(next.url, 'SELECT 1 AS one'), [{ one: 1 }]);
+    } finally {
+      await next.stop();
     }
   });
 

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { constants, existsSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { type Browser, chromium } from 'playwright-core';
+import { runToEnd } from '../../src/local/processes';
 
 /**
  * The browser tests drive Debian's Chromium through playwright-core (which downloads no browser of its own).
@@ -53,21 +53,10 @@ export async function ensureChromium(log: (line: string) => void, env: NodeJS.Pr
   return installed;
 }
 
-function run(command: string, args: string[], log: (line: string) => void): Promise<void> {
-  return new Promise((done, fail) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    let tail = '';
-    const keep = (chunk: Buffer) => void (tail = (tail + chunk.toString()).slice(-4_000));
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    const timeout = setTimeout(() => child.kill('SIGKILL'), APT_INSTALL_TIMEOUT_MS);
-    child.once('error', fail);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timeout);
-      if (code === 0) return done();
-      log(tail);
-      fail(new Error(`${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`})`));
-    });
+async function run(command: string, args: string[], log: (line: string) => void): Promise<void> {
+  await runToEnd(command, args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeoutMs: APT_INSTALL_TIMEOUT_MS }).catch((error: Error) => {
+    log(error.message);
+    throw error;
   });
 }
 
