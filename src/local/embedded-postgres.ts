@@ -72,16 +72,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
       detached: opts.detached,
       keepChars: LOG_TAIL_CHARS,
       onLine: (line) => line.trim() && log(line),
+      killOnExit: 'SIGINT',
     });
-    // A parent that exits without calling stop() (process.exit, an uncaught error) takes it along.
-    const killOnExit = () => server.child.kill('SIGINT');
-    process.on('exit', killOnExit);
     const forget = pidFile ? await recordChild(pidFile, server, binaries.postgres) : async () => undefined;
-    const stop = async () => {
-      process.off('exit', killOnExit);
-      await server.stop(STOP_GRACE_MS, 'SIGINT');
-      await forget();
-    };
+    const stop = () => server.stop(STOP_GRACE_MS, 'SIGINT').then(forget);
     try {
       await waitUntil('PostgreSQL ready', async () => server.output().includes(READY_LINE), { timeoutMs: READY_TIMEOUT_MS, intervalMs: 50, gone: server.gone });
     } catch (err) {

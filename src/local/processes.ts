@@ -29,6 +29,11 @@ export interface LaunchOptions {
   onLine?: (line: string) => void;
   /** How much of the output `output()` keeps (the last characters); 1 MB unless said. */
   keepChars?: number;
+  /**
+   * Sent to it if this process exits first (process.exit, an uncaught error). A parent killed outright runs no
+   * handler at all: see recordChild.
+   */
+  killOnExit?: NodeJS.Signals;
 }
 
 export interface Launched {
@@ -68,6 +73,11 @@ export function launch(name: string, command: string, args: string[], options: L
     });
     const onLine = options.onLine;
     if (onLine) readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => onLine(line));
+  }
+  if (options.killOnExit) {
+    const kill = () => child.kill(options.killOnExit);
+    process.on('exit', kill);
+    child.once('close', () => process.off('exit', kill));
   }
   const launched: Launched = {
     name,

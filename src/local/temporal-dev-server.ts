@@ -69,21 +69,15 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
 
   const pidFile = opts.detached && opts.dbFile ? `${path.resolve(opts.dbFile)}.pid` : undefined;
   if (pidFile) await stopOrphan(pidFile, STOP_GRACE_MS);
-  const child = launch('temporal dev server', opts.binary, args, { detached: opts.detached, keepChars: OUTPUT_TAIL_CHARS, onLine: (line) => line.trim() && log(line) });
+  const child = launch('temporal dev server', opts.binary, args, {
+    detached: opts.detached,
+    keepChars: OUTPUT_TAIL_CHARS,
+    onLine: (line) => line.trim() && log(line),
+    killOnExit: 'SIGTERM',
+  });
   const forget = pidFile ? await recordChild(pidFile, child, opts.binary) : async () => undefined;
-  // A parent that exits without calling stop() (process.exit, an uncaught error) takes it along.
-  const killOnExit = () => child.child.kill('SIGTERM');
-  process.on('exit', killOnExit);
-
   let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= (async () => {
-      process.off('exit', killOnExit);
-      await child.stop(STOP_GRACE_MS);
-      await forget();
-    })();
-    return stopping;
-  };
+  const stop = () => (stopping ??= child.stop(STOP_GRACE_MS).then(forget));
 
   // The probe loop only notices an exit between probes; racing the exit reports it at once.
   const exited = child.exited.then(() => {

@@ -69,19 +69,8 @@ export async function startTemporalUi(options: TemporalUiOptions): Promise<Tempo
   await fs.mkdir(configDir, { recursive: true });
   await fs.writeFile(path.join(configDir, 'ui.yaml'), stringify(temporalUiConfig(options, port)), { mode: 0o600 });
   const logFile = path.join(options.dir, 'temporal-ui.log');
-  const child = launch('temporal ui', options.binary, ['--root', configDir, '--config', '.', '--env', 'ui', 'start'], { logFile, keepChars: OUTPUT_TAIL_CHARS });
-  // Signals that kill the parent outright skip this; its own SIGINT/SIGTERM handlers are expected to call stop().
-  const killOnExit = () => child.child.kill('SIGTERM');
-  process.on('exit', killOnExit);
-
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= (async () => {
-      process.off('exit', killOnExit);
-      await child.stop(STOP_GRACE_MS);
-    })();
-    return stopping;
-  };
+  const child = launch('temporal ui', options.binary, ['--root', configDir, '--config', '.', '--env', 'ui', 'start'], { logFile, keepChars: OUTPUT_TAIL_CHARS, killOnExit: 'SIGTERM' });
+  const stop = () => child.stop(STOP_GRACE_MS);
 
   try {
     await waitUntilUiServes(url, namespace, options.readyTimeoutMs ?? READY_TIMEOUT_MS, () =>
