@@ -122,6 +122,7 @@ async function initialise(initdb: string, dataDir: string, runAs: OsUser | undef
       onLine: (line) => line.trim() && log(line),
     });
     const exit = await run.exited;
+    await run.closed;
     if (exit.code !== 0) throw new Error(`initdb ${run.gone()}:\n${run.output().trim()}`);
   } finally {
     await fs.rm(passwordFile, { force: true });

@@ -43,6 +43,8 @@ export interface Launched {
   output(): string;
   /** Resolves when the process has exited, or could not be started (then `startError` says why). */
   exited: Promise<Exit>;
+  /** Resolves once its output is read to the end (after exited; later if a process it started holds its stdout). */
+  closed: Promise<void>;
   /** Set once the process has exited. */
   exit?: Exit;
   startError?: Error;
@@ -74,27 +76,31 @@ export function launch(name: string, command: string, args: string[], options: L
     const onLine = options.onLine;
     if (onLine) readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => onLine(line));
   }
+  const closed = new Promise<void>((done) => {
+    child.once('close', () => done());
+    child.once('error', () => child.pid === undefined && done());
+  });
+  void closed.then(() => file?.end());
   if (options.killOnExit) {
     const kill = () => child.kill(options.killOnExit);
     process.on('exit', kill);
-    child.once('close', () => process.off('exit', kill));
+    void closed.then(() => process.off('exit', kill));
   }
   const launched: Launched = {
     name,
     child,
     output: () => output,
+    closed,
     exited: new Promise((done) => {
       child.once('error', (error) => {
         // Spawning failed (no such file, no permission): no 'exit' follows.
         if (child.pid !== undefined) return;
         launched.startError = error;
         launched.exit = { code: null, signal: null };
-        file?.end();
         done(launched.exit);
       });
       child.once('exit', (code, signal) => {
         launched.exit = { code, signal };
-        file?.end();
         done(launched.exit);
       });
     }),
@@ -116,6 +122,7 @@ export async function runToEnd(command: string, args: string[], options: { env?:
   const run = launch(command, command, args, { env: options.env, keepChars: options.keepChars ?? 4_000 });
   const timer = setTimeout(() => run.child.kill('SIGKILL'), options.timeoutMs);
   const exit = await run.exited;
+  await run.closed;
   clearTimeout(timer);
   if (run.startError) throw new Error(`${command} could not start: ${run.startError.message}`, { cause: run.startError });
   if (exit.code !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${exit.signal ?? exit.code}: ${run.output().trim()}`);

@@ -80,7 +80,8 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   const stop = () => (stopping ??= child.stop(STOP_GRACE_MS).then(forget));
 
   // The probe loop only notices an exit between probes; racing the exit reports it at once.
-  const exited = child.exited.then(() => {
+  const exited = child.exited.then(async () => {
+    await child.closed;
     const tail = child.output().trim();
     throw new Error(`temporal dev server ${child.gone()} before becoming ready${tail ? `:\n${tail}` : ''}`);
   });
