@@ -183,6 +183,8 @@ const erasure = named(
         queueEntries: z.int().min(0),
         assigneeEchoes: z.int().min(0),
         directoryCustomers: z.int().min(0),
+        supersededConversations: z.int().min(0),
+        givenUpEffects: z.int().min(0),
       }),
     }),
   ),
@@ -697,7 +699,7 @@ const operations: Operation[] = [
           value: {
             contactId: 'c-2',
             conversationClosed: true,
-            removed: { messages: 6, contacts: 1, webhookEvents: 4, platformCalls: 3, assignments: 1, queueEntries: 0, assigneeEchoes: 1, directoryCustomers: 1 },
+            removed: { messages: 6, contacts: 1, webhookEvents: 4, platformCalls: 3, assignments: 1, queueEntries: 0, assigneeEchoes: 1, directoryCustomers: 1, supersededConversations: 0, givenUpEffects: 0 },
           },
         },
         nothingLeft: {
@@ -705,7 +707,7 @@ const operations: Operation[] = [
           value: {
             contactId: 'c-2',
             conversationClosed: false,
-            removed: { messages: 0, contacts: 0, webhookEvents: 0, platformCalls: 0, assignments: 0, queueEntries: 0, assigneeEchoes: 0, directoryCustomers: 0 },
+            removed: { messages: 0, contacts: 0, webhookEvents: 0, platformCalls: 0, assignments: 0, queueEntries: 0, assigneeEchoes: 0, directoryCustomers: 0, supersededConversations: 0, givenUpEffects: 0 },
           },
         },
       }),
