@@ -3,6 +3,7 @@ import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { syncAgentsNow } from '../../src/agent-sync-schedule';
+import { transcript } from '../../src/db/messages';
 import { workflowIdForContact } from '../../src/workflows/messages';
 import { Harness } from '../support/harness';
 import { contactAssigneeUpdated, conversationClosed, conversationOpened, messageReceived, signRespondioBody } from '../support/respondio-payloads';
@@ -1357,16 +1358,30 @@ describe('bad input, generated, across every endpoint and the respond.io webhook
       },
     );
 
-    it('takes a message.received whose timestamp is no date, leaving the date out', async () => {
+    /** Answered 200 and applied: the row is done, with no error left on it. */
+    const applied = async (eventId: string, raw: string) => {
+      const response = await deliver(raw);
+      assert.equal(response.status, 200, response.body);
+      const row = await waitUntil('the event to be applied', async () => ((await webhookRow(eventId))?.status === 'done' ? webhookRow(eventId) : undefined), 5_000);
+      assert.equal(row.last_error, null);
+    };
+
+    it('applies a message.received whose timestamp is no date (10^15 s), leaving the date out', async () => {
       const event = messageReceived({ id: 7_950_000_001 }, { messageId: 990_001, text: 'hello', timestamp: 1e15 });
-      await takenOrRefused(event.event_id, JSON.stringify(event));
+      await applied(event.event_id, JSON.stringify(event));
     });
 
     it(
-      'refuses, or applies, a message.received dated after the year 9999 instead of retrying it for 24 h',
+      'applies a message.received dated after the year 9999 at once, recording the message without respond.io\'s date, instead of retrying it for 24 h',
       async () => {
         const event = messageReceived({ id: Number(fixtures.openContact) }, { messageId: 990_002, text: 'hello', timestamp: 1_000_000_000_000 });
-        await takenOrRefused(event.event_id, JSON.stringify(event));
+        await applied(event.event_id, JSON.stringify(event));
+        const message = await waitUntil(
+          'the message in the transcript',
+          async () => (await transcript(h.db, fixtures.openContact)).find((m) => m.messageId === '990002'),
+          5_000,
+        );
+        assert.equal(message.platformTimestamp, null);
       },
     );
 
