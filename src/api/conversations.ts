@@ -20,7 +20,7 @@ import {
   stateQuery,
   transferUpdate,
   workflowIdForContact,
-} from '../workflows/messages';
+} from '../workflows/definitions';
 import { ROUTING_STATE } from '../workflows/search-attributes';
 import type {
   CloseRequest,

@@ -13,7 +13,7 @@ import {
   READS_MESSAGES_MEMO,
   stateQuery,
   transferUpdate,
-} from './messages';
+} from './definitions';
 import { crmBackoff, escalationChain, extractEmail, type ResolvedStep, resolveChain, type Tier, tierFor } from './rules';
 import { runFeatures } from './features';
 import { checkRoutingInput, inboundMessageSchema, refuseUnreadableInput, signalRefusal } from './input';

@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { syncAgentsNow } from '../../src/agent-sync-schedule';
-import { workflowIdForContact } from '../../src/workflows/messages';
+import { workflowIdForContact } from '../../src/workflows/definitions';
 import { Harness } from '../support/harness';
 import { contactAssigneeUpdated, conversationClosed, conversationOpened, messageReceived, signRespondioBody } from '../support/respondio-payloads';
 import { type RespondioStandIn, startRespondioStandIn } from '../support/respondio-standin';

@@ -19,7 +19,7 @@ import { resolveTemporalBinary } from '../../src/infra/temporal-cli';
 import { createLogger } from '../../src/logger';
 import type { RoutingConfigInput } from '../../src/routing-config';
 import { createRoutingWorker } from '../../src/worker';
-import { ROUTING_WORKFLOW, stateQuery, workflowIdForContact } from '../../src/workflows/messages';
+import { ROUTING_WORKFLOW, stateQuery, workflowIdForContact } from '../../src/workflows/definitions';
 import type { routeConversation } from '../../src/workflows/routing';
 import type { ContactInput, ConversationStatus, RoutingInput } from '../../src/domain';
 import { createRespondioClient } from '../../src/respondio/client';
