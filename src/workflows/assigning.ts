@@ -12,7 +12,7 @@ import { shiftTimesAt } from './shift-clock';
  */
 
 /** Why serving an assigned conversation stopped, short of a close: it goes back to routing with this chain. */
-export interface Reroute {
+interface Reroute {
   chain: ResolvedLink[];
   reason: string;
   /** Agents not to route to this time: the one who just handed the conversation back. */

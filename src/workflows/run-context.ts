@@ -13,7 +13,7 @@ import { textsFor } from './texts';
 import { visibility } from './visibility';
 
 /** The conversation as the assignment activities know it. */
-export type ConversationRef = Pick<AssignmentRequest, 'conversationId' | 'workflowId' | 'contactId' | 'onlineOnly' | 'capacity' | 'openedAt'>;
+type ConversationRef = Pick<AssignmentRequest, 'conversationId' | 'workflowId' | 'contactId' | 'onlineOnly' | 'capacity' | 'openedAt'>;
 
 /** What every step of one routing run works with: its state, its input, and the calls it makes. */
 export interface RunContext {

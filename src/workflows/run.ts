@@ -26,7 +26,7 @@ const SEEN_PLATFORM_EVENTS = 50;
  */
 const SEEN_MESSAGES = 200;
 
-export interface RunOptions {
+interface RunOptions {
   /** Signal arguments are checked as the API checks what it sends (runs since the input-checked patch). */
   inputChecked: boolean;
   /** An assignee who goes offline hands the conversation back to routing. */
