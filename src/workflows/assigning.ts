@@ -62,7 +62,7 @@ export async function assignAlong(
     const times = await shiftTimesAt(c.features.shiftTimesRecorded, shiftsOf(config, targets), Date.now());
     const changesSeen = run.assignmentChanges;
     const request: AssignmentRequest = {
-      ...c.conversation,
+      ...c.ref,
       tier: tier.name,
       priority: tier.priority,
       // Teams off shift get no new conversations.
@@ -85,7 +85,7 @@ export async function assignAlong(
     if (run.hasPlatformChange && !run.closed) continue;
     if (run.closed || (phase === last && Date.now() >= phaseEnds)) {
       // The dispatcher may have served us just before we gave up: that assignment stands.
-      const raced = await activities.withdrawFromQueue(c.conversation.conversationId);
+      const raced = await activities.withdrawFromQueue(c.conversationId);
       run.leftChain();
       return raced ?? undefined;
     }
@@ -137,8 +137,8 @@ export async function serve(c: RunContext, initial: AssignmentResult, chain: Res
  * A person re-assigned the contact in the platform by hand: that person has it now (counted against them when they
  * are one of our agents), the previous agent's slot is freed. Null when the change was an un-assignment.
  */
-async function adopt({ run, activities, mirror, conversation }: RunContext, change: PlatformAssigneeChange): Promise<AssignmentResult | null> {
-  const { assignee } = await activities.adoptPlatformAssignee({ conversation, user: change.assignee });
+async function adopt({ run, activities, mirror, ref }: RunContext, change: PlatformAssigneeChange): Promise<AssignmentResult | null> {
+  const { assignee } = await activities.adoptPlatformAssignee({ conversation: ref, user: change.assignee });
   const taken = change.assignee ? (assignee ?? platformAssignee(change.assignee)) : null;
   mirror.known(taken?.agentId ?? null);
   run.record(taken ? 'assigned_in_platform' : 'unassigned_in_platform', taken ? `${taken.agentId} took it by hand` : 'un-assigned by hand');
@@ -146,10 +146,12 @@ async function adopt({ run, activities, mirror, conversation }: RunContext, chan
 }
 
 /** An operator's transfer, carried out and answered: the new assignee, or undefined when it was refused. */
-async function transfer({ run, config, activities, conversation }: RunContext, pending: PendingTransfer): Promise<AssignmentResult | undefined> {
+async function transfer({ run, config, activities, ref }: RunContext, pending: PendingTransfer): Promise<AssignmentResult | undefined> {
   const { request } = pending;
-  const target: AssignTarget = request.agentId ? { kind: 'agent', agentId: request.agentId, via: 'transfer' } : teamTarget(request.team!, config, 'transfer');
-  const result = await activities.transferConversation({ conversation, to: { ...request, target }, key: run.nextMoveKey('transfer') });
+  const target: AssignTarget = request.agentId
+    ? { kind: 'agent', agentId: request.agentId, via: 'transfer' }
+    : teamTarget(request.team!, config, 'transfer');
+  const result = await activities.transferConversation({ conversation: ref, to: { ...request, target }, key: run.nextMoveKey('transfer') });
   run.answerTransfer(pending, result);
   run.record(result.transferred ? 'transfer' : 'transfer_refused', result.transferred
     ? `to ${result.assignee.agentId}${request.reason ? `: ${request.reason}` : ''}`
@@ -168,7 +170,7 @@ async function handOver(c: RunContext, current: AssignmentResult, nextTeam: stri
     return handBack(c, reroute);
   }
   const handover = await activities.transferConversation({
-    conversation: c.conversation,
+    conversation: c.ref,
     to: { target, reason: `shift of ${current.team} ended` },
     key: run.nextMoveKey('handover'),
   });
@@ -177,8 +179,8 @@ async function handOver(c: RunContext, current: AssignmentResult, nextTeam: stri
 }
 
 /** The assignee gives the conversation back: their slot is freed, the platform un-assigns it, routing takes over. */
-async function handBack({ activities, mirror, conversation }: RunContext, reroute: Reroute): Promise<Reroute> {
-  await activities.releaseConversation(conversation.conversationId);
+async function handBack({ activities, mirror, conversationId }: RunContext, reroute: Reroute): Promise<Reroute> {
+  await activities.releaseConversation(conversationId);
   await mirror.assignee(null);
   return reroute;
 }

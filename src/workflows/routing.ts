@@ -117,8 +117,8 @@ async function emailWrittenBefore(conversation: RunContext): Promise<Answer | un
   return { kind: 'email', email: found.email! };
 }
 
-async function saveEmail({ run, activities, contact, conversation, input }: RunContext, email: string): Promise<void> {
-  const saved = await activities.saveContactEmail({ contactId: contact.id, conversationId: conversation.conversationId, email, platform: input.platform });
+async function saveEmail({ run, activities, contact, conversationId, input }: RunContext, email: string): Promise<void> {
+  const saved = await activities.saveContactEmail({ contactId: contact.id, conversationId, email, platform: input.platform });
   run.record('save_email', email);
   // Runs recorded before the platform existed got no answer here.
   if (saved?.platformRefused) run.record('platform_refused', `save email: ${saved.platformRefused}`);
@@ -211,8 +211,10 @@ async function routeWithoutEmail(conversation: RunContext, answer: Exclude<Answe
   }
 }
 
+type EscalatedWhy = Parameters<RoutingMetrics['escalated']>[0];
+
 /** `reason` is for the decisions; `note` is what the agents read, in the contact's language. */
-async function escalate(conversation: RunContext, reason: string, note: string, tier: Tier, why: Parameters<RoutingMetrics['escalated']>[0]): Promise<void> {
+async function escalate(conversation: RunContext, reason: string, note: string, tier: Tier, why: EscalatedWhy): Promise<void> {
   const { run, config, metrics } = conversation;
   run.record('escalate', reason);
   metrics.escalated(why);
@@ -236,10 +238,10 @@ async function assignAndServe(conversation: RunContext, chain: ResolvedLink[], t
 }
 
 /** Close: what the conversation holds is released and, unless the platform closed it, closed there too. */
-async function close({ run, features, activities, mirror, contact, conversation }: RunContext): Promise<ConversationStatus> {
+async function close({ run, features, activities, mirror, contact, conversationId }: RunContext): Promise<ConversationStatus> {
   // From here a new conversation of the contact replaces this run instead of being told "already open".
   if (features.reopenWhileClosing) upsertMemo({ [CLOSING_MEMO]: true });
-  const released = await activities.releaseConversation(conversation.conversationId);
+  const released = await activities.releaseConversation(conversationId);
   run.refuseTransfers('the conversation closed');
   if (run.closedBy !== 'platform') {
     // The platform closed its own conversation already; any other close is carried out there too.
@@ -267,13 +269,13 @@ function stopReadingMessages({ run, features }: RunContext): void {
 
 /** A message to the contact (or a note to the agents); one the platform never took is given up, the run goes on. */
 async function say(
-  { run, contact, conversation, input, givenUp }: RunContext,
+  { run, contact, conversationId, input, givenUp }: RunContext,
   kind: OutboundKind,
   key: string,
   text: string,
   direction: 'outbound' | 'note' = 'outbound',
 ): Promise<void> {
-  await sendMessage({ contactId: contact.id, conversationId: conversation.conversationId, key, kind, text, direction, platform: input.platform }).catch(async (error: unknown) => {
+  await sendMessage({ contactId: contact.id, conversationId, key, kind, text, direction, platform: input.platform }).catch(async (error: unknown) => {
     run.record('message_not_delivered', `${kind}: ${failureReason(error)}`);
     await givenUp('message', key, kind, error);
   });

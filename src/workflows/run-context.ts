@@ -28,7 +28,9 @@ export interface RunContext {
   activities: ShortActivities;
   mirror: PlatformMirror;
   givenUp: GivenUp;
-  conversation: ConversationRef;
+  /** The conversation's id: its run's first execution run id. */
+  conversationId: string;
+  ref: ConversationRef;
 }
 
 /**
@@ -61,7 +63,8 @@ export function startRun(input: RoutingInput): RunContext {
     activities,
     mirror: platformMirror(features.mirror, input, run, conversationId, givenUp),
     givenUp,
-    conversation: {
+    conversationId,
+    ref: {
       conversationId,
       workflowId,
       contactId: contact.id,
