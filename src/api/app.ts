@@ -24,7 +24,7 @@ import { operatorPageRoutes, operatorRoutes } from './routes/operator';
 import { healthRoutes } from './routes/health';
 import { webhookRoutes } from './routes/webhooks';
 import { WebhookInbox, type WebhookInboxOptions } from './webhook-inbox';
-import { contactIdOfWorkflow } from '../workflows/messages';
+import { contactIdOfWorkflow } from '../workflows/definitions';
 
 export interface AppDeps {
   client: Client;

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { syncAgentsNow } from '../../src/agent-sync-schedule';
 import { transcript } from '../../src/db/messages';
-import { workflowIdForContact } from '../../src/workflows/messages';
+import { workflowIdForContact } from '../../src/workflows/definitions';
 import { Harness } from '../support/harness';
 import { contactAssigneeUpdated, conversationClosed, conversationOpened, messageReceived, signRespondioBody } from '../support/respondio-payloads';
 import { type RespondioStandIn, startRespondioStandIn } from '../support/respondio-standin';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { markSuperseded, recordGivenUpEffect } from '../../src/db/platform-calls';
 import { deferWebhookEvent, insertWebhookEvent } from '../../src/db/webhook-events';
-import { workflowIdForContact } from '../../src/workflows/messages';
+import { workflowIdForContact } from '../../src/workflows/definitions';
 import { Harness } from '../support/harness';
 import { conversationOpened, deliverWebhook, messageReceived } from '../support/respondio-payloads';
 import { type RespondioStandIn, startRespondioStandIn } from '../support/respondio-standin';

@@ -4,7 +4,7 @@ import { verifyWebhookSignature, WebhookPayloadError } from '../../respondio/web
 import { HttpError, notFound } from '../errors';
 import { storableJson } from '../storable-text';
 import type { WebhookInbox } from '../webhook-inbox';
-import { workflowIdForContact } from '../../workflows/messages';
+import { workflowIdForContact } from '../../workflows/definitions';
 
 /** respond.io's events nest a few levels; far deeper is not one of them. */
 const MAX_DEPTH = 64;
