@@ -39,12 +39,12 @@ const conversationState = z.enum({
   failed: 'failed',
 } satisfies { [S in ConversationState]: S });
 
-export const assignee = describes<Assignee>()(z.object({ agentId: z.string(), name: z.string(), team: z.string() })).meta({
+const assignee = describes<Assignee>()(z.object({ agentId: z.string(), name: z.string(), team: z.string() })).meta({
   id: 'Assignee',
   description: 'The agent who holds the conversation.',
 });
 
-export const assignment = describes<AssignmentResult>()(
+const assignment = describes<AssignmentResult>()(
   assignee.extend({
     via: z.enum({
       account_manager: 'account_manager',
@@ -65,7 +65,7 @@ export const assignment = describes<AssignmentResult>()(
 
 const decision = describes<Decision>()(z.object({ step: z.string(), detail: z.string() }));
 
-export const chainPosition = describes<ChainPosition>()(z.object({ step: z.number().int().min(0), steps: z.array(z.string()), until: isoTime })).meta({
+const chainPosition = describes<ChainPosition>()(z.object({ step: z.number().int().min(0), steps: z.array(z.string()), until: isoTime })).meta({
   id: 'ChainPosition',
   description:
     "Where the tier's assignment chain stands while nobody is assigned: the step it is on, and `until` when its wait ends.",
@@ -101,7 +101,7 @@ export const messageAccepted = z.object({ contactId: z.string(), messageId: z.st
   description: '`duplicate`: this `messageId` was received before, and had no second effect.',
 });
 
-export const transcriptMessage = describes<TranscriptMessage>()(
+const transcriptMessage = describes<TranscriptMessage>()(
   z.object({
     id: z.string(),
     contactId: z.string(),
@@ -172,7 +172,7 @@ export const agent = describes<Agent>()(
 
 export const agentList = z.object({ agents: z.array(agent) }).meta({ id: 'AgentList' });
 
-export const queueEntry = describes<WaitingEntry>()(
+const queueEntry = describes<WaitingEntry>()(
   z.object({
     position: z.number().int().min(1),
     conversationId: z.string(),
@@ -190,7 +190,7 @@ export const queue = z.object({ queue: z.array(queueEntry) }).meta({
   description: 'Waiting conversations in the order they will be served.',
 });
 
-export const operatorAgent = describes<OperatorAgent>()(
+const operatorAgent = describes<OperatorAgent>()(
   z.object({
     id: z.string(),
     name: z.string(),
@@ -206,13 +206,13 @@ export const operatorAgent = describes<OperatorAgent>()(
       "`load`: open conversations. `capacity`: the agent's own, else the team's default, else the routing config's.",
   });
 
-export const pathStep = describes<PathStep>()(z.object({ via: z.string(), agentId: z.string(), assignedAt: isoTime, releasedAt: isoTime.nullable() })).meta({
+const pathStep = describes<PathStep>()(z.object({ via: z.string(), agentId: z.string(), assignedAt: isoTime, releasedAt: isoTime.nullable() })).meta({
   id: 'PathStep',
   description:
     'One agent the conversation was given to, and how: `via` is the chain step (`account_manager`, `team`, `manager`…), `transfer`, `next_shift`, `escalation` or `platform` (by hand).',
 });
 
-export const recentConversation = describes<RecentConversation>()(
+const recentConversation = describes<RecentConversation>()(
   z.object({
     contactId: z.string(),
     workflowId: z.string(),
@@ -230,7 +230,7 @@ export const recentConversation = describes<RecentConversation>()(
       "A routing run as Temporal's visibility lists it. `state` and `tier` are the search attributes the run keeps (without them: `open` or `closed`; a run ended otherwise says how, e.g. `terminated`); `path` is what PostgreSQL recorded of its assignments, oldest first; `historyUrl` opens its history in Temporal UI (`TEMPORAL_UI_URL`).",
   });
 
-export const timeToAssignment = describes<TimeToAssignment>()(
+const timeToAssignment = describes<TimeToAssignment>()(
   z.object({
     tier: z.string(),
     minute: isoTime,
@@ -244,7 +244,7 @@ export const timeToAssignment = describes<TimeToAssignment>()(
       'The conversations of a tier first assigned within one minute (`minute`, its start), and how long they took from opening.',
   });
 
-export const givenUpEffect = describes<GivenUpEffect>()(
+const givenUpEffect = describes<GivenUpEffect>()(
   z.object({ conversationId: z.string(), contactId: z.string(), effect: z.string(), reason: z.string(), givenUpAt: isoTime }),
 ).meta({
     id: 'GivenUpEffect',

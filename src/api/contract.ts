@@ -10,7 +10,7 @@ import { noteContact } from './request-log';
  * (`mount`) and the OpenAPI document (`./openapi`). Adding a route is one definition in a group of `./routes`.
  */
 
-export interface Example<T> {
+interface Example<T> {
   summary: string;
   value: T;
 }
@@ -23,7 +23,7 @@ export interface Content {
   mediaType?: string;
 }
 
-export interface RequestBody extends Content {
+interface RequestBody extends Content {
   /** The handler reads the body itself (the webhook's signed bytes); the schema only describes it. */
   readByHandler?: true;
 }
@@ -39,17 +39,17 @@ export interface Answer {
  */
 export type Access = { scopes: ApiKeyScope[] } | { keyInPath: ApiKeyScope[]; refusal?: string } | 'signature' | 'open';
 
-export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
 
-export interface RouteInput<P, Q, B> {
+interface RouteInput<P, Q, B> {
   params: Parsed<P>;
   query: Parsed<Q>;
   body: Parsed<B>;
 }
 
-export interface RouteDefinition<D, P, Q, B> {
+interface RouteDefinition<D, P, Q, B> {
   method: Method;
   /** OpenAPI style: `/v1/agents/{agentId}`. */
   path: string;
@@ -81,7 +81,7 @@ export const route =
   ): Route<D> =>
     definition as unknown as Route<D>;
 
-export interface MountOptions {
+interface MountOptions {
   /** The prefix the router is mounted at (`app.use(prefix, …)`), in OpenAPI style: route paths are relative to it. */
   under?: string;
   /** Authentication before each route's access check (where no prefix-wide check runs before). */
@@ -112,7 +112,7 @@ export function mount<D>(routes: ReadonlyArray<Route<D>>, deps: D, { under = '',
 }
 
 /** `/v1/agents/{agentId}` as Express writes it: `/v1/agents/:agentId`. */
-export const expressPath = (path: string): string => path.replace(/\{(\w+)\}/g, ':$1');
+const expressPath = (path: string): string => path.replace(/\{(\w+)\}/g, ':$1');
 
 function guardOf({ access }: Route<never>): RequestHandler[] {
   if (typeof access === 'string') return [];

@@ -25,7 +25,7 @@ const payloadsBody = z
   })
   .meta({ id: 'CodecPayloads', description: "Temporal's codec-server protocol: payloads as proto3 JSON." });
 
-export interface CodecDeps {
+interface CodecDeps {
   codec: PayloadCodec;
 }
 
