@@ -46,6 +46,7 @@ type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
 interface RouteInput<P, Q, B> {
   params: Parsed<P>;
   query: Parsed<Q>;
+  /** Not parsed (undefined) when the handler reads the body itself. */
   body: Parsed<B>;
 }
 
