@@ -10,7 +10,7 @@ import { putAgent } from '../src/db/agents';
 import { RuleVersions } from '../src/rule-versions';
 import { parseRoutingConfig } from '../src/routing-config';
 import { dataConverter } from '../src/service';
-import { ROUTING_WORKFLOW, workflowIdForContact } from '../src/workflows/messages';
+import { ROUTING_WORKFLOW, workflowIdForContact } from '../src/workflows/definitions';
 import { conversationOpened, deliverWebhook } from '../test/support/respondio-payloads';
 import { testCodec } from '../test/support/codec';
 import { cpuSeconds, rssBytes, SIGNING_KEY, startTopology, TASK_QUEUE, type Topology } from './bench/topology';

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { ROUTING_BUNDLE } from '../src/service';
+import { dirname, relative, resolve } from 'node:path';
+import { DefaultLogger } from '@temporalio/worker';
+import { bundleRoutingWorkflows } from '../src/temporal/workflow-bundle';
 
 const USAGE = 'usage: tsx scripts/bundle-workflows.ts <outPath>';
 
@@ -10,10 +10,10 @@ async function main(): Promise<void> {
   const outArg = process.argv[2];
   if (!outArg) throw new Error(USAGE);
   const outPath = resolve(outArg);
-  const { code } = await bundleWorkflowCode(ROUTING_BUNDLE);
+  const { code, summary } = await bundleRoutingWorkflows(new DefaultLogger('WARN', ({ message }) => console.error(message)));
   await mkdir(dirname(outPath), { recursive: true });
   await writeFile(outPath, code);
-  console.log(`workflow bundle written to ${outPath} (${Buffer.byteLength(code)} bytes)`);
+  console.log(`${summary} → ${relative(process.cwd(), outPath)}`);
 }
 
 main().catch((err: unknown) => {

@@ -1,5 +1,5 @@
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
-import { contactIdOfWorkflow } from './workflows/messages';
+import { contactIdOfWorkflow } from './workflows/definitions';
 import { readRequestId } from './workflows/request-id';
 
 /**

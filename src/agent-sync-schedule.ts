@@ -1,7 +1,7 @@
-import { type Client, type ScheduleOptions, ScheduleOverlapPolicy } from '@temporalio/client';
+import { type Client, type ScheduleOptions, type ScheduleOptionsStartWorkflowAction, ScheduleOverlapPolicy } from '@temporalio/client';
 import { upsertSchedule } from './schedules';
 import type { AgentSyncSummary } from './activities/agent-sync';
-import { AGENT_SYNC_WORKFLOW } from './workflows/agent-sync';
+import { syncAgents } from './workflows/agent-sync';
 
 export function agentSyncScheduleId(taskQueue: string): string {
   return `vip-router-sync-agents-${taskQueue}`;
@@ -14,14 +14,20 @@ export function agentSyncScheduleId(taskQueue: string): string {
 export async function ensureAgentSyncSchedule(client: Client, { taskQueue, everyMs }: { taskQueue: string; everyMs: number }): Promise<void> {
   const scheduleId = agentSyncScheduleId(taskQueue);
   const spec = { intervals: [{ every: everyMs }] };
-  const action = { type: 'startWorkflow' as const, workflowType: AGENT_SYNC_WORKFLOW, workflowId: `sync-agents-${taskQueue}`, taskQueue, args: [] };
+  const action: ScheduleOptionsStartWorkflowAction<typeof syncAgents> = {
+    type: 'startWorkflow',
+    workflowType: syncAgents,
+    workflowId: `sync-agents-${taskQueue}`,
+    taskQueue,
+    args: [],
+  };
   const policies: ScheduleOptions['policies'] = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1m' };
   await upsertSchedule(client, scheduleId, { spec, action, policies });
 }
 
 /** One agent sync now, waiting for its summary (`npm run sync-agents`). */
 export async function syncAgentsNow(client: Client, taskQueue: string): Promise<AgentSyncSummary> {
-  return client.workflow.execute(AGENT_SYNC_WORKFLOW, {
+  return client.workflow.execute(syncAgents, {
     taskQueue,
     workflowId: `sync-agents-${taskQueue}-manual-${Date.now()}`,
     args: [],

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { checkCrmEnvNames } from './activities/crm';
 import { parseRateLimit } from './api/rate-limit';
 import { RESPONDIO_API_URL } from './respondio/client';
+import { LOG_FORMAT } from './logger';
 import { ConfigError, loadRoutingConfigFile, type RoutingConfig } from './routing-config';
 import { temporalConnectionEnv } from './temporal-connection';
 
@@ -34,6 +35,7 @@ export const envSchema = z.object({
   OUTBOUND_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
   OUTBOUND_WEBHOOK_SECRET: optionalString,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  VIP_ROUTER_LOG_FORMAT: LOG_FORMAT.default('auto'),
   VIP_ROUTER_SEED_DEMO: z.enum(['0', '1']).default('1'),
   /** An admin key chosen by the operator (automation); unset, `npm start` makes one on first start and prints it. */
   VIP_ROUTER_BOOTSTRAP_API_KEY: optionalString,

@@ -1,6 +1,6 @@
-import { type Client, ScheduleNotFoundError, type ScheduleOptions, ScheduleOverlapPolicy } from '@temporalio/client';
+import { type Client, ScheduleNotFoundError, type ScheduleOptions, type ScheduleOptionsStartWorkflowAction, ScheduleOverlapPolicy } from '@temporalio/client';
 import { upsertSchedule } from './schedules';
-import { RETENTION_WORKFLOW } from './workflows/retention';
+import { pruneExpiredData } from './workflows/retention';
 
 /** The schedule runs hourly: a row outlives its retention by an hour at most. */
 const RETENTION_EVERY_MS = 3_600_000;
@@ -25,7 +25,13 @@ export async function ensureRetentionSchedule(client: Client, { taskQueue, reten
     return;
   }
   const spec = { intervals: [{ every: RETENTION_EVERY_MS }] };
-  const action = { type: 'startWorkflow' as const, workflowType: RETENTION_WORKFLOW, workflowId: `prune-expired-${taskQueue}`, taskQueue, args: [{ retentionMs }] };
+  const action: ScheduleOptionsStartWorkflowAction<typeof pruneExpiredData> = {
+    type: 'startWorkflow',
+    workflowType: pruneExpiredData,
+    workflowId: `prune-expired-${taskQueue}`,
+    taskQueue,
+    args: [{ retentionMs }],
+  };
   const policies: ScheduleOptions['policies'] = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' };
   await upsertSchedule(client, scheduleId, { spec, action, policies });
 }

@@ -21,7 +21,7 @@ const duration = z.union([z.number().int().nonnegative(), z.string()]).transform
 const strategy = z.enum(['least_open', 'round_robin']);
 
 /** One place the chain looks for someone, and how long it waits there before moving on. */
-const chainStep = z.discriminatedUnion('kind', [
+const chainLink = z.discriminatedUnion('kind', [
   /** The CRM's `accountManager`. */
   z.strictObject({ kind: z.literal('account_manager'), wait: duration.default(0) }),
   /** Whoever last served this contact, if within `withinDays`. */
@@ -36,8 +36,8 @@ const chainStep = z.discriminatedUnion('kind', [
 const tierSchema = z.strictObject({
   name: z.string().min(1),
   customerTypes: z.array(z.string().min(1)).min(1),
-  /** Tried in order; a step's `wait` holds the conversation there (woken early by presence changes) before the next. */
-  chain: z.array(chainStep).min(1),
+  /** Tried in order; a link's `wait` holds the conversation there (woken early by presence changes) before the next. */
+  chain: z.array(chainLink).min(1),
   /** Served first when several conversations wait in the queue. */
   priority: z.number().int().default(0),
 });
@@ -165,7 +165,7 @@ export const routingConfigSchema = z
     regular: z
       .strictObject({
         name: z.string().min(1).default('regular'),
-        chain: z.array(chainStep).min(1).default([{ kind: 'team', team: 'support', wait: 0 }]),
+        chain: z.array(chainLink).min(1).default([{ kind: 'team', team: 'support', wait: 0 }]),
         priority: z.number().int().default(0),
       })
       .prefault({}),
@@ -199,7 +199,7 @@ export const routingConfigSchema = z
 
 export type RoutingConfigInput = z.input<typeof routingConfigSchema>;
 export type RoutingConfig = z.output<typeof routingConfigSchema>;
-export type ChainStep = z.output<typeof chainStep>;
+export type ChainLink = z.output<typeof chainLink>;
 export type ShiftConfig = z.output<typeof shiftSchema>;
 export type CrmConfig = RoutingConfig['crm'];
 export type AssignmentStrategy = z.output<typeof strategy>;

@@ -18,7 +18,8 @@ import { loadRoutingConfigFile, type RoutingConfig } from './routing-config';
 import { RuleVersions } from './rule-versions';
 import { ApiKeys } from './security/api-keys';
 import { type AesGcmCodec, refusingUnencrypted } from './security/codec';
-import { agentSyncSettings, dataConverter, payloadCodec, respondioClient, ROUTING_BUNDLE, runUntilSignalled, type Service, temporalConnection } from './service';
+import { agentSyncSettings, dataConverter, payloadCodec, respondioClient, runUntilSignalled, type Service, temporalConnection } from './service';
+import { bundleRoutingWorkflows } from './temporal/workflow-bundle';
 import { logWithRequest } from './activity-log-context';
 import { findFreePort } from './local/ports';
 import { registry } from './metrics';
@@ -90,6 +91,7 @@ export async function createRoutingWorker(options: RoutingWorkerOptions): Promis
   if (options.transcriptRetentionMs !== undefined) {
     await ensureRetentionSchedule(client, { taskQueue: options.taskQueue, retentionMs: options.transcriptRetentionMs ?? undefined });
   }
+  const { workflowModules, ...interceptors } = options.interceptors ?? {};
   const worker = await Worker.create({
     connection: options.connection,
     namespace: options.namespace,
@@ -104,11 +106,10 @@ export async function createRoutingWorker(options: RoutingWorkerOptions): Promis
     // them at 80% of the timeout, one missed beat from a timeout).
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
     ...(options.maxCachedWorkflows ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
-    ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: ROUTING_BUNDLE.workflowsPath }),
+    workflowBundle: bundle ? { codePath: bundle } : { code: await bundleAtStart(workflowModules) },
     interceptors: {
-      ...options.interceptors,
-      ...(bundle ? {} : { workflowModules: [...ROUTING_BUNDLE.workflowInterceptorModules, ...(options.interceptors?.workflowModules ?? [])] }),
-      activity: [heartbeatWhileRunning, logWithRequest, ...(options.interceptors?.activity ?? [])],
+      ...interceptors,
+      activity: [heartbeatWhileRunning, logWithRequest, ...(interceptors.activity ?? [])],
     },
     activities: createActivities({
       db: options.db,
@@ -127,6 +128,14 @@ export async function createRoutingWorker(options: RoutingWorkerOptions): Promis
   });
   reconcileWhileRunning(worker, options.db, signals, temporalEndedRuns(client), options.reconcileEveryMs ?? RECONCILE_EVERY_MS);
   return worker;
+}
+
+/** Without a prebuilt bundle: the routing workflows and the given interceptors, bundled now, reported in one line. */
+async function bundleAtStart(workflowModules: string[] = []): Promise<string> {
+  const { logger } = Runtime.instance();
+  const { code, summary } = await bundleRoutingWorkflows(logger, workflowModules);
+  logger.info(summary);
+  return code;
 }
 
 /** At most this long between two heartbeats an activity sends the server. */

@@ -130,6 +130,9 @@ describe('production entries (npm run build, node dist/src/worker.js, node dist/
     if (!exit) build.child.kill('SIGKILL');
     timings['npm run build'] = Date.now() - started;
     assert.deepEqual(exit, { code: 0, signal: null }, `npm run build failed or took over ${BUILD_DEADLINE_MS} ms\n${build.output()}`);
+    // webpack's work in one line, not its report.
+    assert.match(build.output(), /^workflow bundle: \d+\.\d MB, \d+ modules, \d+\.\d s → dist\/workflow-bundle\.js$/m);
+    assert.doesNotMatch(build.output(), /orphan modules|compiled successfully/);
 
     const dist = join(REPO_ROOT, 'dist');
     for (const file of ['src/worker.js', 'src/api/server.js', 'workflow-bundle.js']) {

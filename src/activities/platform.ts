@@ -115,10 +115,13 @@ function sendInProgress(retryInMs: number): ApplicationFailure {
   });
 }
 
-export interface PlatformStep {
+/**
+ * One call a run makes to the platform. Its key is stable per call of the run: a retry after a crash finds the record
+ * of a call that went through.
+ */
+export interface PlatformCall {
   conversationId: string;
   contactId: string;
-  /** Stable per step of the run: a retry after a crash finds the record of a call that went through. */
   key: string;
 }
 
@@ -131,7 +134,7 @@ export function createPlatformActivities(deps: { db: Db; respondio?: RespondioCl
 
   return {
     /** Sets (or clears) the contact's assignee in respond.io; noted first, so its echo webhook is recognised. */
-    async mirrorAssignee({ conversationId, contactId, agentId }: PlatformStep & { agentId: string | null }): Promise<{ skipped?: string }> {
+    async mirrorAssignee({ conversationId, contactId, agentId }: PlatformCall & { agentId: string | null }): Promise<{ skipped?: string }> {
       const respondio = requirePlatform(deps.respondio);
       if (await isSuperseded(db, conversationId)) return { skipped: SUPERSEDED };
       const identifier = await identifierOf(db, contactId);
@@ -151,24 +154,24 @@ export function createPlatformActivities(deps: { db: Db; respondio?: RespondioCl
     },
 
     /** Lists an effect the run gave up after its time bound, for the operator. */
-    async recordGivenUpEffect(effect: PlatformStep & { effect: string; reason: string }): Promise<void> {
+    async recordGivenUpEffect(effect: PlatformCall & { effect: string; reason: string }): Promise<void> {
       await recordGivenUpEffect(db, effect);
     },
 
     /** Closes the contact's conversation in respond.io, once per run. */
-    async closeInPlatform(step: PlatformStep): Promise<{ skipped?: string }> {
+    async closeInPlatform(call: PlatformCall): Promise<{ skipped?: string }> {
       const respondio = requirePlatform(deps.respondio);
-      const identifier = await identifierOf(db, step.contactId);
+      const identifier = await identifierOf(db, call.contactId);
       const request = { status: 'close', summary: 'Closed by vip-router' };
-      if (await isSuperseded(db, step.conversationId)) return { skipped: SUPERSEDED };
-      if (!(await beginPlatformCall(db, { ...step, kind: 'close', request }))) return {};
-      const outcome = await sendOnce(db, { table: 'platform_calls', conversationId: step.conversationId, key: step.key }, sendLeaseMs(respondio), {
+      if (await isSuperseded(db, call.conversationId)) return { skipped: SUPERSEDED };
+      if (!(await beginPlatformCall(db, { ...call, kind: 'close', request }))) return {};
+      const outcome = await sendOnce(db, { table: 'platform_calls', conversationId: call.conversationId, key: call.key }, sendLeaseMs(respondio), {
         send: () => respondio.closeConversation(identifier, { summary: request.summary }, { signal: signal() }),
-        confirm: () => completePlatformCall(db, step.conversationId, step.key, 200),
+        confirm: () => completePlatformCall(db, call.conversationId, call.key, 200),
       });
       if (outcome !== 'unconfirmed') return {};
       // respond.io has no way to ask whether a close took: a second one could close a conversation opened since.
-      await completePlatformCall(db, step.conversationId, step.key, null);
+      await completePlatformCall(db, call.conversationId, call.key, null);
       return { skipped: 'an earlier attempt may have closed it and respond.io did not confirm; not sent again' };
     },
   };

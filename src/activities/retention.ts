@@ -1,5 +1,6 @@
 import { pruneMessages } from '../db/messages';
 import type { Db } from '../db/pool';
+import { prunePlatformRecords } from '../db/platform-calls';
 import { pruneWebhookEvents } from '../db/webhook-events';
 import { webhookDedupeWindowMs } from '../retention';
 
@@ -7,15 +8,22 @@ import { webhookDedupeWindowMs } from '../retention';
 export interface RetentionSummary {
   messages: number;
   webhookEvents: number;
+  platformCalls: number;
+  supersededConversations: number;
+  givenUpEffects: number;
 }
 
 export function createRetentionActivities({ db }: { db: Db }) {
   return {
-    /** Transcript messages older than the retention, and handled webhook events older than the dedupe window. */
+    /**
+     * Transcript messages and the platform's records older than the retention, and handled webhook events older
+     * than the dedupe window.
+     */
     async pruneExpiredRows({ retentionMs }: { retentionMs: number }): Promise<RetentionSummary> {
       return {
         messages: await pruneMessages(db, retentionMs),
         webhookEvents: await pruneWebhookEvents(db, webhookDedupeWindowMs(retentionMs)),
+        ...(await prunePlatformRecords(db, retentionMs)),
       };
     },
   };

@@ -8,23 +8,26 @@ import type { ApiKeys } from '../security/api-keys';
 import { temporalRunSignals } from '../assignment/dispatcher';
 import type { RoutingInput } from '../domain';
 import type { PayloadCodec } from '@temporalio/common';
-import { allow, KeyCheck, type KeyCheckOptions } from './auth';
+import { KeyCheck, type KeyCheckOptions } from './auth';
+import { mount } from './contract';
 import { Conversations } from './conversations';
 import { errorHandler, HttpError, unknownRoute } from './errors';
+import { openApiDocument } from './openapi';
 import { type RateLimit, RateLimiter } from './rate-limit';
 import { requestLog } from './request-log';
 import { unstorableTextAt } from './storable-text';
 import { agentRoutes } from './routes/agents';
-import { codecCors, codecRouter } from './routes/codec';
+import { codecCors, codecRoutes, codecUiRoutes } from './routes/codec';
+import { contactRoutes } from './routes/contacts';
 import { conversationRoutes } from './routes/conversations';
 import { directoryRoutes } from './routes/directory';
-import { docsRoutes } from './routes/docs';
-import { metricsRoutes } from './routes/metrics';
-import { operatorPageRoutes, operatorRoutes } from './routes/operator';
+import { docsRoutes, swaggerUiFiles } from './routes/docs';
+import { metricsRegistry, metricsRoutes } from './routes/metrics';
+import { operatorPageFiles, operatorPageRoutes, operatorRoutes } from './routes/operator';
 import { healthRoutes } from './routes/health';
 import { webhookRoutes } from './routes/webhooks';
 import { WebhookInbox, type WebhookInboxOptions } from './webhook-inbox';
-import { contactIdOfWorkflow } from '../workflows/messages';
+import { contactIdOfWorkflow } from '../workflows/definitions';
 
 export interface AppDeps {
   client: Client;
@@ -55,11 +58,6 @@ const refuseUnstorableText: express.RequestHandler = (req, _res, next) => {
   next();
 };
 
-/** The codec endpoint with its key in the path is Temporal UI's: it reads histories, it never writes payloads. */
-const decodeOnly: express.RequestHandler = () => {
-  throw new HttpError(403, 'forbidden', 'a codec endpoint with its key in the path only decodes; encode with the key in an Authorization header');
-};
-
 export interface Api {
   app: express.Express;
   /** Applies accepted respond.io events; its owner starts and stops it with the server. */
@@ -79,30 +77,32 @@ export function createApp({ client, db, routing, taskQueue, log, apiKeys, rateLi
   const inbox = new WebhookInbox({ db, conversations, log, ...inboxOptions });
   const keyCheck = new KeyCheck(apiKeys, keyCheckOptions);
   app.use(requestLog(log));
-  app.use(healthRoutes({ db, client }));
-  app.use(docsRoutes());
-  app.use(operatorPageRoutes());
-  app.use(metricsRoutes({ db, keyCheck }));
+  app.use(mount(healthRoutes, { db, client }));
+  app.use(mount(docsRoutes, { document: JSON.stringify(openApiDocument()) }));
+  app.use('/docs', swaggerUiFiles);
+  app.use(mount(operatorPageRoutes, undefined));
+  app.use('/ui', ...operatorPageFiles);
+  app.use(mount(metricsRoutes, { metrics: metricsRegistry(db) }, { authenticate: keyCheck.bearer() }));
   // Before the JSON parser: the signature is checked over the raw bytes.
-  app.use(webhookRoutes({ inbox, signingKeys: respondio?.signingKeys ?? [], log }));
+  app.use(mount(webhookRoutes, { inbox, signingKeys: respondio?.signingKeys ?? [], log }));
 
   if (codec) {
     // CORS first: a browser's preflight carries no key. Temporal UI's endpoint has its key in the path, and decodes only.
     const cors = codecCors(codec.corsOrigins);
-    const decoders = allow('codec', 'decode');
-    app.use('/codec/ui/:key', cors, keyCheck.fromPath(), codecRouter(codec.codec, { allowed: { encode: decodeOnly, decode: decoders } }));
-    app.use('/codec', cors, keyCheck.bearer(), codecRouter(codec.codec, { allowed: { encode: allow('codec'), decode: decoders } }));
+    app.use('/codec/ui/:key', cors, keyCheck.fromPath(), mount(codecUiRoutes, codec, { under: '/codec/ui/{key}' }));
+    app.use('/codec', cors, keyCheck.bearer(), mount(codecRoutes, codec, { under: '/codec' }));
   }
 
   // Keys are checked before bodies are read: an unauthenticated caller learns nothing about the API.
   app.use('/v1', keyCheck.bearer(rateLimit ? new RateLimiter(rateLimit) : undefined));
   app.use(express.json({ limit: '100kb' }));
   app.use(refuseUnstorableText);
-  app.use(conversationRoutes({ conversations, db }));
+  app.use(mount(conversationRoutes, { conversations, db }));
+  app.use(mount(contactRoutes, { conversations, db }));
   const signals = temporalRunSignals(client, (workflowId, error) => log.warn({ err: error, workflowId, contactId: contactIdOfWorkflow(workflowId) }, 'could not signal a conversation'));
-  app.use(agentRoutes({ db, signals }));
-  app.use(operatorRoutes({ db, client, routing, taskQueue, temporalUiUrl }));
-  app.use(directoryRoutes({ db }));
+  app.use(mount(agentRoutes, { db, signals }));
+  app.use(mount(operatorRoutes, { db, client, routing, taskQueue, temporalUiUrl }));
+  app.use(mount(directoryRoutes, { db }));
 
   app.use(unknownRoute);
   app.use(errorHandler(log));

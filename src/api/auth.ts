@@ -152,5 +152,3 @@ export function allow(...scopes: ApiKeyScope[]): RequestHandler {
     next();
   };
 }
-
-export const adminOnly = allow();

@@ -16,11 +16,11 @@ import {
   messageReceivedSignal,
   platformAssigneeChangedSignal,
   READS_MESSAGES_MEMO,
-  ROUTING_WORKFLOW,
   stateQuery,
   transferUpdate,
   workflowIdForContact,
-} from '../workflows/messages';
+} from '../workflows/definitions';
+import { routeConversation } from '../workflows/routing';
 import { ROUTING_STATE } from '../workflows/search-attributes';
 import type {
   CloseRequest,
@@ -72,7 +72,7 @@ export class Conversations {
     const rulesVersion = await this.ruleVersions.record(this.routing);
     const input: RoutingInput = { contact, config: this.routing, rulesVersion, ...(platform ? { platform } : {}), ...(searchAttributes ? { searchAttributes } : {}) };
     try {
-      const handle = await this.client.workflow.start(ROUTING_WORKFLOW, {
+      const handle = await this.client.workflow.start(routeConversation, {
         workflowId,
         taskQueue: this.taskQueue,
         args: [input],

@@ -7,7 +7,7 @@ import { assignmentPaths, type PathStep, timeToAssignmentByMinute, type TimeToAs
 import { type GivenUpEffect, recentGivenUpEffects } from '../db/platform-calls';
 import type { Db } from '../db/pool';
 import type { RoutingConfig } from '../routing-config';
-import { contactIdOfWorkflow, ROUTING_WORKFLOW } from '../workflows/messages';
+import { contactIdOfWorkflow, ROUTING_WORKFLOW } from '../workflows/definitions';
 import { capacityDefaults } from '../workflows/rules';
 import { ROUTING_STATE, TIER } from '../workflows/search-attributes';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../logger';
 import { inRequest } from '../request-scope';
-import { workflowIdForContact } from '../workflows/messages';
+import { workflowIdForContact } from '../workflows/definitions';
 
 /** A caller's own id is kept when it is a plain token; anything else is replaced, never logged. */
 const CALLER_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;

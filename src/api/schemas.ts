@@ -27,6 +27,12 @@ const email = z
 
 const optionalText = z.string().trim().max(200).optional();
 
+/*
+ * What the routes parse their input with; the workflow checks its input with the same schemas, so this module stays
+ * free of the document generator. Bodies are named and described with zod's own `.meta()` (an `override` says in
+ * JSON Schema what a refinement checks): the OpenAPI document (./openapi) reads it from there.
+ */
+
 export const contactIdParams = z.object({ contactId: id });
 export const agentIdParams = z.object({ agentId: id });
 /** PUT /v1/agents/{agentId}, which may make the agent. */
@@ -54,7 +60,7 @@ export const startConversationBody = z.object({
       .nullable()
       .optional(),
   }),
-});
+}).meta({ id: 'StartConversationRequest', description: 'The contact whose conversation opens. An email, when given and valid, skips asking for it.' });
 
 export const inboundMessageBody = z.object({
   messageId: z.string().min(1).max(200),
@@ -66,7 +72,7 @@ export const inboundMessageBody = z.object({
       return at >= Date.UTC(1900, 0, 1) && at < Date.UTC(10_000, 0, 1);
     }, 'a time between the years 1900 and 9999')
     .optional(),
-});
+}).meta({ id: 'InboundMessageRequest', description: "The contact's message. A `messageId` seen before has no second effect." });
 
 export const putAgentBody = z.object({
   name: z.string().trim().min(1).max(200),
@@ -78,6 +84,9 @@ export const putAgentBody = z.object({
   /** How respond.io knows the agent, for assignments there (an agent sync fills both); omitted: kept. */
   email: email.nullable().optional(),
   respondioUserId: z.string().regex(/^\d{1,20}$/, 'a respond.io user id (digits)').nullable().optional(),
+}).meta({
+  id: 'PutAgentRequest',
+  description: "`role` defaults to `agent`, `online` to `true`; no `capacity`: the team's default. `email` and `respondioUserId` are kept when left out.",
 });
 
 export const patchAgentBody = z
@@ -86,13 +95,15 @@ export const patchAgentBody = z
     capacity: z.number().int().min(0).max(1000).optional(),
   })
   .strict()
-  .refine((b) => b.online !== undefined || b.capacity !== undefined, 'give online and/or capacity');
+  .refine((b) => b.online !== undefined || b.capacity !== undefined, 'give online and/or capacity')
+  // The refinement, as JSON Schema can say it.
+  .meta({ id: 'PatchAgentRequest', description: 'At least one of `online` and `capacity`.', override: { minProperties: 1 } });
 
 export const putCustomerBody = z.object({
   customerType: z.string().trim().min(1).max(100),
   accountManager: id.nullable().optional(),
   name: optionalText,
-});
+}).meta({ id: 'PutCustomerRequest' });
 
 export const transferBody = z
   .object({
@@ -102,4 +113,9 @@ export const transferBody = z
     reason: z.string().trim().max(500).optional(),
   })
   .strict()
-  .refine((b) => (b.agentId === undefined) !== (b.team === undefined), 'name exactly one of agentId or team');
+  .refine((b) => (b.agentId === undefined) !== (b.team === undefined), 'name exactly one of agentId or team')
+  .meta({
+    id: 'TransferRequest',
+    description: 'Exactly one of `agentId` and `team`. `force` passes capacity (and, for an agent, presence).',
+    override: { oneOf: [{ required: ['agentId'] }, { required: ['team'] }] },
+  });

@@ -10,7 +10,7 @@ import {
 } from '../db/webhook-events';
 import type { Logger } from '../logger';
 import { inRequest } from '../request-scope';
-import { workflowIdForContact } from '../workflows/messages';
+import { workflowIdForContact } from '../workflows/definitions';
 import { parseWebhookEvent, type WebhookEvent, WebhookPayloadError } from '../respondio/webhook';
 import type { Conversations } from './conversations';
 import { HttpError } from './errors';

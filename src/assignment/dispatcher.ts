@@ -1,7 +1,7 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Agent } from '../db/agents';
 import type { Db } from '../db/pool';
-import { agentWentOfflineSignal, assignmentChangedSignal } from '../workflows/messages';
+import { agentWentOfflineSignal, assignmentChangedSignal } from '../workflows/definitions';
 import { gainedRoom } from './policy';
 import {
   claimRunsToCheck,

@@ -10,6 +10,8 @@ export interface ErasedRows {
   queueEntries: number;
   assigneeEchoes: number;
   directoryCustomers: number;
+  supersededConversations: number;
+  givenUpEffects: number;
 }
 
 /**
@@ -38,5 +40,7 @@ export async function eraseContact(db: Queryable, contactId: string, { directory
     assignments: await count(`DELETE FROM assignments WHERE contact_id = $1 AND released_at IS NOT NULL`),
     queueEntries: await count(`DELETE FROM queue_entries WHERE contact_id = $1`),
     assigneeEchoes: await count(`DELETE FROM assignee_echoes WHERE contact_id = $1`),
+    supersededConversations: await count(`DELETE FROM superseded_conversations WHERE contact_id = $1`),
+    givenUpEffects: await count(`DELETE FROM given_up_effects WHERE contact_id = $1`),
   };
 }

@@ -72,3 +72,22 @@ export async function recentGivenUpEffects(db: Queryable, limit: number): Promis
   );
   return rows.map((row) => ({ ...row, givenUpAt: new Date(row.givenUpAt).toISOString() }));
 }
+
+/**
+ * What the platform records keep past a conversation, pruned by the transcript retention: completed calls (their
+ * requests hold comment texts), superseded conversations and given-up effects older than `olderThanMs`. A pending
+ * effect is bounded to a few hours, so nothing younger than a day is pruned, whatever the retention.
+ */
+export async function prunePlatformRecords(
+  db: Queryable,
+  olderThanMs: number,
+): Promise<{ platformCalls: number; supersededConversations: number; givenUpEffects: number }> {
+  const afterMs = Math.max(olderThanMs, 24 * 3_600_000);
+  const count = async (sql: string) => (await db.query(sql, [afterMs])).rowCount ?? 0;
+  const before = `now() - make_interval(secs => $1 / 1000.0)`;
+  return {
+    platformCalls: await count(`DELETE FROM platform_calls WHERE completed_at IS NOT NULL AND completed_at < ${before}`),
+    supersededConversations: await count(`DELETE FROM superseded_conversations WHERE superseded_at < ${before}`),
+    givenUpEffects: await count(`DELETE FROM given_up_effects WHERE given_up_at < ${before}`),
+  };
+}

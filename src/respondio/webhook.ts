@@ -72,6 +72,23 @@ const messageReceived = withContact.extend({
   channel: z.looseObject({ source: text, name: text }).nullish(),
 });
 
+/**
+ * The events as the API's description lists them (the parser below reads them by `event_type`, with these schemas).
+ */
+export const webhookEventSchema = z
+  .union([
+    conversationOpened.extend({ event_type: z.literal('conversation.opened') }),
+    messageReceived.extend({ event_type: z.literal('message.received') }),
+    conversationClosed.extend({ event_type: z.literal('conversation.closed') }),
+    withContact.extend({ event_type: z.literal('contact.assignee.updated') }),
+    envelope,
+  ])
+  .meta({
+    id: 'RespondioEvent',
+    description:
+      "A respond.io webhook event, as respond.io sends it: the fields the flow reads are listed, every other field is kept. `conversation.opened` starts routing the contact, `message.received` (incoming) is the contact's reply, `conversation.closed` closes the run, `contact.assignee.updated` follows a re-assignment made by hand; any other `event_type` is answered 200 and ignored.",
+  });
+
 export type WebhookIntent =
   | { kind: 'open'; contact: ContactInput }
   | { kind: 'message'; contactId: string; message: InboundMessage }

@@ -9,8 +9,6 @@ const { importPlatformAgents } = proxyActivities<Activities>({
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 5 },
 });
 
-export const AGENT_SYNC_WORKFLOW = 'syncAgents';
-
 /** One import of respond.io's users into the agents (run by a Temporal Schedule, or on demand). */
 export async function syncAgents(): Promise<AgentSyncSummary> {
   return importPlatformAgents();

@@ -1,10 +1,10 @@
 import { patched } from '@temporalio/workflow';
 import type { RoutingInput } from '../domain';
-import { EARLY_EMAIL, EFFECTS_GIVEN_UP_RECORDED, INPUT_CHECKED, LOCAL_STEPS, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM, REOPEN_WHILE_CLOSING, SEARCH_ATTRIBUTES, SHIFT_TIMES_RECORDED } from './patches';
+import { EARLY_EMAIL, EFFECTS_GIVEN_UP_RECORDED, INPUT_CHECKED, LOCAL_ACTIVITIES, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM, REOPEN_WHILE_CLOSING, SEARCH_ATTRIBUTES, SHIFT_TIMES_RECORDED } from './patches';
 
 /** Which of the patched changes this run takes: new runs all of them, runs recorded before each one not. */
 export interface Features {
-  localSteps: boolean;
+  localActivities: boolean;
   searchAttributes: boolean;
   earlyEmail: boolean;
   messagesMemo: boolean;
@@ -25,7 +25,7 @@ export function runFeatures({ platform, searchAttributes, config }: RoutingInput
   // Read with care: the input is checked only once the features are known (a crafted one may lack any field).
   const hasShifts = Object.values(config?.teams ?? {}).some((team) => team?.shift !== undefined);
   return {
-    localSteps: patched(LOCAL_STEPS),
+    localActivities: patched(LOCAL_ACTIVITIES),
     searchAttributes: searchAttributes === true && patched(SEARCH_ATTRIBUTES),
     earlyEmail: patched(EARLY_EMAIL),
     messagesMemo: patched(MESSAGES_AFTER_ROUTING),

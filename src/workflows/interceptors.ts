@@ -1,6 +1,6 @@
 import type { WorkflowInterceptorsFactory } from '@temporalio/workflow';
 import { workflowInfo } from '@temporalio/workflow';
-import { contactIdOfWorkflow } from './messages';
+import { contactIdOfWorkflow } from './definitions';
 import { readRequestId, withRequestId } from './request-id';
 
 /**

@@ -18,3 +18,5 @@ export function routingMetrics() {
     firstAssigned: (tier: string, seconds: number) => timeToAssignment.record(seconds, { tier }),
   };
 }
+
+export type RoutingMetrics = ReturnType<typeof routingMetrics>;

@@ -13,8 +13,8 @@ export const EARLY_EMAIL = 'email-from-earlier-message';
 export const MESSAGES_AFTER_ROUTING = 'no-messages-after-routing';
 /** Shift times are read through a local activity (recorded), not computed from the worker's time-zone data. */
 export const SHIFT_TIMES_RECORDED = 'shift-times-recorded';
-/** The short database steps and the CRM request run as local activities: no activity task round trips. */
-export const LOCAL_STEPS = 'local-steps';
+/** The short database activities and the CRM request run as local activities: no activity task round trips. */
+export const LOCAL_ACTIVITIES = 'local-steps';
 /** The run keeps its search attributes (RoutingState, Tier, CustomerType, AssigneeId, Escalated) current. */
 export const SEARCH_ATTRIBUTES = 'search-attributes';
 /** The run's input and its message signals are checked with the API's schemas: a run the API would not start fails. */

@@ -1,8 +1,8 @@
 import { ActivityFailure, CancellationScope, condition, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { PLATFORM_CALLS, PLATFORM_EFFECT_BOUND } from './activity-options';
-import type { routingMetrics } from './metrics';
-import type { Steps } from './steps';
+import type { RoutingMetrics } from './metrics';
+import type { ShortActivities } from './short-activities';
 import { failureReason, type Run } from './run';
 import type { RoutingInput } from '../domain';
 
@@ -30,8 +30,8 @@ export type GivenUp = (effect: Effect, key: string, what: string, error: unknown
  */
 export function effectGivenUp(context: {
   run: Run;
-  metrics: ReturnType<typeof routingMetrics>;
-  record?: Steps['recordGivenUpEffect'];
+  metrics: RoutingMetrics;
+  record?: ShortActivities['recordGivenUpEffect'];
   contactId: string;
   conversationId: string;
 }): GivenUp {
@@ -42,7 +42,7 @@ export function effectGivenUp(context: {
     const bound = error.retryState === 'TIMEOUT' ? `within ${PLATFORM_EFFECT_BOUND}` : 'in its attempts';
     const last = (error.cause?.cause ?? error.cause) as Error | undefined;
     const reason = `${what}: given up, not taken ${bound}${last ? ` (last: ${last.message})` : ''}`;
-    run.step('effect_given_up', reason);
+    run.record('effect_given_up', reason);
     metrics.effectGivenUp(effect);
     if (record) await record({ conversationId, contactId, key, effect, reason });
     return true;
@@ -58,12 +58,12 @@ export function platformMirror(on: boolean, input: RoutingInput, run: Run, conve
   async function attempt(effect: Effect, key: string, what: string, call: () => Promise<{ skipped?: string } | void>): Promise<void> {
     try {
       const outcome = await call();
-      if (outcome?.skipped) run.step('platform_skipped', `${what}: ${outcome.skipped}`);
+      if (outcome?.skipped) run.record('platform_skipped', `${what}: ${outcome.skipped}`);
     } catch (error) {
       // Dropped on purpose (see closingEffects): not a refusal, and the effects after it are dropped too.
       if (run.reopened && isCancellation(error)) throw error;
       if (await givenUp(effect, key, what, error)) return;
-      run.step('platform_refused', `${what}: ${failureReason(error)}`);
+      run.record('platform_refused', `${what}: ${failureReason(error)}`);
     }
   }
 
@@ -100,5 +100,5 @@ export async function closingEffects(droppable: boolean, run: Run, effects: () =
   await sending.catch((error: unknown) => {
     if (!isCancellation(error)) throw error;
   });
-  run.step('platform_dropped', 'un-assign and close: a newer conversation of the contact opened, they would have acted on it');
+  run.record('platform_dropped', 'un-assign and close: a newer conversation of the contact opened, they would have acted on it');
 }

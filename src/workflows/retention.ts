@@ -8,8 +8,6 @@ const { pruneExpiredRows } = proxyActivities<Activities>({
   retry: { initialInterval: '10s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 5 },
 });
 
-export const RETENTION_WORKFLOW = 'pruneExpiredData';
-
 /** One pass of VIP_ROUTER_TRANSCRIPT_RETENTION (run by a Temporal Schedule). */
 export async function pruneExpiredData(input: { retentionMs: number }): Promise<RetentionSummary> {
   return pruneExpiredRows(input);

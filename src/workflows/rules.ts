@@ -1,4 +1,4 @@
-import type { ChainStep, RoutingConfig } from '../routing-config';
+import type { ChainLink, RoutingConfig } from '../routing-config';
 import type { AssignmentResult, AssignTarget, CapacityDefaults, PlatformUser } from '../domain';
 
 // Deliberately stricter than RFC 5322: a routing service wants addresses people actually use
@@ -29,7 +29,7 @@ export function extractEmail(reply: string): string | undefined {
 export interface Tier {
   name: string;
   priority: number;
-  chain: ChainStep[];
+  chain: ChainLink[];
 }
 
 export function tierFor(customerType: unknown, config: RoutingConfig): Tier {
@@ -37,15 +37,15 @@ export function tierFor(customerType: unknown, config: RoutingConfig): Tier {
   return tier ?? config.regular;
 }
 
-/** A chain step made concrete for one conversation: whom to ask, and how long to wait there. */
-export interface ResolvedStep {
+/** A link of a tier's chain made concrete for one conversation: whom to ask, and how long to wait there. */
+export interface ResolvedLink {
   target: AssignTarget;
   wait: number;
 }
 
 export interface ChainContext {
   crmFields: Record<string, unknown>;
-  /** Who last served this contact within the step's window, when the chain asks for it. */
+  /** Who last served this contact within the link's window, when the chain asks for it. */
   lastAgentId?: string | null;
 }
 
@@ -60,16 +60,16 @@ export function teamTarget(team: string, config: RoutingConfig, via: 'team' | 't
   };
 }
 
-/** The tier's chain for this contact; steps that name nobody (no account manager in the CRM) drop out. */
-export function resolveChain(chain: ChainStep[], context: ChainContext, config: RoutingConfig): ResolvedStep[] {
-  return chain.flatMap((step): ResolvedStep[] => {
-    const target = resolveTarget(step, context, config);
-    return target ? [{ target, wait: step.wait }] : [];
+/** The tier's chain for this contact; links that name nobody (no account manager in the CRM) drop out. */
+export function resolveChain(chain: ChainLink[], context: ChainContext, config: RoutingConfig): ResolvedLink[] {
+  return chain.flatMap((link): ResolvedLink[] => {
+    const target = resolveTarget(link, context, config);
+    return target ? [{ target, wait: link.wait }] : [];
   });
 }
 
-function resolveTarget(step: ChainStep, context: ChainContext, config: RoutingConfig): AssignTarget | undefined {
-  switch (step.kind) {
+function resolveTarget(link: ChainLink, context: ChainContext, config: RoutingConfig): AssignTarget | undefined {
+  switch (link.kind) {
     case 'account_manager': {
       const manager = context.crmFields['accountManager'];
       return typeof manager === 'string' && manager !== '' ? { kind: 'agent', agentId: manager, via: 'account_manager' } : undefined;
@@ -77,15 +77,15 @@ function resolveTarget(step: ChainStep, context: ChainContext, config: RoutingCo
     case 'last_agent':
       return context.lastAgentId ? { kind: 'agent', agentId: context.lastAgentId, via: 'last_agent' } : undefined;
     case 'agent':
-      return { kind: 'agent', agentId: step.agentId, via: 'dedicated_agent' };
+      return { kind: 'agent', agentId: link.agentId, via: 'dedicated_agent' };
     case 'team':
-      return teamTarget(step.team, config);
+      return teamTarget(link.team, config);
     case 'manager':
       return { kind: 'role', role: config.escalation.role, strategy: config.assignment.defaultStrategy, via: 'manager' };
   }
 }
 
-export function escalationChain(config: RoutingConfig): ResolvedStep[] {
+export function escalationChain(config: RoutingConfig): ResolvedLink[] {
   return [{ target: { kind: 'role', role: config.escalation.role, strategy: config.assignment.defaultStrategy, via: 'escalation' }, wait: 0 }];
 }
 

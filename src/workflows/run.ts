@@ -1,5 +1,8 @@
-import { ActivityFailure, condition } from '@temporalio/workflow';
+import { ActivityFailure, condition, log } from '@temporalio/workflow';
 import type {
+  Assignee,
+  ChainPosition,
+  CloseRequest,
   ContactInput,
   ConversationState,
   ConversationStatus,
@@ -8,6 +11,7 @@ import type {
   TransferRequest,
   TransferResult,
 } from '../domain';
+import { inboundMessageSchema, signalRefusal } from './input';
 
 export interface PendingTransfer {
   request: TransferRequest;
@@ -22,63 +26,214 @@ const SEEN_PLATFORM_EVENTS = 50;
  */
 const SEEN_MESSAGES = 200;
 
-/** What one routing run knows and is waiting for; the state query answers `status`. */
-export class Run {
-  readonly status: ConversationStatus;
-  readonly inbox: InboundMessage[] = [];
-  private readonly seenMessageIds = new Set<string>();
-  readonly transfers: PendingTransfer[] = [];
-  closed = false;
-  /** Who ended the conversation: the platform closed it itself; an API close or the run's own is mirrored there. */
-  closedBy?: 'api' | 'platform' | 'run';
-  /** Bumped by every assignmentChanged signal, so a wait can tell that something happened since it began. */
-  assignmentChanges = 0;
-  rerouteRequested = false;
-  /** A newer conversation of the contact opened after this one ended: the close's effects are not sent. */
-  reopened = false;
-  /** The latest assignee a person set in the platform by hand, not yet acted on. */
-  platformChange?: PlatformAssigneeChange;
-  private readonly seenPlatformEvents: string[] = [];
-
-  constructor(contact: ContactInput, conversationId: string) {
-    this.status = { contactId: contact.id, conversationId, state: 'checking_email', invalidReplies: 0, path: [], decisions: [] };
-  }
-
+interface RunOptions {
+  /** Signal arguments are checked as the API checks what it sends (runs since the input-checked patch). */
+  inputChecked: boolean;
+  /** An assignee who goes offline hands the conversation back to routing. */
+  rerouteOnOffline: boolean;
   /** Told of every state entered, a repeated one included (the run's visibility follows it). */
-  onEnter: () => void = () => undefined;
+  onEnter: (status: ConversationStatus) => void;
+}
 
-  enter(state: ConversationState): void {
-    this.status.state = state;
-    this.onEnter();
-  }
-
-  step(name: string, detail?: string): void {
-    this.status.path.push(name);
-    if (detail) this.status.decisions.push({ step: name, detail });
-  }
-
+/**
+ * What one routing run knows and is waiting for, changed only through its methods: the handlers of the run's
+ * signals and update (first below), then what the routing steps tell it. The state query answers `status`.
+ */
+export class Run {
+  private readonly current: ConversationStatus;
+  private readonly inbox: InboundMessage[] = [];
+  private readonly seenMessageIds = new Set<string>();
+  private readonly seenPlatformEvents: string[] = [];
+  private readonly transfers: PendingTransfer[] = [];
+  private isClosed = false;
+  private closer?: 'api' | 'platform' | 'run';
+  private changes = 0;
+  private rerouteRequested = false;
+  private wasReopened = false;
+  /** The latest assignee a person set in the platform by hand, not yet acted on. */
+  private platformChange?: PlatformAssigneeChange;
   /** Whether the flow still reads the contact's messages (it stops once it no longer asks for the email). */
-  readingMessages = true;
+  private readingMessages = true;
+  private assignedBefore = false;
+  /** Counts the run's transfers and hand-overs: each one's key, so a retried activity recognises its own move. */
+  private moves = 0;
+
+  constructor(
+    contact: ContactInput,
+    conversationId: string,
+    private readonly options: RunOptions,
+  ) {
+    this.current = { contactId: contact.id, conversationId, state: 'checking_email', invalidReplies: 0, path: [], decisions: [] };
+  }
+
+  // The handlers: a signal whose argument the codec refused (or, in runs that check, the API would not send) changes nothing.
+
+  messageReceived(message: InboundMessage): void {
+    if (!this.refused('messageReceived', message, inboundMessageSchema)) this.receive(message);
+  }
+
+  closeConversation(request: CloseRequest | undefined): void {
+    if (!this.refused('closeConversation', request)) this.close(request?.source ?? 'api');
+  }
+
+  /** Only the latest change counts: two quick re-assignments by hand end with the second person. */
+  platformAssigneeChanged(change: PlatformAssigneeChange): void {
+    if (this.refused('platformAssigneeChanged', change) || this.seenPlatformEvents.includes(change.eventId)) return;
+    this.seenPlatformEvents.push(change.eventId);
+    if (this.seenPlatformEvents.length > SEEN_PLATFORM_EVENTS) this.seenPlatformEvents.shift();
+    this.platformChange = change;
+  }
+
+  assignmentChanged(): void {
+    this.changes++;
+  }
+
+  conversationReopened(): void {
+    this.wasReopened = true;
+  }
+
+  agentWentOffline(offline: { agentId: string }): void {
+    if (this.refused('agentWentOffline', offline)) return;
+    if (this.options.rerouteOnOffline && this.current.assignee?.agentId === offline.agentId) this.rerouteRequested = true;
+  }
+
+  /** Answered once the serving step has carried the transfer out (or the conversation closed). */
+  async transfer(request: TransferRequest): Promise<TransferResult> {
+    const pending: PendingTransfer = { request };
+    this.transfers.push(pending);
+    await condition(() => pending.result !== undefined);
+    return pending.result!;
+  }
+
+  validateTransfer(request: TransferRequest): void {
+    const refusal = signalRefusal(request);
+    if (refusal !== undefined) throw new Error(`the transfer request was refused: ${refusal}`);
+    if (this.isClosed || !this.current.assignee) throw new Error(`only an assigned conversation can be transferred (state: ${this.current.state})`);
+    if (!request.agentId === !request.team) throw new Error('name exactly one of agentId or team');
+  }
+
+  private refused(signal: string, value: unknown, schema?: Parameters<typeof signalRefusal>[1]): boolean {
+    const refusal = signalRefusal(value, this.options.inputChecked ? schema : undefined);
+    if (refusal === undefined) return false;
+    this.record('signal_refused', `${signal}: ${refusal}`);
+    log.warn('signal refused', { signal, refusal });
+    return true;
+  }
 
   /** A message of the contact; a redelivered one (same id) counts once. */
-  receive(message: InboundMessage): void {
+  private receive(message: InboundMessage): void {
     if (!this.readingMessages || this.seenMessageIds.has(message.messageId)) return;
     this.seenMessageIds.add(message.messageId);
     if (this.seenMessageIds.size > SEEN_MESSAGES) this.seenMessageIds.delete(this.seenMessageIds.values().next().value!);
     this.inbox.push(message);
   }
 
-  close(by: NonNullable<Run['closedBy']>): void {
-    this.closed = true;
-    this.closedBy ??= by;
+  // What the state query answers and the steps read.
+
+  get status(): Readonly<ConversationStatus> {
+    return this.current;
   }
 
-  /** Only the latest change counts: two quick re-assignments by hand end with the second person. */
-  platformAssigneeChanged(change: PlatformAssigneeChange): void {
-    if (this.seenPlatformEvents.includes(change.eventId)) return;
-    this.seenPlatformEvents.push(change.eventId);
-    if (this.seenPlatformEvents.length > SEEN_PLATFORM_EVENTS) this.seenPlatformEvents.shift();
-    this.platformChange = change;
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Who ended the conversation: the platform closed it itself; an API close or the run's own is mirrored there. */
+  get closedBy(): 'api' | 'platform' | 'run' | undefined {
+    return this.closer;
+  }
+
+  /** A newer conversation of the contact opened after this one ended: the close's effects are not sent. */
+  get reopened(): boolean {
+    return this.wasReopened;
+  }
+
+  /** Bumped by every assignmentChanged signal, so a wait can tell that something happened since it began. */
+  get assignmentChanges(): number {
+    return this.changes;
+  }
+
+  get hasPlatformChange(): boolean {
+    return this.platformChange !== undefined;
+  }
+
+  /** A person assigned the conversation by hand in the platform: the flow stops asking and routing. */
+  get takenOver(): boolean {
+    return this.platformChange?.assignee != null;
+  }
+
+  get hasMessage(): boolean {
+    return this.inbox.length > 0;
+  }
+
+  get hasTransfer(): boolean {
+    return this.transfers.length > 0;
+  }
+
+  get rerouteDue(): boolean {
+    return this.rerouteRequested;
+  }
+
+  // What the steps do to it.
+
+  /** Adds `name` to the run's path, and to its decisions with `detail`. */
+  record(name: string, detail?: string): void {
+    this.current.path.push(name);
+    if (detail) this.current.decisions.push({ step: name, detail });
+  }
+
+  enter(state: ConversationState): void {
+    this.current.state = state;
+    this.options.onEnter(this.current);
+  }
+
+  close(by: 'api' | 'platform' | 'run'): void {
+    this.isClosed = true;
+    this.closer ??= by;
+  }
+
+  fail(reason: string): void {
+    this.enter('failed');
+    this.current.reason = reason;
+    this.record('failed', reason);
+  }
+
+  /** Why the conversation is where it is (a CRM outage); undefined clears it. */
+  explain(reason: string | undefined): void {
+    this.current.reason = reason;
+  }
+
+  customerType(customerType: string): void {
+    this.current.customerType = customerType;
+  }
+
+  tier(name: string, reason?: string): void {
+    this.current.tier = name;
+    this.record(`tier:${name}`, reason);
+  }
+
+  /** One more reply that was not an email address: how many so far. */
+  invalidReply(): number {
+    this.current.invalidReplies++;
+    this.record('invalid_reply', `invalid reply ${this.current.invalidReplies}`);
+    return this.current.invalidReplies;
+  }
+
+  /** The messages that came since the last look, all of them. */
+  takeMessages(): InboundMessage[] {
+    return this.inbox.splice(0);
+  }
+
+  nextMessage(): InboundMessage | undefined {
+    return this.inbox.shift();
+  }
+
+  /** True if it was reading them until now. */
+  stopReadingMessages(): boolean {
+    if (!this.readingMessages) return false;
+    this.readingMessages = false;
+    this.inbox.length = 0;
+    return true;
   }
 
   takePlatformChange(): PlatformAssigneeChange | undefined {
@@ -87,14 +242,56 @@ export class Run {
     return change;
   }
 
-  /** A person assigned the conversation by hand in the platform: the flow stops asking and routing. */
-  get takenOver(): boolean {
-    return this.platformChange?.assignee != null;
+  takeTransfer(): PendingTransfer | undefined {
+    return this.transfers.shift();
+  }
+
+  answerTransfer(pending: PendingTransfer, result: TransferResult): void {
+    pending.result = result;
+  }
+
+  /** Answers the transfers still waiting: the conversation closed. */
+  refuseTransfers(reason: string): void {
+    for (const pending of this.transfers) pending.result = { transferred: false, reason };
+  }
+
+  takeRerouteRequest(): boolean {
+    const requested = this.rerouteRequested;
+    this.rerouteRequested = false;
+    return requested;
+  }
+
+  /** True the first time only: the time to assignment is measured once. */
+  firstAssignment(): boolean {
+    const first = !this.assignedBefore;
+    this.assignedBefore = true;
+    return first;
+  }
+
+  nextMoveKey(kind: 'transfer' | 'handover'): string {
+    return `${kind}-${++this.moves}`;
+  }
+
+  waitingAt(chain: ChainPosition): void {
+    this.current.chain = chain;
+  }
+
+  leftChain(): void {
+    delete this.current.chain;
+  }
+
+  assignTo(assignee: Assignee, state: 'assigned' | 'escalated'): void {
+    this.current.assignee = { agentId: assignee.agentId, name: assignee.name, team: assignee.team };
+    this.enter(state);
+  }
+
+  unassign(): void {
+    delete this.current.assignee;
   }
 
   /** Waits like sleep, but a close ends the wait at once; true when closed. */
   pause(ms: number): Promise<boolean> {
-    return condition(() => this.closed, ms);
+    return condition(() => this.isClosed, ms);
   }
 }
 

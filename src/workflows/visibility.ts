@@ -26,28 +26,26 @@ export function describeStatus(status: ConversationStatus): string {
  * at the states worth filtering on) when the namespace has them and the run was started knowing so, and the
  * current-details line always (it costs no event). Runs recorded before replay without the upserts.
  */
-export function visibility(upserts: boolean, status: ConversationStatus) {
+export function visibility(upserts: boolean): (status: ConversationStatus) => void {
   const shown: Record<string, string | boolean | undefined> = {};
-  return {
-    publish(): void {
-      setCurrentDetails(describeStatus(status));
-      if (!upserts || !SHOWN.has(status.state)) return;
-      const wanted = {
-        RoutingState: status.state,
-        Tier: status.tier,
-        CustomerType: status.customerType,
-        AssigneeId: status.assignee?.agentId,
-        Escalated: status.state === 'escalated' ? true : undefined,
-      };
-      const changed = Object.entries(wanted).filter(([name, value]) => value !== undefined && shown[name] !== value);
-      if (changed.length === 0) return;
-      for (const [name, value] of changed) shown[name] = value;
-      const keys = { RoutingState: ROUTING_STATE, Tier: TIER, CustomerType: CUSTOMER_TYPE, AssigneeId: ASSIGNEE_ID } as const;
-      upsertSearchAttributes(
-        changed.map(([name, value]) =>
-          name === 'Escalated' ? { key: ESCALATED, value: value as boolean } : { key: keys[name as keyof typeof keys], value: value as string },
-        ),
-      );
-    },
+  return (status) => {
+    setCurrentDetails(describeStatus(status));
+    if (!upserts || !SHOWN.has(status.state)) return;
+    const wanted = {
+      RoutingState: status.state,
+      Tier: status.tier,
+      CustomerType: status.customerType,
+      AssigneeId: status.assignee?.agentId,
+      Escalated: status.state === 'escalated' ? true : undefined,
+    };
+    const changed = Object.entries(wanted).filter(([name, value]) => value !== undefined && shown[name] !== value);
+    if (changed.length === 0) return;
+    for (const [name, value] of changed) shown[name] = value;
+    const keys = { RoutingState: ROUTING_STATE, Tier: TIER, CustomerType: CUSTOMER_TYPE, AssigneeId: ASSIGNEE_ID } as const;
+    upsertSearchAttributes(
+      changed.map(([name, value]) =>
+        name === 'Escalated' ? { key: ESCALATED, value: value as boolean } : { key: keys[name as keyof typeof keys], value: value as string },
+      ),
+    );
   };
 }

@@ -11,7 +11,7 @@ import type { ContactInput, CrmOutcome } from '../../src/domain';
 import { parseRoutingConfig, type RoutingConfig } from '../../src/routing-config';
 import { RuleVersions } from '../../src/rule-versions';
 import { decodeHistoryPayloads } from '../../src/security/history';
-import { workflowIdForContact } from '../../src/workflows/messages';
+import { workflowIdForContact } from '../../src/workflows/definitions';
 import { Harness } from '../support/harness';
 import { payloadTexts } from '../support/history';
 import { acquireTestServers, createScratchDatabase } from '../support/servers';

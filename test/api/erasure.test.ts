@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { markSuperseded, recordGivenUpEffect } from '../../src/db/platform-calls';
 import { deferWebhookEvent, insertWebhookEvent } from '../../src/db/webhook-events';
-import { workflowIdForContact } from '../../src/workflows/messages';
+import { workflowIdForContact } from '../../src/workflows/definitions';
 import { Harness } from '../support/harness';
 import { conversationOpened, deliverWebhook, messageReceived } from '../support/respondio-payloads';
 import { type RespondioStandIn, startRespondioStandIn } from '../support/respondio-standin';
@@ -76,6 +77,11 @@ describe('erasing a contact', () => {
     const erased = await servedContact(base, 'gone');
     const kept = await servedContact(base + 1, 'kept');
     assert.deepEqual(await whereFound(h, [erased.email, ...erased.texts]).then((found) => found.length > 0), true, 'the scan finds the data before');
+    // What the platform records keep of the contact past a conversation: a conversation a reopen replaced, an effect
+    // given up after its time bound.
+    await markSuperseded(h.db, `erasure-old-${base}`, String(base));
+    await recordGivenUpEffect(h.db, { conversationId: `erasure-old-${base}`, key: 'close', contactId: String(base), effect: 'close', reason: 'respond.io down' });
+    await markSuperseded(h.db, `erasure-old-${base + 1}`, String(base + 1));
 
     const response = await h.request('DELETE', `/v1/contacts/${base}?directory=true`);
     assert.equal(response.status, 200, JSON.stringify(response.body));
@@ -87,6 +93,13 @@ describe('erasing a contact', () => {
     assert.equal(removed.directoryCustomers, 1);
     assert.ok(removed.webhookEvents >= 3, JSON.stringify(removed));
     assert.ok(removed.assignments >= 1, JSON.stringify(removed));
+    assert.equal(removed.supersededConversations, 1);
+    assert.equal(removed.givenUpEffects, 1);
+    const left = await h.db.query(
+      `SELECT contact_id FROM superseded_conversations WHERE conversation_id LIKE 'erasure-old-%'
+       UNION ALL SELECT contact_id FROM given_up_effects WHERE conversation_id LIKE 'erasure-old-%'`,
+    );
+    assert.deepEqual(left.rows.map((row) => row.contact_id), [String(base + 1)], 'only the other contact keeps its record');
 
     assert.deepEqual(await whereFound(h, [erased.email, ...erased.texts]), []);
     const status = await h.client.workflow.getHandle(workflowIdForContact(String(base))).describe().catch(() => undefined);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { temporalEndedRuns } from '../../src/assignment/dispatcher';
-import { ROUTING_WORKFLOW, workflowIdForContact } from '../../src/workflows/messages';
+import { ROUTING_WORKFLOW, workflowIdForContact } from '../../src/workflows/definitions';
 import { Harness } from '../support/harness';
 
 /**

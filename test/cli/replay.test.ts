@@ -12,7 +12,7 @@ import { temporal } from '@temporalio/proto';
 import { resolveTemporalBinary } from '../../src/local/temporal-cli';
 import { encryptionKeyIds, HistoryLoadError, loadHistoryFile, parseHistoryExport, PATCH_HINT, replayHistory } from '../../src/replay';
 import { generateCodecKey } from '../../src/security/codec';
-import { workflowIdForContact } from '../../src/workflows/messages';
+import { workflowIdForContact } from '../../src/workflows/definitions';
 import { Harness } from '../support/harness';
 import { envWithout, STEERING_VARS, TEST_RUNNER_VARS } from '../support/processes';
 import { launch } from '../../src/local/processes';

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { type Cluster, startCluster, temporalCliPath } from '../../tools/cluster/cluster';
-import { workflowIdForContact } from '../../src/workflows/messages';
+import { workflowIdForContact } from '../../src/workflows/definitions';
 import { ROUTING_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { clusterApi, ledger } from '../support/cluster-api';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { temporal } from '@temporalio/proto';
 import { replayHistory } from '../../src/replay';
-import { stateQuery, workflowIdForContact } from '../../src/workflows/messages';
+import { stateQuery, workflowIdForContact } from '../../src/workflows/definitions';
 import { Harness } from '../support/harness';
 
 const { EventType } = temporal.api.enums.v1;

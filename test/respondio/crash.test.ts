@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import { workflowIdForContact } from '../../src/workflows/messages';
+import { workflowIdForContact } from '../../src/workflows/definitions';
 import { Harness } from '../support/harness';
 import { conversationOpened, deliverWebhook } from '../support/respondio-payloads';
 import { type RespondioStandIn, startRespondioStandIn } from '../support/respondio-standin';

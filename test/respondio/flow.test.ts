@@ -4,7 +4,7 @@ import { SHIPPED_MESSAGES } from '../../src/routing-texts';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { decodeHistoryPayloads } from '../../src/security/history';
 import { payloadTexts } from '../support/history';
-import { workflowIdForContact } from '../../src/workflows/messages';
+import { workflowIdForContact } from '../../src/workflows/definitions';
 import type { ConversationStatus } from '../../src/domain';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createPlatformActivities } from '../../src/activities/platform';

@@ -5,7 +5,7 @@ import { createLogger } from '../../src/logger';
 import { routeTemporalLogs, temporalMetricsText } from '../../src/temporal';
 import { type RespondioStandIn, startRespondioStandIn } from '../support/respondio-standin';
 import { TimeSkippingWorld } from '../support/time-skipping';
-import { stateQuery } from '../../src/workflows/messages';
+import { stateQuery } from '../../src/workflows/definitions';
 
 const TOKEN = 'respondio-test-token-given-up';
 

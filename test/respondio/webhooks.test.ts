@@ -6,7 +6,7 @@ import { createPool } from '../../src/db/pool';
 import { findFreePort } from '../../src/local/ports';
 import { createLogger } from '../../src/logger';
 import { ApiKeys } from '../../src/security/api-keys';
-import { workflowIdForContact } from '../../src/workflows/messages';
+import { workflowIdForContact } from '../../src/workflows/definitions';
 import { Harness, testRouting } from '../support/harness';
 import { parseEnv } from '../../src/config';
 import { pruneWebhookEvents } from '../../src/db/webhook-events';

@@ -13,7 +13,8 @@ import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import express from 'express';
 import { errorHandler, HttpError } from '../../src/api/errors';
-import { codecCors, codecRouter } from '../../src/api/routes/codec';
+import { mount } from '../../src/api/contract';
+import { codecCors, codecRoutes } from '../../src/api/routes/codec';
 import { createLogger } from '../../src/logger';
 import { AesGcmCodec, CodecError, type CodecKey, generateCodecKey, loadCodecKeys, parseCodecKeys, refusingUnencrypted } from '../../src/security/codec';
 import { refusalOf } from '../../src/workflows/refused-payload';
@@ -262,7 +263,7 @@ describe('codec server endpoints, called the way Temporal UI calls them', () => 
       next(req.get('authorization') === TOKEN ? undefined : new HttpError(401, 'unauthorized', 'a codec key is required'));
     };
     const anyone: express.RequestHandler = (_req, _res, next) => next();
-    app.use('/codec', codecCors([`${UI_ORIGIN}/`]), requireToken, codecRouter(codec, { allowed: { encode: anyone, decode: anyone } }));
+    app.use('/codec', codecCors([`${UI_ORIGIN}/`]), requireToken, mount(codecRoutes, { codec }, { under: '/codec', guard: () => [anyone] }));
     app.use(errorHandler(createLogger('silent')));
     server = createServer(app);
     await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));

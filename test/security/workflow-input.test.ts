@@ -7,7 +7,7 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { AesGcmCodec, parseCodecKeys } from '../../src/security/codec';
 import { dataConverter } from '../../src/service';
-import { messageReceivedSignal, ROUTING_WORKFLOW, workflowIdForContact } from '../../src/workflows/messages';
+import { messageReceivedSignal, ROUTING_WORKFLOW, workflowIdForContact } from '../../src/workflows/definitions';
 import { INVALID_INPUT } from '../../src/workflows/input';
 import { Harness, testRouting } from '../support/harness';
 

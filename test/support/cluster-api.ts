@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import type { Cluster } from '../../tools/cluster/cluster';
-import { workflowIdForContact } from '../../src/workflows/messages';
+import { workflowIdForContact } from '../../src/workflows/definitions';
 import { testCodec } from './codec';
 
 export interface Answer {

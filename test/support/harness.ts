@@ -27,7 +27,7 @@ import { dataConverter } from '../../src/service';
 import { routeTemporalLogs } from '../../src/temporal';
 import { ensureSearchAttributes } from '../../src/visibility-setup';
 import { createRoutingWorker } from '../../src/worker';
-import { workflowIdForContact } from '../../src/workflows/messages';
+import { workflowIdForContact } from '../../src/workflows/definitions';
 import type { ConversationStatus } from '../../src/domain';
 import { testCodec, testCodecKeys } from './codec';
 import { acquireTestServers, createScratchDatabase, type TestServers } from './servers';

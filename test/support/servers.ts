@@ -2,13 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import pg from 'pg';
 import { writeFile } from 'node:fs/promises';
 import { startEmbeddedPostgres } from '../../src/local/embedded-postgres';
 import { resolveTemporalBinary } from '../../src/local/temporal-cli';
 import { startTemporalDevServer } from '../../src/local/temporal-dev-server';
-import { ROUTING_BUNDLE } from '../../src/service';
+import { bundleRoutingWorkflows } from '../../src/temporal/workflow-bundle';
 import { ROUTING_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 
 /** What every test process shares: set by scripts/test.ts, or started on first use by a lone test file. */
@@ -53,10 +52,7 @@ export async function startTestServers(log: (line: string) => void = () => undef
 }
 
 export async function buildWorkflowBundle(path: string): Promise<string> {
-  const { code } = await bundleWorkflowCode({
-    ...ROUTING_BUNDLE,
-    logger: quietLogger,
-  });
+  const { code } = await bundleRoutingWorkflows(quietLogger);
   await writeFile(path, code);
   return path;
 }

@@ -20,8 +20,8 @@ import { resolveTemporalBinary } from '../../src/local/temporal-cli';
 import { createLogger } from '../../src/logger';
 import type { RoutingConfigInput } from '../../src/routing-config';
 import { createRoutingWorker } from '../../src/worker';
-import { ROUTING_WORKFLOW, stateQuery, workflowIdForContact } from '../../src/workflows/messages';
-import type { routeConversation } from '../../src/workflows/routing';
+import { stateQuery, workflowIdForContact } from '../../src/workflows/definitions';
+import { routeConversation } from '../../src/workflows/routing';
 import type { ContactInput, ConversationStatus, RoutingInput } from '../../src/domain';
 import { createRespondioClient } from '../../src/respondio/client';
 import { FakeCrm } from './fake-crm';
@@ -100,7 +100,7 @@ export class TimeSkippingWorld {
   /** Starts a routing run as the API would, with the test routing defaults and the CRM on loopback. */
   async open(contact: ContactInput, routing: RoutingConfigInput = {}, platform?: RoutingInput['platform']): Promise<RoutingHandle> {
     const config = testRouting({ ...routing, crm: { url: this.crm.lookupUrl, ...routing.crm } });
-    return this.env.client.workflow.start<typeof routeConversation>(ROUTING_WORKFLOW, {
+    return this.env.client.workflow.start(routeConversation, {
       workflowId: workflowIdForContact(contact.id),
       taskQueue: this.taskQueue,
       args: [{ contact, config, rulesVersion: await new RuleVersions(this.db).record(config), ...(platform ? { platform } : {}) }],

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
-import { workflowIdForContact } from '../../src/workflows/messages';
+import { workflowIdForContact } from '../../src/workflows/definitions';
 import { Harness } from '../support/harness';
 import { assignmentsOf } from '../support/time-skipping';
 import { harnessWorkerEnv, spawnWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../support/worker-process';

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { tsToMs } from '@temporalio/common/lib/time';
 import ms from 'ms';
 import type { RoutingConfigInput } from '../../src/routing-config';
-import { stateQuery } from '../../src/workflows/messages';
+import { stateQuery } from '../../src/workflows/definitions';
 import type { ConversationStatus } from '../../src/domain';
 import { type RoutingHandle, TimeSkippingWorld, waitForPendingTimer } from '../support/time-skipping';
 

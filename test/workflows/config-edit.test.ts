@@ -11,7 +11,7 @@ import { createApp } from '../../src/api/app';
 import { createLogger } from '../../src/logger';
 import { loadRoutingConfigFile } from '../../src/routing-config';
 import { decodeHistoryPayloads } from '../../src/security/history';
-import { workflowIdForContact } from '../../src/workflows/messages';
+import { workflowIdForContact } from '../../src/workflows/definitions';
 import type { RoutingInput } from '../../src/domain';
 import { Harness } from '../support/harness';
 

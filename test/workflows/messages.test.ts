@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { READS_MESSAGES_MEMO, workflowIdForContact } from '../../src/workflows/messages';
+import { READS_MESSAGES_MEMO, workflowIdForContact } from '../../src/workflows/definitions';
 import { Harness } from '../support/harness';
 
 /** The contact's messages: the ones written before the question count, and the ones after routing cost the run nothing. */

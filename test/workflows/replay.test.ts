@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
-import { EARLY_EMAIL, LOCAL_STEPS, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM } from '../../src/workflows/patches';
+import { EARLY_EMAIL, LOCAL_ACTIVITIES, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM } from '../../src/workflows/patches';
 import { acquireTestServers, type TestServers } from '../support/servers';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'histories');
@@ -43,7 +43,7 @@ describe('replay of recorded histories', () => {
     const earlyEmail = files.find((f) => f.startsWith('early-email-used@'))!;
     assert.ok(markers(earlyEmail).includes(EARLY_EMAIL));
     assert.ok(markers(earlyEmail).includes(MESSAGES_AFTER_ROUTING));
-    assert.ok(files.filter((f) => markers(f).includes(LOCAL_STEPS)).length >= 25, 'every scenario recorded on local steps too');
+    assert.ok(files.filter((f) => markers(f).includes(LOCAL_ACTIVITIES)).length >= 25, 'every scenario recorded on local steps too');
     // Conversations recorded before any of these changes: they replay below without taking the new paths.
     assert.ok(files.filter((f) => markers(f).length === 0).length >= 25);
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { getContact } from '../../src/db/contacts';
-import { workflowIdForContact } from '../../src/workflows/messages';
+import { workflowIdForContact } from '../../src/workflows/definitions';
 import { FakeCrm } from '../support/fake-crm';
 import { Harness } from '../support/harness';
 import { assignmentsOf, waitForPendingTimer } from '../support/time-skipping';

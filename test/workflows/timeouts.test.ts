@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import ms from 'ms';
 import { getContact } from '../../src/db/contacts';
-import { messageReceivedSignal, stateQuery } from '../../src/workflows/messages';
+import { messageReceivedSignal, stateQuery } from '../../src/workflows/definitions';
 import type { ConversationStatus } from '../../src/domain';
 import { TimeSkippingWorld, waitForPendingTimer } from '../support/time-skipping';
 import { askedThenRouted } from '../support/paths';

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { resolveTemporalBinary } from '../../src/local/temporal-cli';
-import { workflowIdForContact } from '../../src/workflows/messages';
+import { workflowIdForContact } from '../../src/workflows/definitions';
 import { Harness } from '../support/harness';
 
 /** What Temporal UI shows of a conversation: search attributes kept current by the run, and a readable summary. */

@@ -1,6 +1,7 @@
 import { dirname } from 'node:path';
-import express, { type RequestHandler, Router } from 'express';
-import { openApiDocument } from '../openapi';
+import express, { type RequestHandler } from 'express';
+import { z } from 'zod';
+import { route } from '../contract';
 
 /** Swagger UI's own files, served from the package: the page works offline and behind a firewall, with no CDN. */
 const SWAGGER_UI_DIR = dirname(require.resolve('swagger-ui-dist/package.json'));
@@ -28,23 +29,37 @@ const PAGE = `<!DOCTYPE html>
 `;
 
 /**
- * `GET /openapi.json`, the OpenAPI description of the API, and `GET /docs`, the same browsable in Swagger UI. Both
- * open without an API key: they describe the routes (as the README does) and expose no data; trying a route from
- * the page still needs a key.
+ * `GET /openapi.json`, the OpenAPI description of the API (`document`, built once by `./openapi`), and `GET /docs`,
+ * the same browsable in Swagger UI. Both open without an API key: they describe the routes (as the README does) and
+ * expose no data; trying a route from the page still needs a key.
  */
-export function docsRoutes(): Router {
-  const router = Router();
-  const document = JSON.stringify(openApiDocument());
+export const docsRoutes = [
+  route<{ document: string }>()({
+    method: 'get',
+    path: '/openapi.json',
+    operationId: 'openapi',
+    tag: 'Docs',
+    summary: 'This document',
+    access: 'open',
+    responses: { 200: { description: 'The OpenAPI 3.1 description of this API.', content: { schema: z.looseObject({ openapi: z.string() }) } } },
+    handle: (_input, { document }, res) => {
+      res.type('json').send(document);
+    },
+  }),
+  route<{ document: string }>()({
+    method: 'get',
+    path: '/docs',
+    operationId: 'docs',
+    tag: 'Docs',
+    summary: 'This document, browsable (Swagger UI)',
+    access: 'open',
+    responses: { 200: { description: 'An HTML page.', content: { schema: z.string(), mediaType: 'text/html' } } },
+    handle: (_input, _deps, res) => {
+      res.type('html').send(PAGE);
+    },
+  }),
+];
 
-  router.get('/openapi.json', (_req, res) => {
-    res.type('json').send(document);
-  });
-  router.get('/docs', (_req, res) => {
-    res.type('html').send(PAGE);
-  });
-
-  const swaggerUi = express.static(SWAGGER_UI_DIR, { index: false, maxAge: '1d' });
-  const swaggerUiFiles: RequestHandler = (req, res, next) => (SWAGGER_UI_FILES.has(req.path) ? swaggerUi(req, res, next) : next());
-  router.use('/docs', swaggerUiFiles);
-  return router;
-}
+const swaggerUi = express.static(SWAGGER_UI_DIR, { index: false, maxAge: '1d' });
+/** Swagger UI's files, under `/docs`. */
+export const swaggerUiFiles: RequestHandler = (req, res, next) => (SWAGGER_UI_FILES.has(req.path) ? swaggerUi(req, res, next) : next());

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { Router } from 'express';
 import { Gauge, Registry } from 'prom-client';
+import { z } from 'zod';
 import type { Db } from '../../db/pool';
 import { registry } from '../../metrics';
 import { temporalMetricsText } from '../../temporal';
-import { allow, type KeyCheck } from '../auth';
+import { route } from '../contract';
 
 /**
  * An agent's id as a metric label: an id that is an email address (agents made before such ids were refused) is shown
@@ -15,10 +15,9 @@ export function agentLabel(agentId: string): string {
 }
 
 /**
- * `GET /metrics` (a key of scope metrics or read): this process's routing metrics, the state of the queue and of each agent as
- * the database has it now, and the SDK's metrics when this process runs a worker (npm start).
+ * This process's routing metrics, and the state of the queue and of each agent as the database has it when scraped.
  */
-export function metricsRoutes({ db, keyCheck }: { db: Db; keyCheck: KeyCheck }): Router {
+export function metricsRegistry(db: Db): Registry {
   const now = new Registry();
   new Gauge({
     name: 'vip_router_queue_length',
@@ -52,11 +51,30 @@ export function metricsRoutes({ db, keyCheck }: { db: Db; keyCheck: KeyCheck }):
       for (const row of rows) this.set({ agent: agentLabel(row.id), team: row.team }, row.n);
     },
   });
-  const merged = Registry.merge([registry, now]);
-
-  const router = Router();
-  router.get('/metrics', keyCheck.bearer(), allow('metrics', 'read'), async (_req, res) => {
-    res.type(merged.contentType).send(`${await merged.metrics()}\n${await temporalMetricsText()}`);
-  });
-  return router;
+  return Registry.merge([registry, now]);
 }
+
+/**
+ * `GET /metrics` (a key of scope metrics or read): `metricsRegistry`, and the SDK's metrics when this process runs a
+ * worker (npm start).
+ */
+export const metricsRoutes = [
+  route<{ metrics: Registry }>()({
+    method: 'get',
+    path: '/metrics',
+    operationId: 'metrics',
+    tag: 'Health',
+    summary: 'Routing and SDK metrics, in Prometheus text format',
+    access: { scopes: ['metrics', 'read'] },
+    responses: {
+      200: {
+        description:
+          "Conversations opened, CRM outcomes, respond.io calls, the queue and each agent's open conversations now; with `npm start` also the worker's: the SDK's metrics (`temporal_*`) and what the runs count (escalations, timeouts, time to assignment).",
+        content: { schema: z.string(), mediaType: 'text/plain' },
+      },
+    },
+    handle: async (_input, { metrics }, res) => {
+      res.type(metrics.contentType).send(`${await metrics.metrics()}\n${await temporalMetricsText()}`);
+    },
+  }),
+];

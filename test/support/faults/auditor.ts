@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { ConversationStatus } from '../../../src/domain';
 import { decodeHistoryPayloads } from '../../../src/security/history';
-import { workflowIdForContact } from '../../../src/workflows/messages';
+import { workflowIdForContact } from '../../../src/workflows/definitions';
 import { testCodec } from '../codec';
 import { type Driver, inParallel } from './driver';
 import type { Conversation, Expectation } from './ledger';

@@ -1,7 +1,12 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CloseRequest, ConversationStatus, InboundMessage, PlatformAssigneeChange, TransferRequest, TransferResult } from '../domain';
 
-/** Wire names: camelCase, shared by the workflow, its activities and the API. */
+/**
+ * What a routing run and its clients (the API, the dispatcher, the respond.io inbox) say to each other: the run's
+ * signals, query and update, its memo keys and its workflow id. Wire names are camelCase; they are in every recorded
+ * history, so they never change.
+ */
+
 export const messageReceivedSignal = defineSignal<[InboundMessage]>('messageReceived');
 export const closeConversationSignal = defineSignal<[CloseRequest?]>('closeConversation');
 /** A person changed the contact's assignee in the messaging platform (respond.io) by hand. */
@@ -10,15 +15,16 @@ export const platformAssigneeChangedSignal = defineSignal<[PlatformAssigneeChang
 export const assignmentChangedSignal = defineSignal('assignmentChanged');
 /** An agent of this conversation went offline; the run re-routes if its rules say so. */
 export const agentWentOfflineSignal = defineSignal<[{ agentId: string }]>('agentWentOffline');
-/** An operator moves the conversation to another agent or team. */
 /**
  * The contact opened a new conversation while this run, its own conversation ended, was still sending the close's
  * effects to the platform: those effects are dropped (the platform would apply them to the new conversation).
  */
 export const conversationReopenedSignal = defineSignal('conversationReopened');
+/** An operator moves the conversation to another agent or team. */
 export const transferUpdate = defineUpdate<TransferResult, [TransferRequest]>('transfer');
 export const stateQuery = defineQuery<ConversationStatus>('state');
 
+/** The routing workflow's type, as Temporal's visibility lists it (starts pass the function itself). */
 export const ROUTING_WORKFLOW = 'routeConversation';
 
 /** Memo of a run: false once the run reads no more messages of the contact (the API then only keeps them). */
