@@ -8,12 +8,12 @@ import readline from 'node:readline';
  * dev server with them, the tools their cluster, and the tests the service's entries.
  */
 
-export interface Exit {
+interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
 }
 
-export interface LaunchOptions {
+interface LaunchOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   /**
@@ -130,7 +130,7 @@ export async function runToEnd(command: string, args: string[], options: { env?:
 }
 
 /** `signal` (SIGTERM unless said), then SIGKILL after `graceMs`; resolves once the child has exited (at once if it has). */
-export async function stopChild(child: ChildProcess, graceMs: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+async function stopChild(child: ChildProcess, graceMs: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   const exited = new Promise((done) => child.once('exit', done));
   child.kill(signal);
@@ -142,7 +142,7 @@ export async function stopChild(child: ChildProcess, graceMs: number, signal: No
 /** Thrown by a probe when waiting longer cannot help (say the process that should answer has exited): waitUntil fails at once. */
 export class Hopeless extends Error {}
 
-export interface WaitOptions {
+interface WaitOptions {
   timeoutMs: number;
   /** 200 ms unless said. */
   intervalMs?: number;
