@@ -5,6 +5,7 @@ import { spec, tap } from 'node:test/reporters';
 import ms from 'ms';
 import { resolveTemporalBinary } from '../src/infra/temporal-cli';
 import { ensureChromium } from '../test/support/chromium';
+import { ensurePromtool } from '../test/support/promtool';
 import { exportTestServers, startTestServers } from '../test/support/servers';
 
 /**
@@ -66,8 +67,14 @@ function writeDurations(durations: Durations): void {
   writeFileSync(MEASURED_DURATIONS, `${JSON.stringify(sorted, null, 2)}\n`);
 }
 
-/** A test file that drives a browser imports the Chromium helper. */
-const usesBrowser = (file: string) => readFileSync(file, 'utf8').includes("from '../support/chromium'");
+/**
+ * Programs from Debian's package archive that test files need, by the helper module such a file imports: Chromium
+ * (the browser tests), promtool (the metrics lint).
+ */
+const DEBIAN_TOOLS = [
+  { helper: "from '../support/chromium'", ensure: ensureChromium },
+  { helper: "from '../support/promtool'", ensure: ensurePromtool },
+];
 
 async function main(): Promise<number> {
   // The cluster's tests build and run a multi-service Temporal server: npm run test:cluster, not the default run.
@@ -78,9 +85,12 @@ async function main(): Promise<number> {
   const timeoutMs = fileTimeoutMs();
   // Installed before the files run, so parallel test processes never race to install it.
   const testServer = await resolveTemporalBinary('test-server', { log });
-  if (files.some(usesBrowser)) {
-    // Found (or installed) once up front; when it cannot be, the browser tests fail saying so and the rest still run.
-    await ensureChromium(log).catch((error: unknown) => log(`${(error as Error).message}; the browser tests will fail`));
+  const sources = files.map((file) => readFileSync(file, 'utf8'));
+  for (const tool of DEBIAN_TOOLS) {
+    if (!sources.some((source) => source.includes(tool.helper))) continue;
+    // Found (or installed) once up front, so parallel files never race to install it; when it cannot be, the tests
+    // that need it fail saying so and the rest still run.
+    await tool.ensure(log).catch((error: unknown) => log(`${(error as Error).message}; the tests that need it will fail`));
   }
   const started = Date.now();
   const servers = await startTestServers(log);
