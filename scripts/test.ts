@@ -41,8 +41,8 @@ function fileTimeoutMs(): number {
 
 /**
  * Each file's duration in ms, by path from the repository root. Two files at a time finish soonest when the longest
- * start first (a 4-minute file started last runs on alone), so the run orders files by the durations of earlier runs:
- * those this machine measured (written after every run, VIP_ROUTER_TEST_DURATIONS to put them elsewhere) over the
+ * start first (the fault suite, minutes long, started last would run on alone), so the run orders files by the
+ * durations of earlier runs: those this machine measured (written after every run, VIP_ROUTER_TEST_DURATIONS to put them elsewhere) over the
  * checked-in table, which a fresh clone and CI start from. `cp .cache/test-durations.json test/durations.json`
  * refreshes the table.
  */
