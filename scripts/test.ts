@@ -42,9 +42,9 @@ function fileTimeoutMs(): number {
 /**
  * Each file's duration in ms, by path from the repository root. Two files at a time finish soonest when the longest
  * start first (the fault suite, minutes long, started last would run on alone), so the run orders files by the
- * durations of earlier runs: those this machine measured (written after every run, VIP_ROUTER_TEST_DURATIONS to put them elsewhere) over the
- * checked-in table, which a fresh clone and CI start from. `cp .cache/test-durations.json test/durations.json`
- * refreshes the table.
+ * durations of earlier runs: those this machine measured (written after every run; VIP_ROUTER_TEST_DURATIONS puts
+ * them elsewhere) over the checked-in table, which a fresh clone and CI start from.
+ * `cp .cache/test-durations.json test/durations.json` refreshes the table.
  */
 const CHECKED_IN_DURATIONS = join('test', 'durations.json');
 const MEASURED_DURATIONS = process.env['VIP_ROUTER_TEST_DURATIONS'] ?? join('.cache', 'test-durations.json');
