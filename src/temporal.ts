@@ -43,11 +43,22 @@ export function routeTemporalLogs(logger: Logger, options: { metricsPort?: numbe
   if (metricsBind) metricsUrl = `http://${metricsBind}/metrics`;
 }
 
+/**
+ * The SDK labels what the runs count (through its workflow meter) `taskQueue` and `workflowType`; Prometheus names
+ * labels in snake_case, and `promtool check metrics` flags any other. A label name is followed by `="` there, which a
+ * label's value cannot hold unescaped.
+ */
+const SNAKE_CASE_LABELS: Record<string, string> = { taskQueue: 'task_queue', workflowType: 'workflow_type' };
+
+function snakeCaseLabels(text: string): string {
+  return text.replace(/([{,])(taskQueue|workflowType)="/g, (_, before: string, name: string) => `${before}${SNAKE_CASE_LABELS[name]}="`);
+}
+
 /** The SDK's metrics of this process (empty when not exported): what GET /metrics adds to the routing metrics. */
 export async function temporalMetricsText(): Promise<string> {
   if (!metricsUrl) return '';
   return fetch(metricsUrl, { signal: AbortSignal.timeout(2_000) }).then(
-    (response) => response.text(),
+    async (response) => snakeCaseLabels(await response.text()),
     () => '',
   );
 }

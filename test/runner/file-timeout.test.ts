@@ -2,30 +2,13 @@
  * `npm test` cancels a test file that runs past its timeout and fails the run, so a hang cannot stall CI.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { runNpmTest } from '../support/npm-test';
 
-const ROOT = join(__dirname, '..', '..');
-
-function runTests(dir: string, timeout: string): Promise<{ code: number | null; output: string; ms: number }> {
-  const started = Date.now();
-  return new Promise((done) => {
-    // Not under this runner's own context: the nested run reports as npm test does.
-    const env = { ...process.env, VIP_ROUTER_TEST_FILE_TIMEOUT: timeout, NODE_TEST_CONTEXT: undefined };
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'test.ts'), dir], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 180_000);
-    child.on('exit', (code) => {
-      clearTimeout(killer);
-      done({ code, output, ms: Date.now() - started });
-    });
-  });
-}
+const runTests = (dir: string, timeout: string) => runNpmTest(dir, { VIP_ROUTER_TEST_FILE_TIMEOUT: timeout, VIP_ROUTER_TEST_DURATIONS: join(dir, 'durations.json') });
 
 describe('npm test: the per-file timeout', () => {
   let dir: string;

@@ -38,45 +38,70 @@ export interface AssignmentRow {
 }
 
 /**
- * One test's world on the time-skipping test server: its own clock, database, task queue, worker and CRM on
- * loopback. A world per test keeps skipped time from leaking into another test's timers.
+ * A time-skipping test server: its own clock, which env.sleep moves forward. Starting one takes seconds, so a test
+ * file starts one (before) and each test opens its world on it (beforeEach). The clock is shared: a test reads it
+ * (env.currentTimeMs) rather than assuming where it stands, and the worlds of earlier tests, closed, have no worker
+ * left to act on their timers.
+ */
+export class TimeSkippingServer {
+  private constructor(
+    readonly env: TestWorkflowEnvironment,
+    readonly codec: AesGcmCodec,
+  ) {}
+
+  static async start(): Promise<TimeSkippingServer> {
+    const codec = testCodec();
+    const executable = await resolveTemporalBinary('test-server');
+    return new TimeSkippingServer(await TestWorkflowEnvironment.createTimeSkipping({ server: { executable }, client: { dataConverter: dataConverter(codec) } }), codec);
+  }
+
+  stop(): Promise<void> {
+    return this.env.teardown();
+  }
+}
+
+/**
+ * One test's world on a time-skipping test server: its own database, task queue, worker and CRM on loopback, so
+ * nothing of one test reaches another's assertions.
  */
 export class TimeSkippingWorld {
   readonly taskQueue = `vip-router-ts-${randomUUID()}`;
+  readonly env: TestWorkflowEnvironment;
+  private readonly codec: AesGcmCodec;
   private worker?: Worker;
   private workerRun?: Promise<void>;
   private api?: Server;
   private apiKey?: string;
 
   private constructor(
-    readonly env: TestWorkflowEnvironment,
+    private readonly server: TimeSkippingServer,
+    /** A server started for this world alone, stopped with it. */
+    private readonly ownsServer: boolean,
     readonly db: Db,
     readonly crm: FakeCrm,
     private readonly releaseServers: () => Promise<void>,
-    private readonly codec: AesGcmCodec,
-  ) {}
+  ) {
+    this.env = server.env;
+    this.codec = server.codec;
+  }
 
-  /** With `respondio` (a stand-in), runs opened with `platform` mirror their effects to it. */
-  static async start(options: { respondio?: { baseUrl: string; token: string } } = {}): Promise<TimeSkippingWorld> {
+  /**
+   * On `server`, or on a server of its own when none is given. With `respondio` (a stand-in), runs opened with
+   * `platform` mirror their effects to it.
+   */
+  static async start(options: { server?: TimeSkippingServer; respondio?: { baseUrl: string; token: string } } = {}): Promise<TimeSkippingWorld> {
     const { servers, release } = await acquireTestServers();
-    const codec = testCodec();
-    const [env, databaseUrl, crm] = await Promise.all([
-      resolveTemporalBinary('test-server').then((executable) =>
-        TestWorkflowEnvironment.createTimeSkipping({ server: { executable }, client: { dataConverter: dataConverter(codec) } }),
-      ),
-      createScratchDatabase(servers.databaseUrl),
-      new FakeCrm().start(),
-    ]);
+    const [server, databaseUrl, crm] = await Promise.all([options.server ?? TimeSkippingServer.start(), createScratchDatabase(servers.databaseUrl), new FakeCrm().start()]);
     const db = createPool(databaseUrl);
-    const world = new TimeSkippingWorld(env, db, crm, release, codec);
+    const world = new TimeSkippingWorld(server, !options.server, db, crm, release);
     try {
       await migrateDatabase(db);
       world.worker = await createRoutingWorker({
-        connection: env.nativeConnection,
-        namespace: env.namespace ?? 'default',
+        connection: world.env.nativeConnection,
+        namespace: world.env.namespace ?? 'default',
         taskQueue: world.taskQueue,
         db,
-        codec,
+        codec: world.codec,
         workflowBundlePath: servers.workflowBundlePath,
         ...(options.respondio ? { respondio: createRespondioClient(options.respondio) } : {}),
       });
@@ -162,7 +187,7 @@ export class TimeSkippingWorld {
     }
     this.worker?.shutdown();
     await this.workerRun;
-    await this.env.teardown();
+    if (this.ownsServer) await this.server.stop();
     await this.crm.stop();
     await this.db.end();
     await this.releaseServers();

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { tsToMs } from '@temporalio/common/lib/time';
 import ms from 'ms';
 import type { RoutingConfigInput } from '../../src/routing-config';
 import { stateQuery } from '../../src/workflows/definitions';
 import type { ConversationStatus } from '../../src/domain';
-import { type RoutingHandle, TimeSkippingWorld, waitForPendingTimer } from '../support/time-skipping';
+import { type RoutingHandle, TimeSkippingServer, TimeSkippingWorld, waitForPendingTimer } from '../support/time-skipping';
 
 const ALL_DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 const MINUTE = ms('1m');
@@ -33,8 +33,13 @@ const decided = (s: ConversationStatus) => ['assigned', 'escalated', 'closed', '
  */
 describe('assignment timers', () => {
   let w: TimeSkippingWorld;
+  let server: TimeSkippingServer;
+  before(async () => {
+    server = await TimeSkippingServer.start();
+  });
+  after(() => server.stop());
   beforeEach(async () => {
-    w = await TimeSkippingWorld.start();
+    w = await TimeSkippingWorld.start({ server });
   });
   afterEach(() => w.close());
 

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
+import { formatDivergence, type LoadedHistory, loadHistoryFile, replayDataConverter, replayHistory } from '../../src/replay';
 import { EARLY_EMAIL, LOCAL_ACTIVITIES, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM } from '../../src/workflows/patches';
 import { acquireTestServers, type TestServers } from '../support/servers';
 
@@ -10,7 +11,9 @@ const FIXTURES = join(__dirname, '..', 'fixtures', 'histories');
 
 /**
  * Histories recorded from real runs (`npm run record-histories`) must replay on today's workflow code:
- * a change that would break in-flight conversations fails here and needs `patched()`.
+ * a change that would break in-flight conversations fails here and needs `patched()`. Each is loaded and replayed
+ * the way `npm run replay --file` does it (its loader and data converter), all of them once, by one replay worker;
+ * test/cli/replay.test.ts runs the command itself.
  */
 describe('replay of recorded histories', () => {
   let servers: TestServers;
@@ -48,10 +51,23 @@ describe('replay of recorded histories', () => {
     assert.ok(files.filter((f) => markers(f).length === 0).length >= 25);
   });
 
-  for (const file of files) {
+  /** Each fixture's replay, in the order of `files`: undefined when the code made the same decisions. */
+  let loaded: LoadedHistory[];
+  let errors: Array<Error | undefined>;
+  before(async () => {
+    loaded = await Promise.all(files.map((file) => loadHistoryFile(join(FIXTURES, file))));
+    const workerOptions = { dataConverter: replayDataConverter(), workflowBundle: { codePath: servers.workflowBundlePath } };
+    errors = [];
+    for await (const result of Worker.runReplayHistories(workerOptions, loaded)) errors.push(result.error);
+  });
+
+  files.forEach((file, i) => {
     it(`replays ${file} deterministically`, async () => {
-      const history = JSON.parse(readFileSync(join(FIXTURES, file), 'utf8'));
-      await Worker.runReplayHistory({ workflowBundle: { codePath: servers.workflowBundlePath } }, history, file);
+      const { history, workflowId } = loaded[i]!;
+      if (!errors[i]) return;
+      // Only for a failure: where the code decides differently, as npm run replay would say it.
+      const verdict = await replayHistory(history, { workflowId, workflowBundlePath: servers.workflowBundlePath });
+      assert.fail(verdict.outcome === 'nondeterministic' ? formatDivergence(workflowId, history, verdict.divergence) : errors[i]!.message);
     });
-  }
+  });
 });

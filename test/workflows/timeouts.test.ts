@@ -1,17 +1,22 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import ms from 'ms';
 import { getContact } from '../../src/db/contacts';
 import { messageReceivedSignal, stateQuery } from '../../src/workflows/definitions';
 import type { ConversationStatus } from '../../src/domain';
-import { TimeSkippingWorld, waitForPendingTimer } from '../support/time-skipping';
+import { TimeSkippingServer, TimeSkippingWorld, waitForPendingTimer } from '../support/time-skipping';
 import { askedThenRouted } from '../support/paths';
 
-/** Waits measured in hours and days, on the time-skipping test server: each test gets its own clock. */
+/** Waits measured in hours and days, on one time-skipping test server: each test reads its clock, in its own world. */
 describe('reply and queue timeouts', () => {
   let w: TimeSkippingWorld;
+  let server: TimeSkippingServer;
+  before(async () => {
+    server = await TimeSkippingServer.start();
+  });
+  after(() => server.stop());
   beforeEach(async () => {
-    w = await TimeSkippingWorld.start();
+    w = await TimeSkippingWorld.start({ server });
   });
   afterEach(() => w.close());
 

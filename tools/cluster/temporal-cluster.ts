@@ -121,13 +121,7 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
       clientCertPair: { crt: await fs.readFile(pki.admin.cert), key: await fs.readFile(pki.admin.key) },
     },
   };
-  const cliEnv = {
-    TEMPORAL_ADDRESS: address,
-    TEMPORAL_TLS_CLIENT_CERT_PATH: pki.admin.cert,
-    TEMPORAL_TLS_CLIENT_KEY_PATH: pki.admin.key,
-    TEMPORAL_TLS_SERVER_CA_CERT_PATH: pki.ca,
-    TEMPORAL_TLS_SERVER_NAME: FRONTEND_SERVER_NAME,
-  };
+  const { workerEnv, apiEnv, cliEnv } = clientEnvs(address, namespace, pki);
   const stopOne = async (service: TemporalService) => {
     const child = processes.get(service);
     if (!child) return;
@@ -138,22 +132,8 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
   const cluster: TemporalCluster = {
     address,
     connection,
-    workerEnv: {
-      TEMPORAL_ADDRESS: address,
-      TEMPORAL_NAMESPACE: namespace,
-      TEMPORAL_TLS_CERT: pki.worker.cert,
-      TEMPORAL_TLS_KEY: pki.worker.key,
-      TEMPORAL_TLS_CA: pki.ca,
-      TEMPORAL_TLS_SERVER_NAME: FRONTEND_SERVER_NAME,
-    },
-    apiEnv: {
-      TEMPORAL_ADDRESS: address,
-      TEMPORAL_NAMESPACE: namespace,
-      TEMPORAL_TLS_CERT: pki.api.cert,
-      TEMPORAL_TLS_KEY: pki.api.key,
-      TEMPORAL_TLS_CA: pki.ca,
-      TEMPORAL_TLS_SERVER_NAME: FRONTEND_SERVER_NAME,
-    },
+    workerEnv,
+    apiEnv,
     cliEnv,
     pki,
     process: (service) => processes.get(service)!,
@@ -183,9 +163,36 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
   return cluster;
 }
 
-type Ports = Record<TemporalService, { grpc: number; membership: number }> & { frontendHttp: number };
+export type Ports = Record<TemporalService, { grpc: number; membership: number }> & { frontendHttp: number };
 
-function databaseEnv(postgres: TemporalClusterOptions['postgres']): Record<string, string> {
+/**
+ * The environments the cluster gives its clients: vip-router's workers and APIs, and the Temporal CLI (as admin).
+ * This and the two below are exported for docker-compose.yml's test, which holds the containers to them.
+ */
+export function clientEnvs(address: string, namespace: string, pki: ClusterPki): Record<'workerEnv' | 'apiEnv' | 'cliEnv', Record<string, string>> {
+  const vipRouter = (certificate: { cert: string; key: string }) => ({
+    TEMPORAL_ADDRESS: address,
+    TEMPORAL_NAMESPACE: namespace,
+    TEMPORAL_TLS_CERT: certificate.cert,
+    TEMPORAL_TLS_KEY: certificate.key,
+    TEMPORAL_TLS_CA: pki.ca,
+    TEMPORAL_TLS_SERVER_NAME: FRONTEND_SERVER_NAME,
+  });
+  return {
+    workerEnv: vipRouter(pki.worker),
+    apiEnv: vipRouter(pki.api),
+    cliEnv: {
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_TLS_CLIENT_CERT_PATH: pki.admin.cert,
+      TEMPORAL_TLS_CLIENT_KEY_PATH: pki.admin.key,
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: pki.ca,
+      TEMPORAL_TLS_SERVER_NAME: FRONTEND_SERVER_NAME,
+    },
+  };
+}
+
+/** What Temporal's schema tool and its services need to reach their PostgreSQL. */
+export function databaseEnv(postgres: TemporalClusterOptions['postgres']): Record<string, string> {
   return {
     POSTGRES_SEEDS: postgres.host,
     DB_PORT: String(postgres.port),
@@ -197,7 +204,7 @@ function databaseEnv(postgres: TemporalClusterOptions['postgres']): Record<strin
 }
 
 /** Only what the config template reads (and PATH/HOME): nothing of the caller's environment leaks into it. */
-function serverEnv(postgres: TemporalClusterOptions['postgres'], ports: Ports, pki: ClusterPki): NodeJS.ProcessEnv {
+export function serverEnv(postgres: TemporalClusterOptions['postgres'], ports: Ports, pki: ClusterPki): NodeJS.ProcessEnv {
   return {
     PATH: process.env['PATH'],
     HOME: process.env['HOME'],

@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CaseResult } from './auditor';
-import { ALL_CASES, type FaultCase, FULL_SIZES, SHORT_SIZES } from './cases';
+import { ALL_CASES } from './cases';
+import { type FaultCase, FULL_SIZES, SHORT_SIZES } from './cases/case';
 import { seededRandom } from './driver';
 import { Infra, type Log } from './topology';
 
