@@ -205,8 +205,12 @@ describe('npm start (src/main.ts)', { timeout: 120_000 }, () => {
     const opened = await postJson(`${api}/v1/conversations`, { contact: { id: noEmailContact, firstName: 'Nadia' } });
     assert.equal(opened.status, 202, JSON.stringify(opened.body));
     await reaches(noEmailContact, 'asking_email');
-    const { body } = await call(`${api}/v1/contacts/${noEmailContact}/messages`);
-    assert.ok(body.messages.some((m: { direction: string }) => m.direction === 'outbound'), 'the question was sent');
+    // The state says the run is asking; the question's activity records it a moment later.
+    await waitUntil(
+      'the question to be sent',
+      async () => (await call(`${api}/v1/contacts/${noEmailContact}/messages`)).body.messages.some((m: { direction: string }) => m.direction === 'outbound'),
+      { timeoutMs: 15_000 },
+    );
   });
 
   it('exits with code 0 on SIGINT and leaves no process behind', async () => {
