@@ -3,7 +3,8 @@ import { ReplayError, startDebugReplayer, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { parseEnv } from '../config';
 import { createLogger } from '../logger';
-import { codecForHistory, explainNondeterminism, type History, historySourceFromArgs, HistoryLoadError, loadHistory, operatorCodec, replayDataConverter } from '../replay';
+import { explainNondeterminism } from '../replay/divergence';
+import { codecForHistory, type History, historySourceFromArgs, HistoryLoadError, loadHistory, operatorCodec, replayDataConverter } from '../replay/replay';
 import { routeTemporalLogs } from '../temporal';
 
 /** Set by Temporal's VS Code extension for the process it launches: its server hands out the history there. */

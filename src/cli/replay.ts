@@ -1,6 +1,7 @@
 import { parseEnv } from '../config';
 import { createLogger } from '../logger';
-import { codecForHistory, formatDivergence, historySourceFromArgs, HistoryLoadError, loadHistory, operatorCodec, replayHistory } from '../replay';
+import { formatDivergence } from '../replay/divergence';
+import { codecForHistory, historySourceFromArgs, HistoryLoadError, loadHistory, operatorCodec, replayHistory } from '../replay/replay';
 import { routeTemporalLogs } from '../temporal';
 
 const USAGE = `usage:

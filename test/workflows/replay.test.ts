@@ -3,7 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
-import { formatDivergence, type LoadedHistory, loadHistoryFile, replayDataConverter, replayHistory } from '../../src/replay';
+import { formatDivergence } from '../../src/replay/divergence';
+import { type LoadedHistory, loadHistoryFile, replayDataConverter, replayHistory } from '../../src/replay/replay';
 import { EARLY_EMAIL, LOCAL_ACTIVITIES, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM } from '../../src/workflows/patches';
 import { acquireTestServers, type TestServers } from '../support/servers';
 
