@@ -78,7 +78,7 @@ const DEBIAN_TOOLS = [
 
 async function main(): Promise<number> {
   // The cluster's tests build and run a multi-service Temporal server: npm run test:cluster, not the default run.
-  const chosen = process.argv.length > 2 ? testFiles(process.argv.slice(2)) : testFiles(['test']).filter((file) => !file.startsWith('test/cluster'));
+  const chosen = process.argv.length > 2 ? testFiles(process.argv.slice(2)) : testFiles(['test']).filter((file) => !file.startsWith('test/tools/cluster'));
   const durations = { ...readDurations(CHECKED_IN_DURATIONS), ...readDurations(MEASURED_DURATIONS) };
   const files = slowestFirst(chosen, durations);
   const log = (line: string) => console.error(`[test] ${line}`);

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { apiFromEnv } from './api/server';
-import { type Env, loadServiceConfig } from './config';
+import { type Env, loadServiceConfig } from './service/config';
 import { createPool, migrateDatabase } from './db/pool';
 import { seedDemoDataIfEmpty } from './db/seed';
 import { startEmbeddedPostgres } from './local/embedded-postgres';
@@ -9,11 +9,11 @@ import { findFreePort } from './local/ports';
 import { writeLocalRuntime } from './local/runtime-file';
 import { resolveTemporalBinary } from './local/temporal-cli';
 import { startTemporalDevServer } from './local/temporal-dev-server';
-import { createLogger, type Logger, redactUrl } from './logger';
-import { ApiKeys, bootstrapApiKeys } from './security/api-keys';
-import { payloadCodec, runUntilSignalled, type Started, temporalConnection } from './service';
-import { routeTemporalLogs } from './temporal';
-import { describeTemporalConnection } from './temporal-connection';
+import { createLogger, type Logger, redactUrl } from './observability/logger';
+import { ApiKeys, bootstrapApiKeys } from './security/api-key-tokens';
+import { payloadCodec, runUntilSignalled, type Started, temporalConnection } from './service/compose';
+import { routeTemporalLogs } from './temporal/runtime';
+import { describeTemporalConnection } from './temporal/connection';
 import { workerFromEnv } from './worker';
 import { ROUTING_SEARCH_ATTRIBUTES } from './workflows/search-attributes';
 

@@ -1,9 +1,9 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { parseEnv } from '../../src/config';
+import { parseEnv } from '../../src/service/config';
 import { createPool, migrateDatabase } from '../../src/db/pool';
-import { createLogger } from '../../src/logger';
-import { dataConverter, payloadCodec, temporalConnection } from '../../src/service';
-import { routeTemporalLogs } from '../../src/temporal';
+import { createLogger } from '../../src/observability/logger';
+import { dataConverter, payloadCodec, temporalConnection } from '../../src/service/compose';
+import { routeTemporalLogs } from '../../src/temporal/runtime';
 import { createRoutingWorker } from '../../src/worker';
 import { benchActivities } from './activities';
 

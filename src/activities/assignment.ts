@@ -9,7 +9,7 @@ import {
 } from '../assignment/store';
 import type { Db } from '../db/pool';
 import { deliverOwedSignals, dispatchAndNotify, type RunSignals } from '../assignment/dispatcher';
-import type { AssignmentRequest, AssignmentResult, AssignTarget, PlatformUser, TransferRequest, TransferResult } from '../domain';
+import type { AssignmentRequest, AssignmentResult, AssignTarget, PlatformUser, TransferRequest, TransferResult } from '../domain/conversation';
 
 export function createAssignmentActivities(deps: { db: Db; signals: RunSignals }) {
   const { db, signals } = deps;

@@ -1,4 +1,4 @@
-import type { ShiftConfig } from '../routing-config';
+import type { ShiftConfig } from '../domain/routing-config';
 import { type ShiftTimes, shiftTimes } from '../workflows/shifts';
 
 /** Time-zone arithmetic runs here, on the worker's tz data, and its answer is recorded in the run's history. */

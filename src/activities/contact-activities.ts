@@ -2,7 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { setContactEmail, upsertContact } from '../db/contacts';
 import type { Db } from '../db/pool';
 import type { RespondioClient } from '../respondio/client';
-import type { ContactInput, RoutingInput } from '../domain';
+import type { ContactInput, RoutingInput } from '../domain/conversation';
 import { identifierOf, platformFailure, requirePlatform } from './platform';
 
 export function createContactActivities(deps: { db: Db; respondio?: RespondioClient }) {

@@ -1,10 +1,10 @@
 import { Context, log } from '@temporalio/activity';
 import { JSONPath } from 'jsonpath-plus';
-import { crmRequests } from '../metrics';
-import { ConfigError, type CrmConfig, type RoutingConfig } from '../routing-config';
-import type { RuleVersions } from '../rule-versions';
+import { crmRequests } from '../observability/metrics';
+import { ConfigError, type CrmConfig, type RoutingConfig } from '../domain/routing-config';
+import type { RuleVersions } from '../domain/rules-version';
 import { fillTemplate } from '../workflows/template';
-import type { ContactInput, CrmOutcome } from '../domain';
+import type { ContactInput, CrmOutcome } from '../domain/conversation';
 
 export interface CrmLookup {
   email: string;

@@ -1,16 +1,16 @@
 import type { Db } from '../db/pool';
 import type { RunSignals } from '../assignment/dispatcher';
 import type { RespondioClient } from '../respondio/client';
-import type { RoutingConfig } from '../routing-config';
-import type { RuleVersions } from '../rule-versions';
-import { type AgentSyncSettings, createAgentSyncActivities } from './agent-sync';
+import type { RoutingConfig } from '../domain/routing-config';
+import type { RuleVersions } from '../domain/rules-version';
+import { type AgentSyncSettings, createAgentSyncActivities } from './agent-sync-activities';
 import { createAssignmentActivities } from './assignment';
 import { createCalendarActivities } from './calendar';
-import { createContactActivities } from './contacts';
+import { createContactActivities } from './contact-activities';
 import { createCrmActivities } from './crm';
 import { createMessagingActivities, type OutboundChannel } from './messaging';
 import { createPlatformActivities } from './platform';
-import { createRetentionActivities } from './retention';
+import { createRetentionActivities } from './retention-activities';
 
 export interface ActivityDeps {
   db: Db;

@@ -1,6 +1,6 @@
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
-import { contactIdOfWorkflow } from './workflows/definitions';
-import { readRequestId } from './workflows/request-id';
+import { contactIdOfWorkflow } from '../workflows/definitions';
+import { readRequestId } from '../workflows/request-id';
 
 /**
  * An activity's log lines name, besides the run (the SDK adds workflowId), its contact and the request the run

@@ -3,7 +3,7 @@ import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { markDelivered, markDeliveryFailed, markPlatformSent, platformMessageIdTaken, recordMessage, type TranscriptMessage } from '../db/messages';
 import type { Db } from '../db/pool';
 import type { RespondioClient, RespondioListedMessage } from '../respondio/client';
-import type { OutboundKind, RoutingInput } from '../domain';
+import type { OutboundKind, RoutingInput } from '../domain/conversation';
 import { identifierOf, requirePlatform, sendLeaseMs, sendOnce } from './platform';
 
 export interface OutboundMessage {

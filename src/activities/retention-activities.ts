@@ -2,7 +2,7 @@ import { pruneMessages } from '../db/messages';
 import type { Db } from '../db/pool';
 import { prunePlatformRecords } from '../db/platform-calls';
 import { pruneWebhookEvents } from '../db/webhook-events';
-import { webhookDedupeWindowMs } from '../retention';
+import { webhookDedupeWindowMs } from '../domain/retention-windows';
 
 /** What one pass of the transcript retention removed. */
 export interface RetentionSummary {

@@ -4,11 +4,11 @@ import type { Agent } from '../db/agents';
 import type { DirectoryCustomer } from '../db/directory';
 import type { ErasedRows } from '../db/erasure';
 import type { TranscriptMessage } from '../db/messages';
-import type { PathStep, TimeToAssignment } from '../db/operator';
+import type { PathStep, TimeToAssignment } from '../db/operator-reads';
 import type { GivenUpEffect } from '../db/platform-calls';
-import type { Assignee, AssignmentResult, ChainPosition, ConversationState, ConversationStatus, Decision } from '../domain';
+import type { Assignee, AssignmentResult, ChainPosition, ConversationState, ConversationStatus, Decision } from '../domain/conversation';
 import type { Answer, Examples } from './contract';
-import type { OperatorAgent, OperatorOverview, RecentConversation } from './operator';
+import type { OperatorAgent, OperatorOverview, RecentConversation } from './operator-overview';
 
 /**
  * What the routes answer, as the OpenAPI document describes it: each schema's output is the type the code sends,

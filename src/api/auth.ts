@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { authenticationsRefused } from '../metrics';
-import { type ApiKeyRecord, type ApiKeys, type ApiKeyScope, scopeAllows } from '../security/api-keys';
+import { authenticationsRefused } from '../observability/metrics';
+import { type ApiKeyRecord, type ApiKeys, type ApiKeyScope, scopeAllows } from '../security/api-key-tokens';
 import { HttpError } from './errors';
 import { type RateLimit, RateLimiter } from './rate-limit';
 

@@ -1,6 +1,6 @@
 import { type Request, type RequestHandler, type Response, Router } from 'express';
 import type { z } from 'zod';
-import type { ApiKeyScope } from '../security/api-keys';
+import type { ApiKeyScope } from '../security/api-key-tokens';
 import { allow } from './auth';
 import { HttpError } from './errors';
 import { noteContact } from './request-log';

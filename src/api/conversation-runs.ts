@@ -5,10 +5,10 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
-import type { RoutingConfig } from '../routing-config';
+import type { RoutingConfig } from '../domain/routing-config';
 import { markSuperseded } from '../db/platform-calls';
 import type { Queryable } from '../db/pool';
-import type { RuleVersions } from '../rule-versions';
+import type { RuleVersions } from '../domain/rules-version';
 import {
   CLOSING_MEMO,
   closeConversationSignal,
@@ -31,8 +31,8 @@ import type {
   RoutingInput,
   TransferRequest,
   TransferResult,
-} from '../domain';
-import { conversationsOpened } from '../metrics';
+} from '../domain/conversation';
+import { conversationsOpened } from '../observability/metrics';
 import { HttpError, notFound } from './errors';
 
 /** How long a new conversation waits for the contact's ended run to drop its pending effects and finish. */

@@ -1,7 +1,7 @@
 import { recordMessage } from '../db/messages';
 import type { Db } from '../db/pool';
-import type { InboundMessage } from '../domain';
-import type { Conversations } from './conversations';
+import type { InboundMessage } from '../domain/conversation';
+import type { Conversations } from './conversation-runs';
 
 /**
  * A contact's message, from the API or a respond.io webhook: signalled to the open run, then kept in the

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Logger } from '../logger';
-import { inRequest } from '../request-scope';
+import type { Logger } from '../observability/logger';
+import { inRequest } from '../observability/request-scope';
 import { workflowIdForContact } from '../workflows/definitions';
 
 /** A caller's own id is kept when it is a plain token; anything else is replaced, never logged. */

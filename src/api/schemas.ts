@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { primaryLanguage } from '../language';
+import { primaryLanguage } from '../domain/language';
 import { isValidEmail } from '../workflows/rules';
 
 /** Ids travel in workflow ids and URL paths: keep them printable and bounded. */

@@ -1,15 +1,15 @@
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { type Env, parseEnv } from '../config';
+import { type Env, parseEnv } from '../service/config';
 import { createPool, type Db, migrateDatabase } from '../db/pool';
-import { createLogger, type Logger, redactUrl } from '../logger';
-import { ApiKeys, bootstrapApiKeys } from '../security/api-keys';
+import { createLogger, type Logger, redactUrl } from '../observability/logger';
+import { ApiKeys, bootstrapApiKeys } from '../security/api-key-tokens';
 import type { AesGcmCodec } from '../security/codec';
-import { apiClient, apiSettings, payloadCodec, runUntilSignalled, type Service, temporalConnection } from '../service';
-import { describeTemporalConnection } from '../temporal-connection';
-import { ensureSearchAttributes } from '../visibility-setup';
-import { loadRoutingConfigFile } from '../routing-config';
+import { apiClient, apiSettings, payloadCodec, runUntilSignalled, type Service, temporalConnection } from '../service/compose';
+import { describeTemporalConnection } from '../temporal/connection';
+import { ensureSearchAttributes } from '../temporal/search-attribute-setup';
+import { loadRoutingConfigFile } from '../domain/routing-config';
 import { createApp } from './app';
 
 /**

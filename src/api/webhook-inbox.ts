@@ -8,14 +8,14 @@ import {
   insertWebhookEvent,
   pruneWebhookEvents,
 } from '../db/webhook-events';
-import type { Logger } from '../logger';
-import { inRequest } from '../request-scope';
+import type { Logger } from '../observability/logger';
+import { inRequest } from '../observability/request-scope';
 import { workflowIdForContact } from '../workflows/definitions';
 import { parseWebhookEvent, type WebhookEvent, WebhookPayloadError } from '../respondio/webhook';
-import type { Conversations } from './conversations';
+import type { Conversations } from './conversation-runs';
 import { HttpError } from './errors';
 import { receiveMessage } from './inbound';
-import { WEBHOOK_DEDUPE_WINDOW_MS } from '../retention';
+import { WEBHOOK_DEDUPE_WINDOW_MS } from '../domain/retention-windows';
 
 export interface WebhookInboxOptions {
   db: Db;

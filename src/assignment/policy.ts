@@ -1,4 +1,4 @@
-import type { AssignmentRequest, AssignmentResult, AssignTarget, CapacityDefaults } from '../domain';
+import type { AssignmentRequest, AssignmentResult, AssignTarget, CapacityDefaults } from '../domain/conversation';
 
 /**
  * Who gets which conversation, as pure decisions over the agents' loads: the dispatcher's store loads the loads

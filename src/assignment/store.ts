@@ -6,7 +6,7 @@ import type {
   PlatformUser,
   TransferRequest,
   TransferResult,
-} from '../domain';
+} from '../domain/conversation';
 import { type Db, inTransaction, type Queryable } from '../db/pool';
 import type { Agent } from '../db/agents';
 import { type AgentLoad, assignmentOf, chooseForTransfer, type Cursors, gainedRoom, serveQueue, strategyOf } from './policy';

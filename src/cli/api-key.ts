@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { parseEnv } from '../config';
+import { parseEnv } from '../service/config';
 import { listApiKeys, revokeApiKey } from '../db/api-keys';
-import { API_KEY_SCOPES, type ApiKeyScope, ApiKeys, SCOPE_MEANING } from '../security/api-keys';
+import { API_KEY_SCOPES, type ApiKeyScope, ApiKeys, SCOPE_MEANING } from '../security/api-key-tokens';
 import { openDatabase } from './local';
 
 const USAGE = `usage:

@@ -1,11 +1,11 @@
 import { temporal } from '@temporalio/proto';
 import { ReplayError, startDebugReplayer, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { parseEnv } from '../config';
-import { createLogger } from '../logger';
+import { parseEnv } from '../service/config';
+import { createLogger } from '../observability/logger';
 import { explainNondeterminism } from '../replay/divergence';
-import { codecForHistory, type History, historySourceFromArgs, HistoryLoadError, loadHistory, operatorCodec, replayDataConverter } from '../replay/replay';
-import { routeTemporalLogs } from '../temporal';
+import { codecForHistory, type History, historySourceFromArgs, HistoryLoadError, loadHistory, operatorCodec, replayDataConverter } from '../replay/history-replay';
+import { routeTemporalLogs } from '../temporal/runtime';
 
 /** Set by Temporal's VS Code extension for the process it launches: its server hands out the history there. */
 const EXTENSION_URL = 'TEMPORAL_DEBUGGER_PLUGIN_URL';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Env } from '../config';
+import type { Env } from '../service/config';
 import { createPool, type Db, migrateDatabase } from '../db/pool';
 import { type LocalRuntime, readLocalRuntime } from '../local/runtime-file';
 

@@ -1,8 +1,8 @@
-import { parseEnv } from '../config';
-import { createLogger } from '../logger';
+import { parseEnv } from '../service/config';
+import { createLogger } from '../observability/logger';
 import { formatDivergence } from '../replay/divergence';
-import { codecForHistory, historySourceFromArgs, HistoryLoadError, loadHistory, operatorCodec, replayHistory } from '../replay/replay';
-import { routeTemporalLogs } from '../temporal';
+import { codecForHistory, historySourceFromArgs, HistoryLoadError, loadHistory, operatorCodec, replayHistory } from '../replay/history-replay';
+import { routeTemporalLogs } from '../temporal/runtime';
 
 const USAGE = `usage:
   npm run replay -- --workflow-id <id> [--run-id <id>]   a run's history, from the Temporal server (TEMPORAL_ADDRESS, or npm start's)

@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
-import { syncAgentsNow } from '../agent-sync-schedule';
-import { parseEnv } from '../config';
-import { dataConverter, payloadCodec, temporalConnection } from '../service';
+import { syncAgentsNow } from '../temporal/agent-sync-schedule';
+import { parseEnv } from '../service/config';
+import { dataConverter, payloadCodec, temporalConnection } from '../service/compose';
 import { temporalTarget } from './local';
 
 /**

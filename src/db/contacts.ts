@@ -1,4 +1,4 @@
-import type { ContactInput } from '../domain';
+import type { ContactInput } from '../domain/conversation';
 import type { Queryable } from './pool';
 
 export interface ContactRecord extends ContactInput {

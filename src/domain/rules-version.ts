@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { findRuleVersion, hasCrmVersion, recordRuleVersion } from './db/rule-versions';
-import type { Queryable } from './db/pool';
+import { findRuleVersion, hasCrmVersion, recordRuleVersion } from '../db/rule-versions';
+import type { Queryable } from '../db/pool';
 import type { CrmConfig, RoutingConfig } from './routing-config';
 
 /** JSON with every object's keys in order: the same config gives the same text however it was built or carried. */

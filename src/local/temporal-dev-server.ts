@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import type { TemporalConnectionOptions } from '../temporal-connection';
+import type { TemporalConnectionOptions } from '../temporal/connection';
 import { findFreePort } from './ports';
 import { launch, recordChild, stopOrphan, waitUntil } from './processes';
 

@@ -3,7 +3,7 @@ import { Counter, Registry } from 'prom-client';
 /**
  * The routing metrics of this process, in Prometheus' text format at GET /metrics (the API's, and the worker's own
  * endpoint). Counters count what happened in this process: Prometheus sums the processes. What the runs count
- * (escalations, timeouts, time to assignment, effects given up) comes through the SDK's meter: see `src/workflows/metrics.ts`.
+ * (escalations, timeouts, time to assignment, effects given up) comes through the SDK's meter: see `src/workflows/run-metrics.ts`.
  */
 export const registry = new Registry();
 

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { WorkflowClientInterceptor } from '@temporalio/client';
-import { withRequestId } from './workflows/request-id';
+import { withRequestId } from '../workflows/request-id';
 
 /** The request (an HTTP request, or a respond.io event being applied) this code runs for. */
 const scope = new AsyncLocalStorage<string>();

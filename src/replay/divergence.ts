@@ -1,5 +1,5 @@
 import { temporal } from '@temporalio/proto';
-import type { History } from './replay';
+import type { History } from './history-replay';
 
 /** Saying in plain words where and how today's workflow code decides differently from a recorded history. */
 

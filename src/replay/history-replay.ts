@@ -8,11 +8,11 @@ import { temporal } from '@temporalio/proto';
 import { Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { temporalTarget } from '../cli/local';
-import type { Env } from '../config';
-import { ConfigError } from '../routing-config';
+import type { Env } from '../service/config';
+import { ConfigError } from '../domain/routing-config';
 import { type AesGcmCodec, CodecError, ENCRYPTED_ENCODING, METADATA_KEY_ID } from '../security/codec';
 import { decodeHistoryPayloads } from '../security/history';
-import { dataConverter, FAILURE_CONVERTER_PATH, payloadCodec, temporalConnection } from '../service';
+import { dataConverter, FAILURE_CONVERTER_PATH, payloadCodec, temporalConnection } from '../service/compose';
 import { prebuiltWorkflowBundle } from '../worker';
 import { type Divergence, eventIdNamedIn, explainNondeterminism, startAttributes } from './divergence';
 

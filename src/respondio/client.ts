@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { platformCalls } from '../metrics';
+import { platformCalls } from '../observability/metrics';
 
 /** respond.io Developer API v2. Free of Temporal: activities wrap it and decide what to retry. */
 export const RESPONDIO_API_URL = 'https://api.respond.io/v2';

@@ -1,8 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { primaryLanguage } from '../language';
+import { primaryLanguage } from '../domain/language';
 import { isValidEmail } from '../workflows/rules';
-import type { ContactInput, InboundMessage, PlatformUser } from '../domain';
+import type { ContactInput, InboundMessage, PlatformUser } from '../domain/conversation';
 
 /**
  * respond.io signs each webhook with that webhook's own key: `X-Webhook-Signature` is

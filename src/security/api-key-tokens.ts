@@ -9,7 +9,7 @@ import {
   useApiKey,
 } from '../db/api-keys';
 import type { Db } from '../db/pool';
-import { apiKeyReads } from '../metrics';
+import { apiKeyReads } from '../observability/metrics';
 
 export type { ApiKeyRecord, ApiKeyScope };
 

@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { defaultPayloadConverter, METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { ConfigError } from '../routing-config';
+import { ConfigError } from '../domain/routing-config';
 import { refusedPayload } from '../workflows/refused-payload';
 
 /**

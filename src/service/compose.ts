@@ -1,14 +1,14 @@
 import { Client, type Connection } from '@temporalio/client';
 import type { DataConverter, PayloadCodec } from '@temporalio/common';
-import type { AgentSyncSettings } from './activities';
-import { webhookDedupeWindowMs } from './retention';
-import type { AppDeps } from './api/app';
+import type { AgentSyncSettings } from '../activities';
+import { webhookDedupeWindowMs } from '../domain/retention-windows';
+import type { AppDeps } from '../api/app';
 import type { Env } from './config';
-import type { Logger } from './logger';
-import { passRequestId } from './request-scope';
-import { createRespondioClient, type RespondioClient } from './respondio/client';
-import { AesGcmCodec, loadCodecKeys, type LoadedCodecKeys } from './security/codec';
-import { temporalConnectionOptions, type TemporalConnectionOptions } from './temporal-connection';
+import type { Logger } from '../observability/logger';
+import { passRequestId } from '../observability/request-scope';
+import { createRespondioClient, type RespondioClient } from '../respondio/client';
+import { AesGcmCodec, loadCodecKeys, type LoadedCodecKeys } from '../security/codec';
+import { temporalConnectionOptions, type TemporalConnectionOptions } from '../temporal/connection';
 
 /** What the entries (npm start, the worker, the API) build alike from the environment. */
 
@@ -17,13 +17,13 @@ export function temporalConnection(env: Env, address: string): TemporalConnectio
 }
 
 /** Absolute, so the worker, the client and the workflow bundle all load the same converter. */
-export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
+export const FAILURE_CONVERTER_PATH = require.resolve('../temporal/failure-converter');
 /** The runs' interceptors (request ids and contacts on their log lines): in the bundle whether prebuilt or made at start. */
-export const WORKFLOW_INTERCEPTORS_PATH = require.resolve('./workflows/interceptors');
+export const WORKFLOW_INTERCEPTORS_PATH = require.resolve('../workflows/workflow-interceptors');
 
 /** What a workflow bundle of the routing service is made of, prebuilt (npm run build, the tests) or made at start. */
 export const ROUTING_BUNDLE = {
-  workflowsPath: require.resolve('./workflows'),
+  workflowsPath: require.resolve('../workflows'),
   failureConverterPath: FAILURE_CONVERTER_PATH,
   workflowInterceptorModules: [WORKFLOW_INTERCEPTORS_PATH],
 };

@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
 import ms from 'ms';
 import { z } from 'zod';
-import { checkCrmEnvNames } from './activities/crm';
-import { parseRateLimit } from './api/rate-limit';
-import { RESPONDIO_API_URL } from './respondio/client';
-import { LOG_FORMAT } from './logger';
-import { ConfigError, loadRoutingConfigFile, type RoutingConfig } from './routing-config';
-import { temporalConnectionEnv } from './temporal-connection';
+import { checkCrmEnvNames } from '../activities/crm';
+import { parseRateLimit } from '../api/rate-limit';
+import { RESPONDIO_API_URL } from '../respondio/client';
+import { LOG_FORMAT } from '../observability/logger';
+import { ConfigError, loadRoutingConfigFile, type RoutingConfig } from '../domain/routing-config';
+import { temporalConnectionEnv } from '../temporal/connection';
 
 const optionalString = z
   .string()

@@ -1,7 +1,7 @@
 import { type Client, type ScheduleOptions, type ScheduleOptionsStartWorkflowAction, ScheduleOverlapPolicy } from '@temporalio/client';
 import { upsertSchedule } from './schedules';
-import type { AgentSyncSummary } from './activities/agent-sync';
-import { syncAgents } from './workflows/agent-sync';
+import type { AgentSyncSummary } from '../activities/agent-sync-activities';
+import { syncAgents } from '../workflows/agent-sync-workflow';
 
 export function agentSyncScheduleId(taskQueue: string): string {
   return `vip-router-sync-agents-${taskQueue}`;

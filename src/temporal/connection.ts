@@ -1,7 +1,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError } from './routing-config';
+import { ConfigError } from '../domain/routing-config';
 
 const unsetWhenEmpty = z
   .string()

@@ -1,6 +1,6 @@
 import { type Client, ScheduleNotFoundError, type ScheduleOptions, type ScheduleOptionsStartWorkflowAction, ScheduleOverlapPolicy } from '@temporalio/client';
 import { upsertSchedule } from './schedules';
-import { pruneExpiredData } from './workflows/retention';
+import { pruneExpiredData } from '../workflows/retention-workflow';
 
 /** The schedule runs hourly: a row outlives its retention by an hour at most. */
 const RETENTION_EVERY_MS = 3_600_000;

@@ -1,5 +1,5 @@
 import { DefaultLogger, type LogLevel, makeTelemetryFilterString, Runtime } from '@temporalio/worker';
-import type { Logger } from './logger';
+import type { Logger } from '../observability/logger';
 
 let installed = false;
 let metricsUrl: string | undefined;

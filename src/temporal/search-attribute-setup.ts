@@ -1,6 +1,6 @@
 import type { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { ROUTING_SEARCH_ATTRIBUTES } from './workflows/search-attributes';
+import { ROUTING_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 const { IndexedValueType } = temporal.api.enums.v1;
 const TYPES = { Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, Bool: IndexedValueType.INDEXED_VALUE_TYPE_BOOL } as const;

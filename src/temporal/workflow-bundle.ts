@@ -1,5 +1,5 @@
 import { bundleWorkflowCode, type BundleOptions, DefaultLogger, type Logger } from '@temporalio/worker';
-import { ROUTING_BUNDLE } from '../service';
+import { ROUTING_BUNDLE } from '../service/compose';
 
 type WebpackConfig = Parameters<NonNullable<BundleOptions['webpackConfigHook']>>[0];
 

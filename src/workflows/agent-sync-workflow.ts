@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { AgentSyncSummary } from '../activities/agent-sync';
+import type { AgentSyncSummary } from '../activities/agent-sync-activities';
 
 /** Listing users pages through respond.io: heartbeats show it is alive; a 429 waits its Retry-After. */
 const { importPlatformAgents } = proxyActivities<Activities>({

@@ -1,6 +1,6 @@
 import { condition } from '@temporalio/workflow';
-import type { RoutingConfig } from '../routing-config';
-import type { AssignmentRequest, AssignmentResult, AssignTarget, PlatformAssigneeChange } from '../domain';
+import type { RoutingConfig } from '../domain/routing-config';
+import type { AssignmentRequest, AssignmentResult, AssignTarget, PlatformAssigneeChange } from '../domain/conversation';
 import { describeTarget, platformAssignee, type ResolvedLink, teamTarget } from './rules';
 import type { PendingTransfer } from './run';
 import type { RunContext } from './run-context';

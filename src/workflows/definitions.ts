@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CloseRequest, ConversationStatus, InboundMessage, PlatformAssigneeChange, TransferRequest, TransferResult } from '../domain';
+import type { CloseRequest, ConversationStatus, InboundMessage, PlatformAssigneeChange, TransferRequest, TransferResult } from '../domain/conversation';
 
 /**
  * What a routing run and its clients (the API, the dispatcher, the respond.io inbox) say to each other: the run's

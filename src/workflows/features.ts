@@ -1,5 +1,5 @@
 import { patched } from '@temporalio/workflow';
-import type { RoutingInput } from '../domain';
+import type { RoutingInput } from '../domain/conversation';
 import { EARLY_EMAIL, EFFECTS_GIVEN_UP_RECORDED, INPUT_CHECKED, LOCAL_ACTIVITIES, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM, REOPEN_WHILE_CLOSING, SEARCH_ATTRIBUTES, SHIFT_TIMES_RECORDED } from './patches';
 
 /** Which of the patched changes this run takes: new runs all of them, runs recorded before each one not. */

@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import { z } from 'zod';
 import { inboundMessageBody, startConversationBody } from '../api/schemas';
-import { routingConfigSchema } from '../routing-config-schema';
-import type { RoutingInput } from '../domain';
+import { routingConfigSchema } from '../domain/routing-config-schema';
+import type { RoutingInput } from '../domain/conversation';
 import { refusalOf } from './refused-payload';
 
 /** A run's input, checked with the API's own schemas: what the API starts a run with, and nothing else. */

@@ -1,10 +1,10 @@
 import { ActivityFailure, CancellationScope, condition, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { PLATFORM_CALLS, PLATFORM_EFFECT_BOUND } from './activity-options';
-import type { RoutingMetrics } from './metrics';
+import type { RoutingMetrics } from './run-metrics';
 import type { ShortActivities } from './short-activities';
 import { failureReason, type Run } from './run';
-import type { RoutingInput } from '../domain';
+import type { RoutingInput } from '../domain/conversation';
 
 
 const { mirrorAssignee, closeInPlatform } = proxyActivities<Activities>(PLATFORM_CALLS);

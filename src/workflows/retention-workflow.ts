@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { RetentionSummary } from '../activities/retention';
+import type { RetentionSummary } from '../activities/retention-activities';
 
 /** Deletes in batches; a pass over a large backlog takes minutes, not hours. */
 const { pruneExpiredRows } = proxyActivities<Activities>({

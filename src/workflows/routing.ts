@@ -1,7 +1,7 @@
 import { allHandlersFinished, condition, log, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { RoutingConfig } from '../routing-config';
-import type { ConversationStatus, CrmOutcome, OutboundKind, RoutingInput } from '../domain';
+import type { RoutingConfig } from '../domain/routing-config';
+import type { ConversationStatus, CrmOutcome, OutboundKind, RoutingInput } from '../domain/conversation';
 import { PLATFORM_CALLS } from './activity-options';
 import { assignAlong, serve } from './assigning';
 import {
@@ -16,8 +16,8 @@ import {
   stateQuery,
   transferUpdate,
 } from './definitions';
-import type { RoutingMetrics } from './metrics';
-import { closingEffects } from './platform';
+import type { RoutingMetrics } from './run-metrics';
+import { closingEffects } from './platform-effects';
 import { crmBackoff, escalationChain, extractEmail, type ResolvedLink, resolveChain, type Tier, tierFor } from './rules';
 import { failureReason } from './run';
 import { type RunContext, startRun } from './run-context';

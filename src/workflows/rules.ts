@@ -1,5 +1,5 @@
-import type { ChainLink, RoutingConfig } from '../routing-config';
-import type { AssignmentResult, AssignTarget, CapacityDefaults, PlatformUser } from '../domain';
+import type { ChainLink, RoutingConfig } from '../domain/routing-config';
+import type { AssignmentResult, AssignTarget, CapacityDefaults, PlatformUser } from '../domain/conversation';
 
 // Deliberately stricter than RFC 5322: a routing service wants addresses people actually use
 // (local@domain.tld), not quoted local parts or IP literals.

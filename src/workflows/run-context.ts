@@ -1,11 +1,11 @@
 import { workflowInfo } from '@temporalio/workflow';
-import type { RoutingConfig } from '../routing-config';
-import type { MessageSet } from '../routing-texts';
-import type { AssignmentRequest, ContactInput, RoutingInput } from '../domain';
+import type { RoutingConfig } from '../domain/routing-config';
+import type { MessageSet } from '../domain/routing-texts';
+import type { AssignmentRequest, ContactInput, RoutingInput } from '../domain/conversation';
 import { type Features, runFeatures } from './features';
 import { checkRoutingInput, refuseUnreadableInput } from './input';
-import { type RoutingMetrics, routingMetrics } from './metrics';
-import { effectGivenUp, type GivenUp, type PlatformMirror, platformMirror } from './platform';
+import { type RoutingMetrics, routingMetrics } from './run-metrics';
+import { effectGivenUp, type GivenUp, type PlatformMirror, platformMirror } from './platform-effects';
 import { capacityDefaults } from './rules';
 import { Run } from './run';
 import { type ShortActivities, shortActivities } from './short-activities';

@@ -2,7 +2,7 @@ import { metricMeter } from '@temporalio/workflow';
 
 /**
  * What the runs count, through the SDK's meter (not counted again on replay), exported with the worker's metrics
- * with the labels namespace, task_queue and workflow_type added (src/temporal.ts names the SDK's two in snake_case).
+ * with the labels namespace, task_queue and workflow_type added (src/temporal/runtime.ts names the SDK's two in snake_case).
  */
 export function routingMetrics() {
   const escalations = metricMeter.createCounter('vip_router_escalations', 'conversations', 'Conversations escalated to a manager');

@@ -10,7 +10,7 @@ import type {
   PlatformAssigneeChange,
   TransferRequest,
   TransferResult,
-} from '../domain';
+} from '../domain/conversation';
 import { inboundMessageSchema, signalRefusal } from './input';
 
 export interface PendingTransfer {

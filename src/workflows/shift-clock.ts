@@ -1,6 +1,6 @@
 import { proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ShiftConfig } from '../routing-config';
+import type { ShiftConfig } from '../domain/routing-config';
 import { type ShiftTimes, shiftTimes } from './shifts';
 
 /** Pure computation on the worker: a local activity, retried at once if the worker stumbles. */

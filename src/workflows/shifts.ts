@@ -1,4 +1,4 @@
-import type { ShiftConfig } from '../routing-config';
+import type { ShiftConfig } from '../domain/routing-config';
 
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 const MINUTE = 60_000;

@@ -1,5 +1,5 @@
-import type { RoutingConfig } from '../routing-config';
-import type { MessageSet } from '../routing-texts';
+import type { RoutingConfig } from '../domain/routing-config';
+import type { MessageSet } from '../domain/routing-texts';
 
 type LegacyMessages = Pick<MessageSet, 'question' | 'invalid' | 'success' | 'escalationNote'>;
 

@@ -1,5 +1,5 @@
 import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
-import type { ConversationStatus } from '../domain';
+import type { ConversationStatus } from '../domain/conversation';
 import { ASSIGNEE_ID, CUSTOMER_TYPE, ESCALATED, ROUTING_STATE, TIER } from './search-attributes';
 
 /** States an operator looks for; the ones in between (checking, fetching, assigning) last a moment. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { syncAgentsNow } from '../../src/agent-sync-schedule';
+import { syncAgentsNow } from '../../src/temporal/agent-sync-schedule';
 import { openApiDocument } from '../../src/api/openapi';
 import { transcript } from '../../src/db/messages';
 import { waitUntil } from '../../src/local/processes';

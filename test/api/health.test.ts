@@ -5,9 +5,9 @@ import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../../src/api/app';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
 import { findFreePort } from '../../src/local/ports';
-import { createLogger } from '../../src/logger';
-import { parseRoutingConfig } from '../../src/routing-config';
-import { ApiKeys, generateApiKey } from '../../src/security/api-keys';
+import { createLogger } from '../../src/observability/logger';
+import { parseRoutingConfig } from '../../src/domain/routing-config';
+import { ApiKeys, generateApiKey } from '../../src/security/api-key-tokens';
 import { acquireTestServers, createScratchDatabase } from '../support/servers';
 
 /** Readiness tells an orchestrator the truth: not ready while PostgreSQL or Temporal is unreachable. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { AddressInfo } from 'node:net';
-import { agentLabel } from '../../src/api/routes/metrics';
+import { agentLabel } from '../../src/api/routes/metrics-routes';
 import { serveWorkerMetrics } from '../../src/worker';
 import { Harness } from '../support/harness';
 import { promtoolFindings } from '../support/promtool';

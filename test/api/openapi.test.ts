@@ -11,7 +11,7 @@ import addFormats from 'ajv-formats';
 import { openApiDocument } from '../../src/api/openapi';
 import { apiRoutes } from '../../src/api/routes';
 import { parseWebhookEvent } from '../../src/respondio/webhook';
-import type { ApiKeyScope } from '../../src/security/api-keys';
+import type { ApiKeyScope } from '../../src/security/api-key-tokens';
 import { Harness } from '../support/harness';
 import { deliverWebhook } from '../support/respondio-payloads';
 import { type RespondioStandIn, startRespondioStandIn } from '../support/respondio-standin';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { createLogger } from '../../src/logger';
-import { routeTemporalLogs } from '../../src/temporal';
+import { createLogger } from '../../src/observability/logger';
+import { routeTemporalLogs } from '../../src/temporal/runtime';
 import { Harness } from '../support/harness';
 
 type Line = Record<string, unknown> & { level: number; msg: string };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type AgentLoad, choose, chooseForTransfer, type Cursors, effectiveCapacity, pick, serveQueue } from '../../src/assignment/policy';
-import type { AssignmentRequest, AssignTarget } from '../../src/domain';
+import type { AssignmentRequest, AssignTarget } from '../../src/domain/conversation';
 
 /** The dispatcher's decisions, without a database: who gets a conversation, and who may take one more. */
 

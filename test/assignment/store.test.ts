@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { putAgent } from '../../src/db/agents';
 import { dispatch, enqueueRequest, findOpenAssignment, releaseAssignment, transfer, listQueue } from '../../src/assignment/store';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
-import type { AssignmentRequest, AssignTarget } from '../../src/domain';
+import type { AssignmentRequest, AssignTarget } from '../../src/domain/conversation';
 import { acquireTestServers, createScratchDatabase } from '../support/servers';
 
 /** The dispatcher on a real PostgreSQL: order, fairness, capacity and one assignee per conversation under races. */

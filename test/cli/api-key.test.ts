@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Harness } from './support/harness';
-import { envWithout, STEERING_VARS, TEST_RUNNER_VARS } from './support/processes';
-import { launch } from '../src/local/processes';
-import { REPO_ROOT } from '../tools/repo';
+import { Harness } from '../support/harness';
+import { envWithout, STEERING_VARS, TEST_RUNNER_VARS } from '../support/processes';
+import { launch } from '../../src/local/processes';
+import { REPO_ROOT } from '../../tools/repo';
 
 
 /** `npm run api-key`: keys made, listed and revoked from the command line, against the service's database. */

@@ -11,7 +11,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import { resolveTemporalBinary } from '../../src/local/temporal-cli';
 import { PATCH_HINT } from '../../src/replay/divergence';
-import { encryptionKeyIds, HistoryLoadError, loadHistoryFile, parseHistoryExport, replayHistory } from '../../src/replay/replay';
+import { encryptionKeyIds, HistoryLoadError, loadHistoryFile, parseHistoryExport, replayHistory } from '../../src/replay/history-replay';
 import { generateCodecKey } from '../../src/security/codec';
 import { workflowIdForContact } from '../../src/workflows/definitions';
 import { Harness } from '../support/harness';

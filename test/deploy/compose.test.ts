@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { parseDocument } from 'yaml';
 
-import { envSchema } from '../../src/config';
+import { envSchema } from '../../src/service/config';
 import { CLIENT_COMPONENTS, clusterPki, FRONTEND_SERVER_NAME, INTERNODE_SERVER_NAME, type ClusterPki } from '../../tools/pki';
 import { APP_POOL_SIZE } from '../../src/db/pool';
 import {
@@ -471,7 +471,7 @@ function clientProblems(compose: ComposeFile, context: Context): string[] {
       continue;
     }
     const env = environmentOf(service);
-    for (const key of Object.keys(env)) if (!known.has(key)) problems.push(`${name}: ${key} is read by nothing (src/config.ts's env schema lacks it)`);
+    for (const key of Object.keys(env)) if (!known.has(key)) problems.push(`${name}: ${key} is read by nothing (src/service/config.ts's env schema lacks it)`);
     for (const key of Object.keys(context.cluster[name])) if (!(key in env)) problems.push(`${name} lacks ${key}, which the cluster's processes get`);
     if (env.TEMPORAL_ADDRESS !== address) problems.push(`${name}: TEMPORAL_ADDRESS=${String(env.TEMPORAL_ADDRESS)}, the frontend is ${address}`);
     if (env.TEMPORAL_TLS_SERVER_NAME !== FRONTEND_SERVER_NAME) problems.push(`${name}: TEMPORAL_TLS_SERVER_NAME=${String(env.TEMPORAL_TLS_SERVER_NAME)}`);

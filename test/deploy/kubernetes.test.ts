@@ -14,11 +14,11 @@ import type { Client } from '@temporalio/client';
 import { parseAllDocuments, parseDocument } from 'yaml';
 
 import { createApp } from '../../src/api/app';
-import { envSchema, parseEnv } from '../../src/config';
+import { envSchema, parseEnv } from '../../src/service/config';
 import type { Db } from '../../src/db/pool';
-import { createLogger } from '../../src/logger';
-import { parseRoutingConfig } from '../../src/routing-config';
-import { ApiKeys } from '../../src/security/api-keys';
+import { createLogger } from '../../src/observability/logger';
+import { parseRoutingConfig } from '../../src/domain/routing-config';
+import { ApiKeys } from '../../src/security/api-key-tokens';
 import { CODEC_KEYS_ENV, CODEC_KEYS_FILE_ENV } from '../../src/security/codec';
 import { serveWorkerMetrics } from '../../src/worker';
 import {
@@ -201,7 +201,7 @@ function bytes(quantity: string): number {
   return Number(match[1]) * unit;
 }
 
-/** What the app reads from its environment: src/config.ts's schema, the payload codec's two names, and NODE_ENV (Express's). */
+/** What the app reads from its environment: src/service/config.ts's schema, the payload codec's two names, and NODE_ENV (Express's). */
 const KNOWN_ENV = new Set([...Object.keys(envSchema.shape), CODEC_KEYS_ENV, CODEC_KEYS_FILE_ENV, 'NODE_ENV']);
 /** Names whose values are secrets: they must come from the Secret, never from a value or the ConfigMap. */
 const SECRET_LIKE = /KEY|TOKEN|SECRET|PASSWORD|DATABASE_URL/;
@@ -352,7 +352,7 @@ describe('deploy/kubernetes', () => {
   });
 
   describe('environment', () => {
-    it('every variable a container gets is one the app reads (src/config.ts, the payload codec, NODE_ENV)', () => {
+    it('every variable a container gets is one the app reads (src/service/config.ts, the payload codec, NODE_ENV)', () => {
       const unknown: string[] = [];
       const known = (where: string, name: string) => KNOWN_ENV.has(name) || unknown.push(`${where}: ${name}`);
       for (const [key] of Object.entries(configMap.data ?? {})) known(`ConfigMap ${CONFIG_MAP_NAME}`, key);
@@ -368,7 +368,7 @@ describe('deploy/kubernetes', () => {
         }
       }
       assert.deepEqual(unknown, []);
-      // The check can fail: a name src/config.ts does not read is caught.
+      // The check can fail: a name src/service/config.ts does not read is caught.
       assert.ok(!KNOWN_ENV.has('TEMPORAL_TLS_CRT') && KNOWN_ENV.has('TEMPORAL_TLS_CERT') && KNOWN_ENV.has('VIP_ROUTER_CODEC_KEYS'));
     });
 
@@ -392,7 +392,7 @@ describe('deploy/kubernetes', () => {
       assert.deepEqual([...exampleKeys].filter((key) => !referenced.has(key)), [], 'keys of secret.example.yaml no container reads');
     });
 
-    it('what each container gets passes src/config.ts: no demo data, production, the worker reaches the API through its Service', () => {
+    it('what each container gets passes src/service/config.ts: no demo data, production, the worker reaches the API through its Service', () => {
       const service = one<Service>(resources, 'Service', 'vip-router-api');
       for (const deployment of [worker, api]) {
         const container = deployment.spec.template.spec.containers[0]!;
@@ -481,7 +481,7 @@ describe('deploy/kubernetes', () => {
       assert.equal(String(target), port, 'targetPort is the container port PORT says');
     });
 
-    it("the API's probes ask /healthz, which src/api/routes/health.ts serves, on its port; readiness does not hang on Temporal", async () => {
+    it("the API's probes ask /healthz, which src/api/routes/health-routes.ts serves, on its port; readiness does not hang on Temporal", async () => {
       const container = api.spec.template.spec.containers[0]!;
       assert.equal(container.livenessProbe?.httpGet?.path, '/healthz');
       // Not /readyz: with Temporal out every pod would fail it at once and the Service would refuse connections,

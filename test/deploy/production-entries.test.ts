@@ -6,16 +6,16 @@ import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { createPool } from '../src/db/pool';
-import { generateCodecKey } from '../src/security/codec';
-import { dataConverter } from '../src/service';
-import { testCodec } from './support/codec';
-import { findFreePort } from '../src/local/ports';
-import { askedThenRouted } from './support/paths';
-import { envWithout, request, STEERING_VARS, TEST_RUNNER_VARS } from './support/processes';
-import { Hopeless, launch, type Launched, waitUntil } from '../src/local/processes';
-import { acquireTestServers, createScratchDatabase } from './support/servers';
-import { REPO_ROOT } from '../tools/repo';
+import { createPool } from '../../src/db/pool';
+import { generateCodecKey } from '../../src/security/codec';
+import { dataConverter } from '../../src/service/compose';
+import { testCodec } from '../support/codec';
+import { findFreePort } from '../../src/local/ports';
+import { askedThenRouted } from '../support/paths';
+import { envWithout, request, STEERING_VARS, TEST_RUNNER_VARS } from '../support/processes';
+import { Hopeless, launch, type Launched, waitUntil } from '../../src/local/processes';
+import { acquireTestServers, createScratchDatabase } from '../support/servers';
+import { REPO_ROOT } from '../../tools/repo';
 
 /**
  * What the README's "Production" section and the Dockerfile promise: `npm run build` produces the two entries, the

@@ -3,12 +3,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, loadRoutingConfigFile, parseRoutingConfig } from '../src/routing-config';
-import { capacityDefaults, crmBackoff, describeTarget, extractEmail, isValidEmail, resolveChain, tierFor } from '../src/workflows/rules';
-import { isOnShift, nextShiftChange, nextShiftEnd } from '../src/workflows/shifts';
-import { fillTemplate } from '../src/workflows/template';
-import { textsFor } from '../src/workflows/texts';
-import { SHIPPED_MESSAGES } from '../src/routing-texts';
+import { ConfigError, loadRoutingConfigFile, parseRoutingConfig } from '../../src/domain/routing-config';
+import { capacityDefaults, crmBackoff, describeTarget, extractEmail, isValidEmail, resolveChain, tierFor } from '../../src/workflows/rules';
+import { isOnShift, nextShiftChange, nextShiftEnd } from '../../src/workflows/shifts';
+import { fillTemplate } from '../../src/workflows/template';
+import { textsFor } from '../../src/workflows/texts';
+import { SHIPPED_MESSAGES } from '../../src/domain/routing-texts';
 
 describe('email validation', () => {
   it('accepts addresses people use and refuses the rest', () => {

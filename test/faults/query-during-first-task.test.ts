@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { temporal } from '@temporalio/proto';
-import { replayHistory } from '../../src/replay/replay';
+import { replayHistory } from '../../src/replay/history-replay';
 import { stateQuery, workflowIdForContact } from '../../src/workflows/definitions';
 import { Harness } from '../support/harness';
 

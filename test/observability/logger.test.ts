@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { envWithout, TEST_RUNNER_VARS } from './support/processes';
+import { envWithout, TEST_RUNNER_VARS } from '../support/processes';
 
 /**
  * Logs on a terminal are readable lines (pino-pretty), JSON lines anywhere else; VIP_ROUTER_LOG_FORMAT forces either.

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import semver from 'semver';
-import { REPO_ROOT } from '../tools/repo';
+import { REPO_ROOT } from '../../tools/repo';
 
 
 /** `npm ci` on the oldest Node the project promises warns of no package that wants a newer one. */

@@ -5,12 +5,12 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { parseEnv } from '../src/config';
-import { resolveTemporalBinaryWithAttempts, temporalCacheDir } from '../src/local/temporal-cli';
-import { parseRoutingConfig } from '../src/routing-config';
-import { CODEC_KEYS_ENV, CODEC_KEYS_FILE_ENV, generateCodecKey, loadCodecKeys } from '../src/security/codec';
-import { Harness } from './support/harness';
-import { REPO_ROOT } from '../tools/repo';
+import { parseEnv } from '../../src/service/config';
+import { resolveTemporalBinaryWithAttempts, temporalCacheDir } from '../../src/local/temporal-cli';
+import { parseRoutingConfig } from '../../src/domain/routing-config';
+import { CODEC_KEYS_ENV, CODEC_KEYS_FILE_ENV, generateCodecKey, loadCodecKeys } from '../../src/security/codec';
+import { Harness } from '../support/harness';
+import { REPO_ROOT } from '../../tools/repo';
 
 const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
 
@@ -34,7 +34,7 @@ function tableRows(text: string): string[][] {
 const backticked = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
 
 /**
- * Whether the service's env schema (src/config.ts, with the Temporal connection fragment) knows the variable: it
+ * Whether the service's env schema (src/service/config.ts, with the Temporal connection fragment) knows the variable: it
  * keeps what it knows and drops the rest, and it names a variable it knows when the value is wrong.
  */
 function envSchemaKnows(name: string): boolean {
@@ -72,7 +72,7 @@ async function usesBinaryFrom(kind: 'cli' | 'test-server', name: string): Promis
 /** The variables the env schema declares, from its source; each is confirmed against parseEnv before it counts. */
 function envSchemaVariables(): string[] {
   const names = new Set<string>();
-  for (const file of ['src/config.ts', 'src/temporal-connection.ts']) {
+  for (const file of ['src/service/config.ts', 'src/temporal/connection.ts']) {
     for (const match of readFileSync(join(REPO_ROOT, file), 'utf8').matchAll(/^ {2}([A-Z][A-Z0-9_]*): /gm)) names.add(match[1]!);
   }
   return [...names].filter(envSchemaKnows).sort();

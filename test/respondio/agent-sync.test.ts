@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { agentSyncScheduleId, syncAgentsNow } from '../../src/agent-sync-schedule';
+import { agentSyncScheduleId, syncAgentsNow } from '../../src/temporal/agent-sync-schedule';
 import type { Agent } from '../../src/db/agents';
 import { Harness } from '../support/harness';
 import { envWithout, STEERING_VARS, TEST_RUNNER_VARS } from '../support/processes';

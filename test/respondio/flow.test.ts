@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SHIPPED_MESSAGES } from '../../src/routing-texts';
+import { SHIPPED_MESSAGES } from '../../src/domain/routing-texts';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { decodeHistoryPayloads } from '../../src/security/history';
 import { payloadTexts } from '../support/history';
 import { workflowIdForContact } from '../../src/workflows/definitions';
-import type { ConversationStatus } from '../../src/domain';
+import type { ConversationStatus } from '../../src/domain/conversation';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createPlatformActivities } from '../../src/activities/platform';
 import { markSuperseded } from '../../src/db/platform-calls';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { findFreePort } from '../../src/local/ports';
-import { createLogger } from '../../src/logger';
-import { routeTemporalLogs, temporalMetricsText } from '../../src/temporal';
+import { createLogger } from '../../src/observability/logger';
+import { routeTemporalLogs, temporalMetricsText } from '../../src/temporal/runtime';
 import { type RespondioStandIn, startRespondioStandIn } from '../support/respondio-standin';
 import { TimeSkippingWorld } from '../support/time-skipping';
 import { stateQuery } from '../../src/workflows/definitions';

@@ -4,14 +4,14 @@ import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../../src/api/app';
 import { createPool } from '../../src/db/pool';
 import { findFreePort } from '../../src/local/ports';
-import { createLogger } from '../../src/logger';
-import { ApiKeys } from '../../src/security/api-keys';
+import { createLogger } from '../../src/observability/logger';
+import { ApiKeys } from '../../src/security/api-key-tokens';
 import { workflowIdForContact } from '../../src/workflows/definitions';
 import { Harness, testRouting } from '../support/harness';
-import { parseEnv } from '../../src/config';
+import { parseEnv } from '../../src/service/config';
 import { pruneWebhookEvents } from '../../src/db/webhook-events';
-import { WEBHOOK_DEDUPE_WINDOW_MS } from '../../src/retention';
-import { apiSettings } from '../../src/service';
+import { WEBHOOK_DEDUPE_WINDOW_MS } from '../../src/domain/retention-windows';
+import { apiSettings } from '../../src/service/compose';
 import {
   contactAssigneeUpdated,
   conversationClosed,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { REPO_ROOT } from '../tools/repo';
+import { REPO_ROOT } from '../../tools/repo';
 
 
 /** `npm run bench -- --smoke`: the benchmark's whole path on its own servers, 20 conversations per arm. */

@@ -14,11 +14,11 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type Workf
 import express from 'express';
 import { errorHandler, HttpError } from '../../src/api/errors';
 import { mount } from '../../src/api/contract';
-import { codecCors, codecRoutes } from '../../src/api/routes/codec';
-import { createLogger } from '../../src/logger';
+import { codecCors, codecRoutes } from '../../src/api/routes/codec-routes';
+import { createLogger } from '../../src/observability/logger';
 import { AesGcmCodec, CodecError, type CodecKey, generateCodecKey, loadCodecKeys, parseCodecKeys, refusingUnencrypted } from '../../src/security/codec';
 import { refusalOf } from '../../src/workflows/refused-payload';
-import { routeTemporalLogs } from '../../src/temporal';
+import { routeTemporalLogs } from '../../src/temporal/runtime';
 import type { CodecTestActivities, CodecTestContact } from '../fixtures/codec-workflow';
 import { acquireTestServers } from '../support/servers';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { syncAgentsNow } from '../../src/agent-sync-schedule';
-import { createLogger } from '../../src/logger';
-import { routeTemporalLogs } from '../../src/temporal';
+import { syncAgentsNow } from '../../src/temporal/agent-sync-schedule';
+import { createLogger } from '../../src/observability/logger';
+import { routeTemporalLogs } from '../../src/temporal/runtime';
 import { Harness } from '../support/harness';
 import { conversationOpened, deliverWebhook, messageReceived } from '../support/respondio-payloads';
 import { respondioUser, type RespondioStandIn, startRespondioStandIn } from '../support/respondio-standin';

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { AesGcmCodec, parseCodecKeys } from '../../src/security/codec';
-import { dataConverter } from '../../src/service';
+import { dataConverter } from '../../src/service/compose';
 import { messageReceivedSignal, ROUTING_WORKFLOW, workflowIdForContact } from '../../src/workflows/definitions';
 import { INVALID_INPUT } from '../../src/workflows/input';
 import { Harness, testRouting } from '../support/harness';

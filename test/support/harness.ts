@@ -11,27 +11,27 @@ import { NativeConnection, type Worker, type WorkerInterceptors } from '@tempora
 import { type Api, createApp } from '../../src/api/app';
 import type { KeyCheckOptions } from '../../src/api/auth';
 import type { RateLimit } from '../../src/api/rate-limit';
-import { directoryUrlFor } from '../../src/config';
+import { directoryUrlFor } from '../../src/service/config';
 import type { Agent } from '../../src/db/agents';
 import type { TranscriptMessage } from '../../src/db/messages';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
 import { findFreePort } from '../../src/local/ports';
 import { waitUntil } from '../../src/local/processes';
-import { createLogger, type Logger } from '../../src/logger';
+import { createLogger, type Logger } from '../../src/observability/logger';
 import { createRespondioClient } from '../../src/respondio/client';
-import { parseRoutingConfig, type RoutingConfig, type RoutingConfigInput } from '../../src/routing-config';
-import { ApiKeys, type ApiKeysOptions } from '../../src/security/api-keys';
+import { parseRoutingConfig, type RoutingConfig, type RoutingConfigInput } from '../../src/domain/routing-config';
+import { ApiKeys, type ApiKeysOptions } from '../../src/security/api-key-tokens';
 import type { AesGcmCodec } from '../../src/security/codec';
 import { decodeHistoryPayloads } from '../../src/security/history';
-import { dataConverter } from '../../src/service';
-import { routeTemporalLogs } from '../../src/temporal';
-import { ensureSearchAttributes } from '../../src/visibility-setup';
+import { dataConverter } from '../../src/service/compose';
+import { routeTemporalLogs } from '../../src/temporal/runtime';
+import { ensureSearchAttributes } from '../../src/temporal/search-attribute-setup';
 import { createRoutingWorker } from '../../src/worker';
 import { workflowIdForContact } from '../../src/workflows/definitions';
-import type { ConversationStatus } from '../../src/domain';
+import type { ConversationStatus } from '../../src/domain/conversation';
 import { testCodec, testCodecKeys } from './codec';
 import { acquireTestServers, createScratchDatabase, type TestServers } from './servers';
-import { passRequestId } from '../../src/request-scope';
+import { passRequestId } from '../../src/observability/request-scope';
 
 export interface HarnessOptions {
   /** Merged over the test defaults (a patient CRM timeout, fast CRM retries); `crm.url` defaults to the harness API's directory. */

@@ -1,6 +1,6 @@
 /**
- * Helpers for the tests that run the service's real entries as child processes (test/start.test.ts,
- * test/production.test.ts), launched and waited on with src/local/processes.ts: JSON over HTTP, and the
+ * Helpers for the tests that run the service's real entries as child processes (test/main.test.ts,
+ * test/deploy/production-entries.test.ts), launched and waited on with src/local/processes.ts: JSON over HTTP, and the
  * environment the children inherit.
  */
 

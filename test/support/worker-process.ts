@@ -2,11 +2,11 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { Context } from '@temporalio/activity';
 import type { ActivityInboundCallsInterceptor, WorkerInterceptors } from '@temporalio/worker';
-import { directoryUrlFor, parseEnv } from '../../src/config';
+import { directoryUrlFor, parseEnv } from '../../src/service/config';
 import { launch, waitUntil } from '../../src/local/processes';
-import { createLogger } from '../../src/logger';
-import { routeTemporalLogs } from '../../src/temporal';
-import { payloadCodec, respondioClient, temporalConnection } from '../../src/service';
+import { createLogger } from '../../src/observability/logger';
+import { routeTemporalLogs } from '../../src/temporal/runtime';
+import { payloadCodec, respondioClient, temporalConnection } from '../../src/service/compose';
 import { workerService } from '../../src/worker';
 import type { Harness } from './harness';
 

@@ -9,15 +9,15 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { CertificateAuthority } from '../../tools/pki';
 import { resolveTemporalBinary } from '../../src/local/temporal-cli';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/local/temporal-dev-server';
-import { createLogger } from '../../src/logger';
-import { ConfigError } from '../../src/routing-config';
-import { routeTemporalLogs } from '../../src/temporal';
+import { createLogger } from '../../src/observability/logger';
+import { ConfigError } from '../../src/domain/routing-config';
+import { routeTemporalLogs } from '../../src/temporal/runtime';
 import {
   describeTemporalConnection,
   temporalConnectionEnv,
   temporalConnectionOptions,
   type TemporalConnectionOptions,
-} from '../../src/temporal-connection';
+} from '../../src/temporal/connection';
 import type { GreetingActivities } from '../fixtures/tls-workflow';
 import { startTlsFront, type TlsFront } from '../support/tls-front';
 

@@ -8,7 +8,7 @@ import { resolveTemporalServer, resolveTemporalUi, TEMPORAL_SERVER_VERSION, TEMP
 /**
  * How the pinned Go programs are found before anything is built: the env variables, then the cache, and one error
  * naming every route when none serves (no Go on PATH here, so nothing is built). The build itself runs in
- * test/cluster (npm run test:cluster).
+ * test/tools/cluster (npm run test:cluster).
  */
 describe('finding the pinned Go binaries (Temporal server, SQL tool, Temporal UI server)', () => {
   let dir: string;

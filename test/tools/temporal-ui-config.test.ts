@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { temporalUiConfig } from '../../tools/cluster/temporal-ui';
 
-/** What tools/cluster/temporal-ui.ts tells Temporal UI's server; test/cluster/temporal-ui.test.ts runs it. */
+/** What tools/cluster/temporal-ui.ts tells Temporal UI's server; test/tools/cluster/temporal-ui.test.ts runs it. */
 describe("Temporal UI server's config", () => {
   it('points at the frontend, verifies its certificate, serves over plain HTTP without auth, and reaches nothing outside', () => {
     const config = temporalUiConfig(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { ConversationStatus } from '../../src/domain';
+import type { ConversationStatus } from '../../src/domain/conversation';
 import { Harness } from '../support/harness';
 
 /** The dispatcher end to end: conversations opened through the API, served by real runs, counted in PostgreSQL. */

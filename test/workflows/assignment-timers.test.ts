@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { tsToMs } from '@temporalio/common/lib/time';
 import ms from 'ms';
-import type { RoutingConfigInput } from '../../src/routing-config';
+import type { RoutingConfigInput } from '../../src/domain/routing-config';
 import { stateQuery } from '../../src/workflows/definitions';
-import type { ConversationStatus } from '../../src/domain';
+import type { ConversationStatus } from '../../src/domain/conversation';
 import { type RoutingHandle, TimeSkippingServer, TimeSkippingWorld, waitForPendingTimer } from '../support/time-skipping';
 
 const ALL_DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;

@@ -8,11 +8,11 @@ import { after, before, describe, it } from 'node:test';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { parse as parseYaml } from 'yaml';
 import { createApp } from '../../src/api/app';
-import { createLogger } from '../../src/logger';
-import { loadRoutingConfigFile } from '../../src/routing-config';
+import { createLogger } from '../../src/observability/logger';
+import { loadRoutingConfigFile } from '../../src/domain/routing-config';
 import { decodeHistoryPayloads } from '../../src/security/history';
 import { workflowIdForContact } from '../../src/workflows/definitions';
-import type { RoutingInput } from '../../src/domain';
+import type { RoutingInput } from '../../src/domain/conversation';
 import { Harness } from '../support/harness';
 
 const routingYaml = (question: string, team: string) => `

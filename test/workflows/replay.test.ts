@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
 import { formatDivergence } from '../../src/replay/divergence';
-import { type LoadedHistory, loadHistoryFile, replayDataConverter, replayHistory } from '../../src/replay/replay';
+import { type LoadedHistory, loadHistoryFile, replayDataConverter, replayHistory } from '../../src/replay/history-replay';
 import { EARLY_EMAIL, LOCAL_ACTIVITIES, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM } from '../../src/workflows/patches';
 import { acquireTestServers, type TestServers } from '../support/servers';
 

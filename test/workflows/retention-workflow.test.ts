@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ScheduleNotFoundError } from '@temporalio/client';
-import { recordMessage } from '../src/db/messages';
-import { markSuperseded, prunePlatformRecords, recordGivenUpEffect } from '../src/db/platform-calls';
-import { completeWebhookEvent, insertWebhookEvent } from '../src/db/webhook-events';
-import { ensureRetentionSchedule, retentionScheduleId } from '../src/retention-schedule';
-import { Harness } from './support/harness';
+import { recordMessage } from '../../src/db/messages';
+import { markSuperseded, prunePlatformRecords, recordGivenUpEffect } from '../../src/db/platform-calls';
+import { completeWebhookEvent, insertWebhookEvent } from '../../src/db/webhook-events';
+import { ensureRetentionSchedule, retentionScheduleId } from '../../src/temporal/retention-schedule';
+import { Harness } from '../support/harness';
 
 const DAY = 86_400_000;
 

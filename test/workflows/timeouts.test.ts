@@ -3,7 +3,7 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import ms from 'ms';
 import { getContact } from '../../src/db/contacts';
 import { messageReceivedSignal, stateQuery } from '../../src/workflows/definitions';
-import type { ConversationStatus } from '../../src/domain';
+import type { ConversationStatus } from '../../src/domain/conversation';
 import { TimeSkippingServer, TimeSkippingWorld, waitForPendingTimer } from '../support/time-skipping';
 import { askedThenRouted } from '../support/paths';
 

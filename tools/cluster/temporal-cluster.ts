@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import type { TemporalConnectionOptions } from '../../src/temporal-connection';
+import type { TemporalConnectionOptions } from '../../src/temporal/connection';
 import { ROUTING_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { clusterPki, type ClusterPki, FRONTEND_SERVER_NAME, INTERNODE_SERVER_NAME } from '../pki';
 import { findFreePortBetween } from '../../src/local/ports';

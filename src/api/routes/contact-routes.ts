@@ -7,7 +7,7 @@ import { body, route } from '../contract';
 import { notFound } from '../errors';
 import { receiveMessage } from '../inbound';
 import { contactIdParams, eraseContactQuery, inboundMessageBody } from '../schemas';
-import { type ConversationDeps, noOpenConversation } from './conversations';
+import { type ConversationDeps, noOpenConversation } from './conversation-routes';
 import { RUN_ID } from './examples';
 
 /** How long an erasure waits for the contact's open conversation to close before answering 409. */

@@ -1,7 +1,7 @@
 import type { Db } from '../../db/pool';
 import { answer, conversationClosing, conversationStarted, conversationStatus, error, failure, transferred } from '../answers';
 import { body, route } from '../contract';
-import type { Conversations } from '../conversations';
+import type { Conversations } from '../conversation-runs';
 import { HttpError } from '../errors';
 import { contactIdParams, startConversationBody, transferBody } from '../schemas';
 import { AT, RUN_ID } from './examples';

@@ -1,14 +1,14 @@
 import type { Route } from '../contract';
-import { agentRoutes } from './agents';
-import { codecRoutes, codecUiRoutes } from './codec';
-import { contactRoutes } from './contacts';
-import { conversationRoutes } from './conversations';
-import { directoryRoutes } from './directory';
-import { docsRoutes } from './docs';
-import { healthRoutes } from './health';
-import { metricsRoutes } from './metrics';
-import { operatorPageRoutes, operatorRoutes } from './operator';
-import { webhookRoutes } from './webhooks';
+import { agentRoutes } from './agent-routes';
+import { codecRoutes, codecUiRoutes } from './codec-routes';
+import { contactRoutes } from './contact-routes';
+import { conversationRoutes } from './conversation-routes';
+import { directoryRoutes } from './directory-routes';
+import { docsRoutes } from './docs-routes';
+import { healthRoutes } from './health-routes';
+import { metricsRoutes } from './metrics-routes';
+import { operatorPageRoutes, operatorRoutes } from './operator-routes';
+import { webhookRoutes } from './webhook-routes';
 
 /** Every operation of the API, in the order the OpenAPI document lists them; `createApp` mounts each group. */
 export const apiRoutes: ReadonlyArray<Route<never>> = [

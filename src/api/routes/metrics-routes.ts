@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { Gauge, Registry } from 'prom-client';
 import { z } from 'zod';
 import type { Db } from '../../db/pool';
-import { registry } from '../../metrics';
-import { temporalMetricsText } from '../../temporal';
+import { registry } from '../../observability/metrics';
+import { temporalMetricsText } from '../../temporal/runtime';
 import { route } from '../contract';
 
 /**

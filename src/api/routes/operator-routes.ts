@@ -3,7 +3,7 @@ import express, { type RequestHandler } from 'express';
 import { z } from 'zod';
 import { answer, operatorOverview as overviewAnswer } from '../answers';
 import { route } from '../contract';
-import { operatorOverview, type OverviewSources } from '../operator';
+import { operatorOverview, type OverviewSources } from '../operator-overview';
 import { AT, RUN_ID } from './examples';
 
 /** The page's files: src/api/ui, copied beside the compiled routes by `npm run build` (dist/src/api/ui). */

@@ -1,5 +1,5 @@
 import express from 'express';
-import type { Logger } from '../../logger';
+import type { Logger } from '../../observability/logger';
 import { verifyWebhookSignature, webhookEventSchema, WebhookPayloadError } from '../../respondio/webhook';
 import { workflowIdForContact } from '../../workflows/definitions';
 import { answer, error, failure, webhookReceived } from '../answers';

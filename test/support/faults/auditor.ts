@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import type { ConversationStatus } from '../../../src/domain';
+import type { ConversationStatus } from '../../../src/domain/conversation';
 import { decodeHistoryPayloads } from '../../../src/security/history';
 import { workflowIdForContact } from '../../../src/workflows/definitions';
 import { testCodec } from '../codec';

@@ -1,4 +1,4 @@
-import type { ConversationStatus } from '../../../src/domain';
+import type { ConversationStatus } from '../../../src/domain/conversation';
 import { signRespondioBody } from '../respondio-payloads';
 import type { Ledger } from './ledger';
 import type { World } from './topology';

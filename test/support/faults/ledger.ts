@@ -1,4 +1,4 @@
-import type { ConversationState } from '../../../src/domain';
+import type { ConversationState } from '../../../src/domain/conversation';
 
 /** What a conversation should end as, given what its case did to it. */
 export interface Expectation {

@@ -15,7 +15,7 @@ import { launch, type Launched, waitUntil } from '../../../src/local/processes';
 import { resolveTemporalBinary } from '../../../src/local/temporal-cli';
 import { startTemporalDevServer, type TemporalDevServer } from '../../../src/local/temporal-dev-server';
 import { generateCodecKey } from '../../../src/security/codec';
-import { dataConverter, ROUTING_BUNDLE } from '../../../src/service';
+import { dataConverter, ROUTING_BUNDLE } from '../../../src/service/compose';
 import { testCodec } from '../codec';
 import { FakeCrm } from '../fake-crm';
 import { envWithout, STEERING_VARS, TEST_RUNNER_VARS } from '../processes';

@@ -6,10 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
-import { type Cluster, startCluster, temporalCliPath } from '../../tools/cluster/cluster';
-import { workflowIdForContact } from '../../src/workflows/definitions';
-import { ROUTING_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
-import { clusterApi, ledger } from '../support/cluster-api';
+import { type Cluster, startCluster, temporalCliPath } from '../../../tools/cluster/cluster';
+import { workflowIdForContact } from '../../../src/workflows/definitions';
+import { ROUTING_SEARCH_ATTRIBUTES } from '../../../src/workflows/search-attributes';
+import { clusterApi, ledger } from '../../support/cluster-api';
 
 const execFileAsync = promisify(execFile);
 

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import { type Cluster, startCluster } from '../../tools/cluster/cluster';
-import { workflowIdForContact } from '../../src/workflows/definitions';
-import { clusterApi, clusterClient, ledger } from '../support/cluster-api';
-import { checkoutRelease, PREVIOUS_RELEASE } from '../support/release';
+import { type Cluster, startCluster } from '../../../tools/cluster/cluster';
+import { workflowIdForContact } from '../../../src/workflows/definitions';
+import { clusterApi, clusterClient, ledger } from '../../support/cluster-api';
+import { checkoutRelease, PREVIOUS_RELEASE } from '../../support/release';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 

@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import type { Browser } from 'playwright-core';
-import { findFreePort } from '../../src/local/ports';
-import { resolveTemporalUi } from '../../tools/cluster/temporal-server';
-import { startTemporalUi, type TemporalUi } from '../../tools/cluster/temporal-ui';
-import { launchChromium } from '../support/chromium';
-import { acquireTestServers } from '../support/servers';
+import { findFreePort } from '../../../src/local/ports';
+import { resolveTemporalUi } from '../../../tools/cluster/temporal-server';
+import { startTemporalUi, type TemporalUi } from '../../../tools/cluster/temporal-ui';
+import { launchChromium } from '../../support/chromium';
+import { acquireTestServers } from '../../support/servers';
 
 /**
  * Temporal UI's own server (github.com/temporalio/ui-server/v2, built with Go on first use: about 1.5 minutes, then

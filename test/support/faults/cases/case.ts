@@ -1,4 +1,4 @@
-import type { ConversationStatus } from '../../../../src/domain';
+import type { ConversationStatus } from '../../../../src/domain/conversation';
 import { audit, type CaseResult, emptyResult, Sampler, settle } from '../auditor';
 import { Driver, newContactId, newMessageNumber } from '../driver';
 import { type Expectation, Ledger } from '../ledger';
