@@ -18,7 +18,7 @@ export interface AgentSyncSettings {
 export type AgentSyncSummary = Omit<AgentSyncResult, 'changes'> & { users: number };
 
 /** "VIP Support" → "vip-support", unless the team map names it otherwise. */
-export function teamFor(user: Pick<RespondioUser, 'team'>, settings: AgentSyncSettings): string {
+function teamFor(user: Pick<RespondioUser, 'team'>, settings: AgentSyncSettings): string {
   const name = user.team?.name?.trim();
   if (!name) return settings.defaultTeam;
   const mapped = settings.teamMap[name];
@@ -27,7 +27,7 @@ export function teamFor(user: Pick<RespondioUser, 'team'>, settings: AgentSyncSe
   return slug || settings.defaultTeam;
 }
 
-export function asPlatformAgent(user: RespondioUser, settings: AgentSyncSettings): PlatformAgent {
+function asPlatformAgent(user: RespondioUser, settings: AgentSyncSettings): PlatformAgent {
   const name = [user.firstName, user.lastName].filter((part) => part?.trim()).join(' ').trim();
   return {
     userId: String(user.id),

@@ -19,7 +19,7 @@ export interface CrmLookup {
 }
 
 /** The setting that lists the environment variables CRM headers may name. */
-export const CRM_ENV_SETTING = 'VIP_ROUTER_CRM_ENV';
+const CRM_ENV_SETTING = 'VIP_ROUTER_CRM_ENV';
 
 /**
  * Names `${env:NAME}` must never reach, even when an operator lists them: the service's own secrets, its database's
@@ -43,7 +43,7 @@ class CrmRefusal extends Error {}
  * `${env:NAME}` in header values, resolved here so that secrets never enter workflow history; only names the
  * operator listed are looked up, and the environment is not read for any other.
  */
-export function resolveEnvReferences(value: string, env: NodeJS.ProcessEnv, allowed: ReadonlySet<string>): string {
+function resolveEnvReferences(value: string, env: NodeJS.ProcessEnv, allowed: ReadonlySet<string>): string {
   return value.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
     if (!allowed.has(name)) throw new CrmRefusal(`environment variable ${name} named by the CRM config is not listed in ${CRM_ENV_SETTING}`);
     const resolved = env[name];
@@ -69,7 +69,7 @@ export function fillCrmUrl(template: string, values: Record<string, unknown>): s
   }
 }
 
-export function mapFields(body: unknown, mapping: Record<string, string>): Record<string, unknown> {
+function mapFields(body: unknown, mapping: Record<string, string>): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
   for (const [field, path] of Object.entries(mapping)) {
     let value: unknown;

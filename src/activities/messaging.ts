@@ -24,7 +24,7 @@ export interface OutboundChannel {
   webhookSecret?: string;
 }
 
-export function signBody(secret: string, body: string): string {
+function signBody(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 

@@ -5,7 +5,7 @@ import { HttpError } from './errors';
 import { type RateLimit, RateLimiter } from './rate-limit';
 
 /** The key a request was authenticated with (set by `authenticate`). */
-export function apiKeyOf(res: Response): ApiKeyRecord | undefined {
+function apiKeyOf(res: Response): ApiKeyRecord | undefined {
   return res.locals['apiKey'] as ApiKeyRecord | undefined;
 }
 

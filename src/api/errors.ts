@@ -49,7 +49,7 @@ const TEMPORAL_DOWN_GRPC_CODES = new Set([4, 14]);
  * safe: message ids, event ids and open conversations are idempotent, so whatever part of the request took effect
  * takes effect once.
  */
-export function unavailableDependency(error: unknown): 'PostgreSQL' | 'Temporal' | undefined {
+function unavailableDependency(error: unknown): 'PostgreSQL' | 'Temporal' | undefined {
   const e = error as { code?: unknown; message?: unknown; name?: unknown; cause?: { code?: unknown } };
   if (e === null || typeof e !== 'object') return undefined;
   if (e.name === 'ServiceError' && typeof e.cause?.code === 'number' && TEMPORAL_DOWN_GRPC_CODES.has(e.cause.code)) return 'Temporal';

@@ -17,7 +17,7 @@ import {
 } from './store';
 
 /** Sends a signal to runs; returns the workflow ids told (a run that has closed since counts as told). */
-export type Tell = (workflowIds: string[]) => Promise<string[]>;
+type Tell = (workflowIds: string[]) => Promise<string[]>;
 
 /** The signals the dispatcher sends: a run's assignment changed (look again); a run's agent went offline. */
 export interface RunSignals {
@@ -80,14 +80,14 @@ export function temporalEndedRuns(client: Client): EndedRuns {
 }
 
 /** How often the run holding an assignment or a queue entry is looked at again; rows looked at per check and worker. */
-export const RUN_CHECK = { everyMs: 30_000, batch: 100 };
+const RUN_CHECK = { everyMs: 30_000, batch: 100 };
 
 /**
  * Capacity is released by the runs themselves; a run terminated (Temporal UI, CLI), reset or timed out never does.
  * Each worker's periodic check takes a batch of rows not looked at for a while, asks Temporal about their runs and
  * releases what ended runs hold, then serves the queue with the room freed.
  */
-export async function releaseWhatEndedRunsHold(db: Db, signals: RunSignals, endedRuns: EndedRuns, check = RUN_CHECK) {
+async function releaseWhatEndedRunsHold(db: Db, signals: RunSignals, endedRuns: EndedRuns, check = RUN_CHECK) {
   const held = await claimRunsToCheck(db, check.batch, check.everyMs);
   if (held.length === 0) return [];
   const released = await releaseEnded(db, await endedRuns(held));

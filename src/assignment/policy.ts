@@ -30,7 +30,7 @@ export function effectiveCapacity(agent: Pick<AgentLoad, 'capacity' | 'team'>, d
   return agent.capacity ?? defaults.byTeam[agent.team] ?? defaults.fallback;
 }
 
-export function matches(agent: AgentLoad, target: AssignTarget): boolean {
+function matches(agent: AgentLoad, target: AssignTarget): boolean {
   switch (target.kind) {
     case 'agent':
       return agent.id === target.agentId;

@@ -94,12 +94,3 @@ export async function countAgents(db: Queryable): Promise<number> {
   return rows[0].n;
 }
 
-/** The open conversations an agent holds, for re-routing when they leave. */
-export async function openConversationsOf(db: Queryable, agentId: string): Promise<Array<{ conversationId: string; workflowId: string }>> {
-  const { rows } = await db.query(
-    `SELECT conversation_id AS "conversationId", workflow_id AS "workflowId" FROM assignments
-      WHERE agent_id = $1 AND released_at IS NULL ORDER BY assigned_at`,
-    [agentId],
-  );
-  return rows;
-}

@@ -11,7 +11,7 @@ export interface DirectoryCustomer {
 const columns = `email, customer_type AS "customerType", account_manager AS "accountManager", name,
                  updated_at AS "updatedAt"`;
 
-export function normalizeEmail(email: string): string {
+function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 

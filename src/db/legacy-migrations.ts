@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { Queryable } from './pool';
+import type pg from 'pg';
+
+/** A pool or a client (pool.ts's Queryable, written out so the two modules do not import each other). */
+type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
 /**
  * Databases migrated before node-pg-migrate: postgres-migrations recorded each applied file in its table `migrations`

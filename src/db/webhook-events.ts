@@ -74,7 +74,3 @@ export async function pruneWebhookEvents(db: Queryable, olderThanMs: number): Pr
   return rowCount ?? 0;
 }
 
-export async function webhookEventStatus(db: Queryable, eventId: string): Promise<{ status: string; outcome: string | null; attempts: number } | undefined> {
-  const { rows } = await db.query(`SELECT status, outcome, attempts FROM webhook_events WHERE event_id = $1`, [eventId]);
-  return rows[0];
-}

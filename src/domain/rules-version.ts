@@ -4,7 +4,7 @@ import type { Queryable } from '../db/pool';
 import type { CrmConfig, RoutingConfig } from './routing-config';
 
 /** JSON with every object's keys in order: the same config gives the same text however it was built or carried. */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, nested: unknown) =>
     nested !== null && typeof nested === 'object' && !Array.isArray(nested)
       ? Object.fromEntries(Object.entries(nested).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
@@ -15,11 +15,11 @@ export function canonicalJson(value: unknown): string {
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
 /** A routing config's version: the sha256 of its canonical JSON. */
-export function rulesVersion(config: RoutingConfig): string {
+function rulesVersion(config: RoutingConfig): string {
   return sha256(canonicalJson(config));
 }
 
-export function crmVersion(crm: CrmConfig): string {
+function crmVersion(crm: CrmConfig): string {
   return sha256(canonicalJson(crm));
 }
 

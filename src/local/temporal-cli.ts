@@ -9,7 +9,7 @@ export type TemporalBinaryKind = 'cli' | 'test-server';
 /** Same shape as the SDK's `EphemeralServerExecutable`, so it can be handed to `@temporalio/testing` as is. */
 export type TemporalBinary = { type: 'existing-path'; path: string } | { type: 'cached-download' };
 
-export type ResolutionAttempt = {
+type ResolutionAttempt = {
   route: string;
   outcome: 'found' | 'skipped' | 'failed';
   detail: string;

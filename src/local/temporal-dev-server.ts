@@ -5,7 +5,7 @@ import type { TemporalConnectionOptions } from '../temporal/connection';
 import { findFreePort } from './ports';
 import { launch, recordChild, stopOrphan, waitUntil } from './processes';
 
-export type SearchAttributeKind = 'Text' | 'Keyword' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
+type SearchAttributeKind = 'Text' | 'Keyword' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
 
 export type TemporalDevServerOptions = {
   /** Path to the `temporal` CLI executable (see `resolveTemporalBinary('cli')`). */

@@ -1,5 +1,6 @@
 import { temporal } from '@temporalio/proto';
-import type { History } from './history-replay';
+
+type History = temporal.api.history.v1.IHistory;
 
 /** Saying in plain words where and how today's workflow code decides differently from a recorded history. */
 
@@ -8,7 +9,7 @@ const { EventType } = temporal.api.enums.v1;
 
 export const PATCH_HINT = 'A change to the workflow that in-flight runs replay differently must go behind patched() (see README).';
 
-export interface EventSummary {
+interface EventSummary {
   id: number;
   /** `ActivityTaskScheduled`, not `EVENT_TYPE_ACTIVITY_TASK_SCHEDULED`. */
   type: string;

@@ -89,7 +89,7 @@ export const webhookEventSchema = z
       "A respond.io webhook event, as respond.io sends it: the fields the flow reads are listed, every other field is kept. `conversation.opened` starts routing the contact, `message.received` (incoming) is the contact's reply, `conversation.closed` closes the run, `contact.assignee.updated` follows a re-assignment made by hand; any other `event_type` is answered 200 and ignored.",
   });
 
-export type WebhookIntent =
+type WebhookIntent =
   | { kind: 'open'; contact: ContactInput }
   | { kind: 'message'; contactId: string; message: InboundMessage }
   | { kind: 'close'; contactId: string }

@@ -26,7 +26,7 @@ export const SCOPE_MEANING: Record<ApiKeyScope, string> = {
 };
 
 /** What an operator-chosen key must be: 32 random bytes written out, or more. */
-export const KEY_STRENGTH_RULE = '32 random bytes or more: 64+ hex digits (openssl rand -hex 32) or 43+ base64/base64url characters (openssl rand -base64 32)';
+const KEY_STRENGTH_RULE = '32 random bytes or more: 64+ hex digits (openssl rand -hex 32) or 43+ base64/base64url characters (openssl rand -base64 32)';
 
 const MAX_KEY_LENGTH = 512;
 const HEX = /^[0-9a-f]+$/i;
@@ -38,7 +38,7 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
  * (43 characters without padding). Our own keys (`vr_` and 43 base64url characters) are base64url. Anything else is
  * refused without a database read.
  */
-export function isWellFormedKey(key: string): boolean {
+function isWellFormedKey(key: string): boolean {
   if (key.length > MAX_KEY_LENGTH) return false;
   if (HEX.test(key)) return key.length >= 64;
   if (BASE64URL.test(key) || BASE64.test(key)) return key.replace(/=+$/, '').length >= 43;
@@ -47,7 +47,7 @@ export function isWellFormedKey(key: string): boolean {
 
 const KEY_PREFIX = 'vr_';
 
-export function hashApiKey(key: string): string {
+function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
@@ -63,11 +63,6 @@ function newKeyId(): string {
 /** Whether a key of `scope` may use a route open to `allowed` (admin may use every route). */
 export function scopeAllows(scope: ApiKeyScope, allowed: readonly ApiKeyScope[]): boolean {
   return scope === 'admin' || allowed.includes(scope);
-}
-
-/** The last four characters, the most of a key a log line or a listing ever shows. */
-export function maskKey(key: string): string {
-  return key.length <= 8 ? '****' : `****${key.slice(-4)}`;
 }
 
 interface CacheEntry {
@@ -208,8 +203,8 @@ export class ApiKeys {
   }
 }
 
-export const BOOTSTRAP_KEY_NAME = 'bootstrap';
-export const UI_CODEC_KEY_NAME = 'Temporal UI codec (VIP_ROUTER_UI_CODEC_KEY)';
+const BOOTSTRAP_KEY_NAME = 'bootstrap';
+const UI_CODEC_KEY_NAME = 'Temporal UI codec (VIP_ROUTER_UI_CODEC_KEY)';
 
 /**
  * The first admin key: the operator's own (VIP_ROUTER_BOOTSTRAP_API_KEY) when set; else, when `createIfNone` (what

@@ -19,7 +19,7 @@ export function temporalConnection(env: Env, address: string): TemporalConnectio
 /** Absolute, so the worker, the client and the workflow bundle all load the same converter. */
 export const FAILURE_CONVERTER_PATH = require.resolve('../temporal/failure-converter');
 /** The runs' interceptors (request ids and contacts on their log lines): in the bundle whether prebuilt or made at start. */
-export const WORKFLOW_INTERCEPTORS_PATH = require.resolve('../workflows/workflow-interceptors');
+const WORKFLOW_INTERCEPTORS_PATH = require.resolve('../workflows/workflow-interceptors');
 
 /** What a workflow bundle of the routing service is made of, prebuilt (npm run build, the tests) or made at start. */
 export const ROUTING_BUNDLE = {

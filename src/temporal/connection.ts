@@ -29,7 +29,7 @@ export const temporalConnectionEnv = z.object({
 
 export type TemporalConnectionEnv = z.output<typeof temporalConnectionEnv>;
 
-export interface TemporalTlsOptions {
+interface TemporalTlsOptions {
   serverNameOverride?: string;
   serverRootCACertificate?: Buffer;
   clientCertPair?: { crt: Buffer; key: Buffer };

@@ -6,7 +6,7 @@ const { IndexedValueType } = temporal.api.enums.v1;
 const TYPES = { Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, Bool: IndexedValueType.INDEXED_VALUE_TYPE_BOOL } as const;
 
 /** The `temporal operator` lines that register the routing search attributes on a namespace. */
-export function searchAttributeCommands(namespace: string): string[] {
+function searchAttributeCommands(namespace: string): string[] {
   return Object.entries(ROUTING_SEARCH_ATTRIBUTES).map(
     ([name, type]) => `temporal operator search-attribute create --namespace ${namespace} --name ${name} --type ${type}`,
   );

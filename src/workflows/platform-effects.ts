@@ -18,7 +18,7 @@ export interface PlatformMirror {
   known(agentId: string | null): void;
 }
 
-export type Effect = 'message' | 'assignee' | 'close';
+type Effect = 'message' | 'assignee' | 'close';
 
 /** Handles an effect's failure if it was given up (true); any other failure is left to the caller (false). */
 export type GivenUp = (effect: Effect, key: string, what: string, error: unknown) => Promise<boolean>;

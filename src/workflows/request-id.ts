@@ -5,7 +5,7 @@ import { defaultPayloadConverter, type Headers } from '@temporalio/common';
  * header: from the API's client to the run, from the run to the activities it schedules, so their log lines carry
  * it. Not a payload: the codec leaves it readable, and it holds nothing but the id.
  */
-export const REQUEST_ID_HEADER = 'vip-router-request-id';
+const REQUEST_ID_HEADER = 'vip-router-request-id';
 
 export function readRequestId(headers: Headers | undefined): string | undefined {
   const payload = headers?.[REQUEST_ID_HEADER];

@@ -6,7 +6,7 @@ import { ASSIGNEE_ID, CUSTOMER_TYPE, ESCALATED, ROUTING_STATE, TIER } from './se
 const SHOWN: ReadonlySet<ConversationStatus['state']> = new Set(['asking_email', 'queued', 'assigned', 'escalated', 'closed', 'failed']);
 
 /** The line Temporal UI shows for a run: "VIP · assigned to Alex", "asking for the email", "queued"… */
-export function describeStatus(status: ConversationStatus): string {
+function describeStatus(status: ConversationStatus): string {
   const tier = status.tier ? `${status.tier.toUpperCase() === 'VIP' ? 'VIP' : status.tier} · ` : '';
   switch (status.state) {
     case 'assigned':

@@ -4,7 +4,7 @@ import { type DebianTool, ensureTool, findTool } from './debian-tool';
 /** The browser tests drive Debian's Chromium through playwright-core (which downloads no browser of its own). */
 const CHROMIUM: DebianTool = { name: 'Chromium', debianPackage: 'chromium', paths: ['/usr/bin/chromium', '/usr/bin/chromium-browser'], pathVariable: 'CHROMIUM_PATH' };
 
-export const findChromium = (env: NodeJS.ProcessEnv = process.env) => findTool(CHROMIUM, env);
+const findChromium = (env: NodeJS.ProcessEnv = process.env) => findTool(CHROMIUM, env);
 
 /** Chromium's path; as root on Debian (CI), `apt-get install chromium` first when there is none. */
 export const ensureChromium = (log: (line: string) => void, env: NodeJS.ProcessEnv = process.env) => ensureTool(CHROMIUM, log, env);

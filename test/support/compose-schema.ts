@@ -19,11 +19,11 @@ import addFormats from 'ajv-formats';
 
 const execFileAsync = promisify(execFile);
 
-export const COMPOSE_GO_MODULE = 'github.com/compose-spec/compose-go/v2';
+const COMPOSE_GO_MODULE = 'github.com/compose-spec/compose-go/v2';
 /** Pinned release of compose-go (its schema uses JSON Schema draft 2020-12). */
 export const COMPOSE_GO_VERSION = 'v2.16.2';
 /** go.sum hash of the pinned release (`h1:` = SHA-256 of the module tree); checked on every download. */
-export const COMPOSE_GO_SUM = 'h1:pTp1DqQwJzFd85GzlWsSszKA1ABrV/ySqsClujIcWA8=';
+const COMPOSE_GO_SUM = 'h1:pTp1DqQwJzFd85GzlWsSszKA1ABrV/ySqsClujIcWA8=';
 
 export interface ComposeSchema {
   /** The parsed schema document. */

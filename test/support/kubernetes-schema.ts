@@ -73,7 +73,7 @@ export interface DocumentResult {
  * The schema file of a document, named as kubernetes-validate names it: `<kind>-<group>-<version>.json` with the
  * group's domain dropped (`apps/v1` → `apps-v1`, `policy/v1` → `policy-v1`, `v1` → `v1`).
  */
-export function schemaFileFor(doc: KubernetesDocument): string {
+function schemaFileFor(doc: KubernetesDocument): string {
   if (typeof doc.kind !== 'string' || typeof doc.apiVersion !== 'string') throw new Error('a document without kind or apiVersion');
   const apiVersion = doc.apiVersion.replace(/^([^./]*)(?:\.[^/]*)?\//, '$1-');
   return `${doc.kind.toLowerCase()}-${apiVersion}.json`;

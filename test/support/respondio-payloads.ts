@@ -42,7 +42,7 @@ export interface WebhookChannel {
 
 const unixSeconds = (date: Date = new Date()) => Math.floor(date.getTime() / 1000);
 
-export function webhookContact({ id, ...fields }: ContactFields): WebhookContact {
+function webhookContact({ id, ...fields }: ContactFields): WebhookContact {
   return {
     id,
     firstName: 'Contact',
@@ -62,7 +62,7 @@ export function webhookContact({ id, ...fields }: ContactFields): WebhookContact
   };
 }
 
-export const whatsappChannel: WebhookChannel = {
+const whatsappChannel: WebhookChannel = {
   id: 1,
   name: 'WhatsApp',
   source: 'whatsapp_cloud',

@@ -33,13 +33,13 @@ export interface RecordedCall {
   at: Date;
 }
 
-export interface CallMatch {
+interface CallMatch {
   method?: string;
   /** Matched against the decoded path, `/v2` included. */
   path?: string | RegExp;
 }
 
-export type ScriptedResponse =
+type ScriptedResponse =
   | { status: number; headers?: Record<string, string>; body?: unknown }
   /** No answer, and no effect. */
   | 'timeout'
@@ -51,7 +51,7 @@ export type ScriptedResponse =
   | { applyThen: () => Promise<void> | void };
 
 /** A message of a contact's as respond.io lists it. */
-export interface StandInMessage {
+interface StandInMessage {
   messageId: number;
   channelMessageId: number;
   contactId: number;

@@ -34,7 +34,7 @@ export interface ClusterOptions {
   root?: string;
 }
 
-export interface VipRouterProcess extends Launched {
+interface VipRouterProcess extends Launched {
   url?: string;
   /** The checkout it runs from. */
   root: string;

@@ -16,7 +16,7 @@ const execFileAsync = promisify(execFile);
 
 /** Temporal's four services, each its own process, as a production deployment runs them. */
 export const TEMPORAL_SERVICES = ['history', 'matching', 'frontend', 'worker'] as const;
-export type TemporalService = (typeof TEMPORAL_SERVICES)[number];
+type TemporalService = (typeof TEMPORAL_SERVICES)[number];
 
 /** The scripts and the dynamic config docker-compose.yml runs too: one definition of how the cluster is set up. */
 export const TEMPORAL_DEPLOY_DIR = path.join(REPO_ROOT, 'deploy', 'temporal');

@@ -12,7 +12,7 @@ const GO_TOOLCHAIN = 'go1.27.3';
 const BUILD_TIMEOUT_MS = 20 * 60_000;
 
 /** A Go program built from a pinned module version with `go get` + `go build`, and kept in the cache. */
-export interface GoBinarySpec<Name extends string> {
+interface GoBinarySpec<Name extends string> {
   /** What logs and errors call it. */
   title: string;
   module: string;
@@ -39,7 +39,7 @@ export interface TemporalServerParts {
   sqlTool: string;
 }
 
-export const TEMPORAL_SERVER: GoBinarySpec<'server' | 'sql'> = {
+const TEMPORAL_SERVER: GoBinarySpec<'server' | 'sql'> = {
   title: `the Temporal server ${TEMPORAL_SERVER_VERSION}`,
   module: 'go.temporal.io/server',
   version: TEMPORAL_SERVER_VERSION,
@@ -54,7 +54,7 @@ export const TEMPORAL_SERVER: GoBinarySpec<'server' | 'sql'> = {
 /** Temporal UI's server (the one the Temporal CLI embeds), with the built UI in the binary. */
 export const TEMPORAL_UI_SERVER_VERSION = 'v2.58.1';
 
-export const TEMPORAL_UI_SERVER: GoBinarySpec<'ui-server'> = {
+const TEMPORAL_UI_SERVER: GoBinarySpec<'ui-server'> = {
   title: `the Temporal UI server ${TEMPORAL_UI_SERVER_VERSION}`,
   module: 'github.com/temporalio/ui-server/v2',
   version: TEMPORAL_UI_SERVER_VERSION,
@@ -88,7 +88,7 @@ export async function resolveTemporalUi(log: (line: string) => void = () => unde
  * Every binary of `spec`, in order: all the env variables set (to executable files); the cache; else built into the
  * cache with `GOTOOLCHAIN=go1.27.3`. Fails with one error that lists every route tried and why it was passed over.
  */
-export async function resolveGoBinaries<Name extends string>(
+async function resolveGoBinaries<Name extends string>(
   spec: GoBinarySpec<Name>,
   log: (line: string) => void = () => undefined,
   env: NodeJS.ProcessEnv = process.env,

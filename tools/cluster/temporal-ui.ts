@@ -5,7 +5,7 @@ import { findFreePort } from '../../src/local/ports';
 import { launch, waitUntil } from '../../src/local/processes';
 
 /** mTLS to the Temporal frontend: the CA that signed its certificate, and the client's certificate and key. */
-export interface TemporalUiTls {
+interface TemporalUiTls {
   caFile: string;
   certFile?: string;
   keyFile?: string;

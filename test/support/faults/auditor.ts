@@ -101,7 +101,7 @@ export class Sampler {
 }
 
 /** Why a status does not meet an expectation; undefined when it does. */
-export function mismatch(status: ConversationStatus | undefined, expect: Expectation): string | undefined {
+function mismatch(status: ConversationStatus | undefined, expect: Expectation): string | undefined {
   if (!status) return 'no run';
   const problems: string[] = [];
   if (!expect.states.includes(status.state)) problems.push(`state ${status.state}, expected ${expect.states.join(' or ')}`);

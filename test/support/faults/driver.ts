@@ -16,7 +16,7 @@ const REQUEST_TIMEOUT_MS = 20_000;
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /** A network failure as the sender sees it: `ECONNREFUSED`, `other side closed`, `timeout`. */
-export function describeNetworkError(error: unknown): string {
+function describeNetworkError(error: unknown): string {
   const err = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'no answer (client timeout)';
   const cause = err.cause;

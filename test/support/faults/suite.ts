@@ -27,7 +27,7 @@ export interface SuiteRun {
 }
 
 /** Whether a case met the target: nothing lost, duplicated or stranded, everyone as expected, no other problem. */
-export function casePassed(result: CaseResult): boolean {
+function casePassed(result: CaseResult): boolean {
   return (
     result.lost === 0 && result.duplicated === 0 && result.stranded === 0 && result.unexpected === 0 && result.crashes === 0 && result.problems.length === 0
   );
@@ -69,7 +69,7 @@ export async function runFaultSuite(options: SuiteOptions): Promise<SuiteRun> {
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(0)} s`;
 
-export function renderReport(results: CaseResult[], meta: { mode: string; seed: number; totalMs: number }): string {
+function renderReport(results: CaseResult[], meta: { mode: string; seed: number; totalMs: number }): string {
   const header = ['case', 'started', 'assigned', 'queued', 'escalated', 'closed', '**lost**', '**duplicated**', '**stranded**', 'not as expected', 'crashes', 'duration'];
   const lines = [
     `| ${header.join(' | ')} |`,

@@ -363,7 +363,7 @@ export class ServiceProcess {
 }
 
 /** A routing config for a case, written as the YAML file ROUTING_CONFIG names. */
-export function routingYaml(crmUrl: string, overrides: Record<string, unknown> = {}): string {
+function routingYaml(crmUrl: string, overrides: Record<string, unknown> = {}): string {
   const config = {
     tiers: [
       {

@@ -99,7 +99,7 @@ export async function runCase(
 }
 
 /** Who takes escalations: every agent with the manager role (the account managers are managers too). */
-export const MANAGERS = ['am-1', 'am-2', 'mgr-1'];
+const MANAGERS = ['am-1', 'am-2', 'mgr-1'];
 
 /** The agents every case has: two account managers, a VIP agent, a manager, and support agents `sup-1…` with these capacities. */
 export async function staff(driver: Driver, support: number[], others = 100): Promise<void> {
