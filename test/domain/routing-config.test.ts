@@ -9,6 +9,7 @@ import { isOnShift, nextShiftChange, nextShiftEnd } from '../../src/workflows/sh
 import { fillTemplate } from '../../src/workflows/template';
 import { textsFor } from '../../src/workflows/texts';
 import { SHIPPED_MESSAGES } from '../../src/domain/routing-texts';
+import { REPO_ROOT } from '../../tools/repo';
 
 describe('email validation', () => {
   it('accepts addresses people use and refuses the rest', () => {
@@ -108,7 +109,7 @@ describe('templates', () => {
 
 describe('routing config file', () => {
   it('ships config/routing.yaml equal to the spec defaults', () => {
-    const shipped = loadRoutingConfigFile(join(__dirname, '..', 'config', 'routing.yaml'));
+    const shipped = loadRoutingConfigFile(join(REPO_ROOT, 'config', 'routing.yaml'));
     assert.deepEqual(shipped, parseRoutingConfig({}));
   });
 

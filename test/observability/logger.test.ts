@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { envWithout, TEST_RUNNER_VARS } from '../support/processes';
+import { REPO_ROOT } from '../../tools/repo';
 
 /**
  * Logs on a terminal are readable lines (pino-pretty), JSON lines anywhere else; VIP_ROUTER_LOG_FORMAT forces either.
@@ -10,7 +10,6 @@ import { envWithout, TEST_RUNNER_VARS } from '../support/processes';
  * stdout a pipe: every line logged before process.exit() is written, and the secret stays redacted in both forms.
  */
 
-const REPO_ROOT = join(__dirname, '..');
 const FIXTURE = 'test/fixtures/log-lines.ts';
 const LINES = 101;
 const SECRET = 'sk-live-secret';
