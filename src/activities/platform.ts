@@ -54,7 +54,8 @@ export function sendLeaseMs(respondio: RespondioClient): number {
   return 3 * respondio.timeoutMs;
 }
 
-export interface SendSteps<T> {
+/** What one send is made of: the request, its confirmation, and how to find an earlier attempt's send. */
+export interface SendOperations<T> {
   send(): Promise<T>;
   /** Records that the send went through: the row's confirmation, which every later attempt finds. */
   confirm(result: T): Promise<void>;
@@ -71,15 +72,15 @@ export interface SendSteps<T> {
  * confirmed looks at respond.io first (`recover`) and records what it finds instead of sending again.
  * `unconfirmed`: an earlier attempt may have sent it and respond.io cannot say, so it was not sent again.
  */
-export async function sendOnce<T>(db: Db, target: SendTarget, leaseMs: number, steps: SendSteps<T>): Promise<'sent' | 'confirmed' | 'recovered' | 'unconfirmed'> {
+export async function sendOnce<T>(db: Db, target: SendTarget, leaseMs: number, operations: SendOperations<T>): Promise<'sent' | 'confirmed' | 'recovered' | 'unconfirmed'> {
   const attempt = randomUUID();
   let claim = await claimSend(db, target, attempt, leaseMs);
   if (claim.state === 'confirmed') return 'confirmed';
   if (claim.unconfirmedSince) {
-    if (steps.recover) {
+    if (operations.recover) {
       let found: boolean;
       try {
-        found = await steps.recover(claim.unconfirmedSince);
+        found = await operations.recover(claim.unconfirmedSince);
       } catch (error) {
         if (claim.state === 'claimed') await endSendLease(db, target, attempt, 'unknown').catch(() => undefined);
         throw platformFailure(error);
@@ -87,7 +88,7 @@ export async function sendOnce<T>(db: Db, target: SendTarget, leaseMs: number, s
       if (found) return 'recovered';
     }
     if (claim.state === 'held') throw sendInProgress(claim.retryInMs);
-    if (!steps.recover) return 'unconfirmed';
+    if (!operations.recover) return 'unconfirmed';
     // The look-up took its time: the lease is renewed, so the request starts with all of it ahead.
     claim = await claimSend(db, target, attempt, leaseMs);
     if (claim.state === 'confirmed') return 'confirmed';
@@ -95,15 +96,15 @@ export async function sendOnce<T>(db: Db, target: SendTarget, leaseMs: number, s
   }
   let result: T;
   try {
-    result = await steps.send();
+    result = await operations.send();
   } catch (error) {
     const effect = effectOfFailure(error);
     // An error answer to a call respond.io cannot be asked about afterwards is taken at its word: nothing happened.
-    if (effect === 'none' || (effect === 'over' && !steps.recover)) await endSendLease(db, target, attempt, 'no').catch(() => undefined);
+    if (effect === 'none' || (effect === 'over' && !operations.recover)) await endSendLease(db, target, attempt, 'no').catch(() => undefined);
     else if (effect === 'over') await endSendLease(db, target, attempt, 'unknown').catch(() => undefined);
     throw platformFailure(error);
   }
-  await steps.confirm(result);
+  await operations.confirm(result);
   return 'sent';
 }
 
