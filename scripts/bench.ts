@@ -7,7 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { putDirectoryCustomer } from '../src/db/directory';
 import { putAgent } from '../src/db/agents';
-import { RuleVersions } from '../src/domain/rules-version';
+import { RuleVersions } from '../src/db/rule-versions';
 import { parseRoutingConfig } from '../src/domain/routing-config';
 import { dataConverter } from '../src/service/compose';
 import { ROUTING_WORKFLOW, workflowIdForContact } from '../src/workflows/definitions';

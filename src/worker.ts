@@ -15,7 +15,7 @@ import { dispatchAndNotify, type EndedRuns, reconcile, type RunSignals, temporal
 import { createLogger, type Logger, redactUrl } from './observability/logger';
 import type { RespondioClient } from './respondio/client';
 import { loadRoutingConfigFile, type RoutingConfig } from './domain/routing-config';
-import { RuleVersions } from './domain/rules-version';
+import { RuleVersions } from './db/rule-versions';
 import { ApiKeys } from './security/api-key-tokens';
 import { type AesGcmCodec, refusingUnencrypted } from './security/codec';
 import { agentSyncSettings, dataConverter, payloadCodec, respondioClient, runUntilSignalled, type Service, temporalConnection } from './service/compose';

@@ -2,7 +2,7 @@ import { Context, log } from '@temporalio/activity';
 import { JSONPath } from 'jsonpath-plus';
 import { crmRequests } from '../observability/metrics';
 import { ConfigError, type CrmConfig, type RoutingConfig } from '../domain/routing-config';
-import type { RuleVersions } from '../domain/rules-version';
+import type { RuleVersions } from '../db/rule-versions';
 import { fillTemplate } from '../workflows/template';
 import type { ContactInput, CrmOutcome } from '../domain/conversation';
 

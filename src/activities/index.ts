@@ -2,7 +2,7 @@ import type { Db } from '../db/pool';
 import type { RunSignals } from '../assignment/dispatcher';
 import type { RespondioClient } from '../respondio/client';
 import type { RoutingConfig } from '../domain/routing-config';
-import type { RuleVersions } from '../domain/rules-version';
+import type { RuleVersions } from '../db/rule-versions';
 import { type AgentSyncSettings, createAgentSyncActivities } from './agent-sync-activities';
 import { createAssignmentActivities } from './assignment';
 import { createCalendarActivities } from './calendar';

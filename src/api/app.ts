@@ -3,7 +3,7 @@ import express from 'express';
 import type { Db } from '../db/pool';
 import type { Logger } from '../observability/logger';
 import type { RoutingConfig } from '../domain/routing-config';
-import { RuleVersions } from '../domain/rules-version';
+import { RuleVersions } from '../db/rule-versions';
 import type { ApiKeys } from '../security/api-key-tokens';
 import { temporalRunSignals } from '../assignment/dispatcher';
 import type { RoutingInput } from '../domain/conversation';

@@ -8,7 +8,7 @@ import {
 import type { RoutingConfig } from '../domain/routing-config';
 import { markSuperseded } from '../db/platform-calls';
 import type { Queryable } from '../db/pool';
-import type { RuleVersions } from '../domain/rules-version';
+import type { RuleVersions } from '../db/rule-versions';
 import {
   CLOSING_MEMO,
   closeConversationSignal,

@@ -9,7 +9,7 @@ import { parseEnv } from '../../src/service/config';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
 import type { ContactInput, CrmOutcome } from '../../src/domain/conversation';
 import { parseRoutingConfig, type RoutingConfig } from '../../src/domain/routing-config';
-import { RuleVersions } from '../../src/domain/rules-version';
+import { RuleVersions } from '../../src/db/rule-versions';
 import { decodeHistoryPayloads } from '../../src/security/history';
 import { workflowIdForContact } from '../../src/workflows/definitions';
 import { Harness } from '../support/harness';

@@ -13,7 +13,7 @@ import { testCodec } from './codec';
 import { type AgentRole, putAgent } from '../../src/db/agents';
 import { type TranscriptMessage, transcript } from '../../src/db/messages';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
-import { RuleVersions } from '../../src/domain/rules-version';
+import { RuleVersions } from '../../src/db/rule-versions';
 import { listQueue } from '../../src/assignment/store';
 import { waitUntil } from '../../src/local/processes';
 import { resolveTemporalBinary } from '../../src/local/temporal-cli';
