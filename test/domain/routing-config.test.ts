@@ -108,7 +108,7 @@ describe('templates', () => {
 
 describe('routing config file', () => {
   it('ships config/routing.yaml equal to the spec defaults', () => {
-    const shipped = loadRoutingConfigFile(join(__dirname, '..', 'config', 'routing.yaml'));
+    const shipped = loadRoutingConfigFile(join(__dirname, '..', '..', 'config', 'routing.yaml'));
     assert.deepEqual(shipped, parseRoutingConfig({}));
   });
 
