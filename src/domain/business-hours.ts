@@ -22,8 +22,10 @@ export function isOpen(hours: BusinessHours, instant: number): boolean {
 
 /** The first opening (start of a working day that is not a holiday) after `instant`; undefined if none within a year. */
 export function nextOpening(hours: BusinessHours, instant: number): number | undefined {
-  const local = localTime(instant, hours.timezone);
-  const offset = local.wallClockMs - instant;
+  // Wall clocks read whole seconds: the offset is taken at a whole second, so openings fall on the minute.
+  const second = instant - (instant % 1000);
+  const local = localTime(second, hours.timezone);
+  const offset = local.wallClockMs - second;
   const midnight = localMidnight(local.wallClockMs);
   for (let day = 0; day <= LOOK_AHEAD_DAYS; day++) {
     const dayStart = midnight + day * DAY;

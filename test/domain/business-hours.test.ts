@@ -44,6 +44,7 @@ describe('business hours: the next opening', () => {
     assert.equal(iso(nextOpening(hours, at('2026-12-10T06:00:00Z'))), '2026-12-10T08:00:00.000Z', '07:00 local: today at 09:00');
     assert.equal(iso(nextOpening(hours, at('2026-12-10T19:00:00Z'))), '2026-12-11T08:00:00.000Z', 'Thursday evening: Friday');
     assert.equal(iso(nextOpening(hours, at('2026-12-11T19:00:00Z'))), '2026-12-14T08:00:00.000Z', 'Friday evening: Monday');
+    assert.equal(iso(nextOpening(hours, at('2026-12-11T19:00:00.152Z'))), '2026-12-14T08:00:00.000Z', 'on the minute from any millisecond');
   });
 
   it('skips holidays, even several in a row', () => {
