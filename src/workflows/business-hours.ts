@@ -55,8 +55,9 @@ export async function afterBusinessHours(
   run.explain(OUTSIDE_HOURS);
   run.heldUntil(opensAt);
   run.enter('queued');
-  // Woken early when the dispatcher serves it (another run reached the opening first) or a person takes it.
-  await condition(() => run.closed || run.hasPlatformChange || run.assignmentChanges !== changesSeen, Math.max(now.opensAt - Date.now(), 1));
+  // Woken early when the dispatcher serves it (another run reached the opening first) or a person takes it; an
+  // un-assignment by hand is acted on at the opening.
+  await condition(() => run.closed || run.takenOver || run.assignmentChanges !== changesSeen, Math.max(now.opensAt - Date.now(), 1));
   run.explain(reason);
   run.heldUntil(undefined);
   return run.closed ? { closed: true } : { closed: false, fromStep };
