@@ -16,9 +16,10 @@ export function createAssignmentActivities(deps: { db: Db; signals: RunSignals }
   return {
     /**
      * Joins the queue with this chain of targets and runs the dispatcher. Idempotent: a retry after a
-     * crash between the commit and the report returns the assignment already made.
+     * crash between the commit and the report returns the assignment already made. `runClock`: the run's time,
+     * so entries held until an opening its timer has reached are served too (runs with business hours send it).
      */
-    async requestAssignment(request: AssignmentRequest): Promise<AssignmentResult | null> {
+    async requestAssignment(request: AssignmentRequest, runClock?: number): Promise<AssignmentResult | null> {
       const existing = await findOpenAssignment(db, request.conversationId);
       if (existing) {
         // A retry: the lost attempt may have served others too, and died before waking them.
@@ -26,7 +27,7 @@ export function createAssignmentActivities(deps: { db: Db; signals: RunSignals }
         return existing;
       }
       await enqueueRequest(db, request);
-      await dispatchAndNotify(db, signals, request.workflowId);
+      await dispatchAndNotify(db, signals, request.workflowId, runClock);
       return findOpenAssignment(db, request.conversationId);
     },
     /** Leaves the queue; returns the assignment if the dispatcher got there first. */

@@ -84,6 +84,7 @@ export const conversationStatus = describes<ConversationStatus>()(
     path: z.array(z.string()),
     decisions: z.array(decision),
     reason: z.string().optional(),
+    opensAt: isoTime.optional().meta({ description: 'Held outside business hours (`queued`, reason `outside business hours`): when the team opens.' }),
   }),
 ).meta({ id: 'ConversationStatus', description: 'The live state of the open run, or the final state of the latest one.' });
 

@@ -117,8 +117,8 @@ export async function deliverOwedSignals(db: Db, signals: RunSignals): Promise<v
  * Serves the queue with whatever capacity there is now and delivers what the runs are owed, except a wake-up of
  * `self`, which learns from its own activity's result. Called on every event that can free or add capacity.
  */
-export async function dispatchAndNotify(db: Db, signals: RunSignals, self?: string): Promise<Dispatched[]> {
-  const made = await dispatch(db, self);
+export async function dispatchAndNotify(db: Db, signals: RunSignals, self?: string, runClock?: number): Promise<Dispatched[]> {
+  const made = await dispatch(db, self, runClock);
   await deliverOwedSignals(db, signals);
   return made;
 }

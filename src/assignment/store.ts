@@ -38,17 +38,27 @@ export async function enqueueRequest(db: Queryable, request: AssignmentRequest):
 }
 
 /**
- * Serves waiting conversations in order, as far as free capacity goes; returns who got whom. Every run served
- * but `self` (which learns from its own activity's result) is marked to be woken: see pendingWakeUps.
+ * Entries held until a time (outside business hours) wait for it, by the database's clock or by the clock of the run
+ * that dispatches (`$1`, when given): that run's timer fired at the opening, so for Temporal the hours are open.
  */
-export async function dispatch(db: Db, self?: string): Promise<Dispatched[]> {
+const SERVABLE = `(request->>'notBefore') IS NULL OR (request->>'notBefore')::timestamptz <= GREATEST(now(), $1::timestamptz)`;
+
+/**
+ * Serves waiting conversations in order, as far as free capacity goes; returns who got whom. Every run served
+ * but `self` (which learns from its own activity's result) is marked to be woken: see pendingWakeUps. `runClock`:
+ * the time by the clock of the run that asks (see SERVABLE).
+ */
+export async function dispatch(db: Db, self?: string, runClock?: number): Promise<Dispatched[]> {
   return inTransaction(db, async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [DISPATCH_LOCK]);
     // This dispatch serves whatever capacity there is: what was owed before it is paid. (Only committed rows: an
     // agent change still in flight adds its own row, which waits for the next dispatch.)
     await tx.query(`DELETE FROM dispatch_owed`);
     const { rows: entries } = await tx.query<{ request: AssignmentRequest }>(
-      `SELECT request FROM queue_entries ORDER BY priority DESC, enqueued_at, conversation_id`,
+      `SELECT request FROM queue_entries
+        WHERE ${SERVABLE}
+        ORDER BY priority DESC, enqueued_at, conversation_id`,
+      [runClock === undefined ? null : new Date(runClock).toISOString()],
     );
     if (entries.length === 0) return [];
     // An entry whose conversation got an assignee some other way (a transfer) is no longer waiting.

@@ -81,6 +81,11 @@ export interface AssignmentRequest {
   excludeAgentIds?: string[];
   /** When the conversation was opened (ISO): its time to assignment is measured from here. */
   openedAt?: string;
+  /**
+   * Not served before this (ISO): opened outside business hours, the conversation holds its place in the queue
+   * (its arrival, its priority) until the opening.
+   */
+  notBefore?: string;
 }
 
 /** An agent's capacity when they have none of their own: their team's default, else the fallback. */
@@ -151,6 +156,8 @@ export interface ConversationStatus {
   path: string[];
   decisions: Decision[];
   reason?: string;
+  /** Held outside business hours (state `queued`): when the team opens and routing goes on (ISO). */
+  opensAt?: string;
 }
 
-export type OutboundKind = 'question' | 'invalid_reply' | 'success' | 'escalation_note';
+export type OutboundKind = 'question' | 'invalid_reply' | 'success' | 'escalation_note' | 'out_of_hours';

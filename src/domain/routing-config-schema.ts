@@ -20,6 +20,27 @@ const duration = z.union([z.number().int().nonnegative(), z.string()]).transform
 
 const strategy = z.enum(['least_open', 'round_robin']);
 
+const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
+const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'use HH:MM, 24-hour');
+const timeZone = z.string().refine(isTimeZone, 'not an IANA time zone (e.g. Europe/Madrid)');
+const calendarDate = z.string().refine((date) => /^\d{4}-\d{2}-\d{2}$/.test(date) && new Date(`${date}T00:00:00Z`).toISOString().startsWith(date), 'not a date: use YYYY-MM-DD');
+
+/** When the team is open for new conversations, in its own time zone; holidays are closed all day. */
+const businessHoursSchema = z
+  .strictObject({
+    timezone: timeZone,
+    days: z.array(weekday).min(1).default(['mon', 'tue', 'wed', 'thu', 'fri']),
+    start: clock,
+    end: clock,
+    holidays: z.array(calendarDate).default([]),
+    /** wait: a conversation opened while closed is held in the queue until the opening; route: assigned anyway. */
+    outsideHours: z.enum(['wait', 'route']).default('wait'),
+  })
+  .refine((hours) => hours.start < hours.end, { path: ['end'], message: 'end must be after start (hours within one day)' });
+
+/** A tier's own hours: `always` (open around the clock) or a block of its own in place of the global one. */
+const tierBusinessHours = z.union([z.literal('always'), businessHoursSchema], { error: 'either "always" or a block like the global businessHours' });
+
 /** One place the chain looks for someone, and how long it waits there before moving on. */
 const chainLink = z.discriminatedUnion('kind', [
   /** The CRM's `accountManager`. */
@@ -40,15 +61,14 @@ const tierSchema = z.strictObject({
   chain: z.array(chainLink).min(1),
   /** Served first when several conversations wait in the queue. */
   priority: z.number().int().default(0),
+  businessHours: tierBusinessHours.optional(),
 });
 
-const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
-const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'use HH:MM, 24-hour');
 
 const shiftSchema = z
   .strictObject({
     /** An IANA time zone, e.g. Europe/Madrid. */
-    timezone: z.string().refine(isTimeZone, 'not an IANA time zone'),
+    timezone: timeZone,
     days: z.array(weekday).min(1).default(['mon', 'tue', 'wed', 'thu', 'fri']),
     start: clock,
     /** May be earlier than start: a night shift ends the next day. */
@@ -167,6 +187,7 @@ export const routingConfigSchema = z
         name: z.string().min(1).default('regular'),
         chain: z.array(chainLink).min(1).default([{ kind: 'team', team: 'support', wait: 0 }]),
         priority: z.number().int().default(0),
+        businessHours: tierBusinessHours.optional(),
       })
       .prefault({}),
     teams: z.record(z.string().min(1), teamSchema).default({}),
@@ -185,6 +206,8 @@ export const routingConfigSchema = z
     escalation: z.strictObject({ role: z.literal('manager').default('manager') }).prefault({}),
     askEmail: askEmailSchema,
     crm: crmSchema.prefault({}),
+    /** Unset: always open. */
+    businessHours: businessHoursSchema.optional(),
   })
   .superRefine((config, ctx) => {
     for (const [team, settings] of Object.entries(config.teams)) {
@@ -201,5 +224,6 @@ export type RoutingConfigInput = z.input<typeof routingConfigSchema>;
 export type RoutingConfig = z.output<typeof routingConfigSchema>;
 export type ChainLink = z.output<typeof chainLink>;
 export type ShiftConfig = z.output<typeof shiftSchema>;
+export type BusinessHours = z.output<typeof businessHoursSchema>;
 export type CrmConfig = RoutingConfig['crm'];
 export type AssignmentStrategy = z.output<typeof strategy>;

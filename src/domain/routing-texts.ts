@@ -1,6 +1,6 @@
 /**
  * What the flow says to a contact (and notes for agents), per language. Placeholders: {{firstName}},
- * {{lastName}}, {{email}} (the thank-you), {{invalidReplies}} (the escalation note).
+ * {{lastName}}, {{email}} (the thank-you), {{invalidReplies}} (the escalation note), {{opensAt}} (out of hours).
  */
 export interface MessageSet {
   question: string;
@@ -12,9 +12,11 @@ export interface MessageSet {
   escalationNoReply: string;
   /** A note for agents when nobody on the routing chain took the conversation within the queue's maximum wait. */
   escalationQueueTimeout: string;
+  /** To a contact who writes outside business hours: the team is away, and opens {{opensAt}} ("tomorrow at 09:00"). */
+  outOfHours: string;
 }
 
-export const MESSAGE_KEYS = ['question', 'invalid', 'success', 'escalationNote', 'escalationNoReply', 'escalationQueueTimeout'] as const;
+export const MESSAGE_KEYS = ['question', 'invalid', 'success', 'escalationNote', 'escalationNoReply', 'escalationQueueTimeout', 'outOfHours'] as const;
 
 /** Shipped languages; routing.yaml can override any text and add languages. */
 export const SHIPPED_MESSAGES: Record<'en' | 'es' | 'pt', MessageSet> = {
@@ -25,6 +27,7 @@ export const SHIPPED_MESSAGES: Record<'en' | 'es' | 'pt', MessageSet> = {
     escalationNote: 'Escalated: the contact sent {{invalidReplies}} replies that were not a valid email address.',
     escalationNoReply: 'Escalated: the contact did not reply to the email question.',
     escalationQueueTimeout: 'Escalated: nobody on the routing chain became available in time.',
+    outOfHours: 'Thanks for your message! Our team is away right now. We are back {{opensAt}} and will answer you then.',
   },
   es: {
     question: '¡Hola! Para dirigirte a la persona adecuada, ¿podrías compartir tu correo electrónico?',
@@ -33,6 +36,7 @@ export const SHIPPED_MESSAGES: Record<'en' | 'es' | 'pt', MessageSet> = {
     escalationNote: 'Escalado: el contacto envió {{invalidReplies}} respuestas que no eran un correo electrónico válido.',
     escalationNoReply: 'Escalado: el contacto no respondió a la pregunta por su correo electrónico.',
     escalationQueueTimeout: 'Escalado: nadie de la cadena de asignación quedó disponible a tiempo.',
+    outOfHours: '¡Gracias por tu mensaje! Nuestro equipo no está disponible ahora. Volvemos {{opensAt}} y te responderemos entonces.',
   },
   pt: {
     question: 'Olá! Para direcionar você à pessoa certa, pode nos informar o seu e-mail?',
@@ -41,5 +45,6 @@ export const SHIPPED_MESSAGES: Record<'en' | 'es' | 'pt', MessageSet> = {
     escalationNote: 'Escalado: o contato enviou {{invalidReplies}} respostas que não eram um e-mail válido.',
     escalationNoReply: 'Escalado: o contato não respondeu à pergunta sobre o e-mail.',
     escalationQueueTimeout: 'Escalado: ninguém da cadeia de atribuição ficou disponível a tempo.',
+    outOfHours: 'Obrigado pela sua mensagem! Nossa equipe não está disponível agora. Voltamos {{opensAt}} e responderemos você então.',
   },
 };

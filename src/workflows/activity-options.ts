@@ -45,6 +45,9 @@ export const LOCAL_DATABASE_WORK: LocalActivityOptions = {
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 };
 
+/** Pure computation on the worker (its time-zone data): a local activity, retried at once if the worker stumbles. */
+export const CALENDAR_READ: LocalActivityOptions = { startToCloseTimeout: '10s', retry: { initialInterval: '100ms', maximumAttempts: 10 } };
+
 export function localCrmRequest(timeoutMs: number): LocalActivityOptions {
   return { startToCloseTimeout: timeoutMs + 5_000, retry: { maximumAttempts: 1 } };
 }

@@ -5,6 +5,7 @@ import { describeTarget, platformAssignee, type ResolvedLink, teamTarget } from 
 import type { PendingTransfer } from './run';
 import type { RunContext } from './run-context';
 import { shiftTimesAt } from './shift-clock';
+import type { ShiftTimes } from './shifts';
 
 /**
  * Finding someone, and keeping the conversation with someone: the chain with its per-link waits, the queue,
@@ -22,7 +23,7 @@ interface Reroute {
 /**
  * Walks the chain: link k offers the conversation to links 0..k (earlier ones stay preferred) and waits up to its
  * `wait`, woken early when the dispatcher assigns it; after the last link, the queue, up to maxQueueWait. Undefined
- * when closed or when the queue wait ran out.
+ * when closed or when the queue wait ran out. `fromStep`: where it starts (held until an opening, where it stands then).
  */
 export async function assignAlong(
   c: RunContext,
@@ -30,6 +31,7 @@ export async function assignAlong(
   tier: { name: string; priority: number },
   note?: string,
   exclude?: string[],
+  fromStep = 0,
 ): Promise<AssignmentResult | undefined> {
   const { run, config, activities } = c;
   if (chain.length === 0 && !run.takenOver) {
@@ -43,8 +45,8 @@ export async function assignAlong(
   ];
   const labels = [...chain.map((l) => describeTarget(l.target)), 'queue'];
   const last = phases.length - 1;
-  let phase = 0;
-  let phaseEnds = Date.now() + phases[0]!.wait;
+  let phase = fromStep;
+  let phaseEnds = Date.now() + phases[phase]!.wait;
   run.enter('assigning');
   for (;;) {
     const change = run.takePlatformChange();
@@ -61,16 +63,7 @@ export async function assignAlong(
     const { targets } = phases[phase]!;
     const times = await shiftTimesAt(c.features.shiftTimesRecorded, shiftsOf(config, targets), Date.now());
     const changesSeen = run.assignmentChanges;
-    const request: AssignmentRequest = {
-      ...c.ref,
-      tier: tier.name,
-      priority: tier.priority,
-      // Teams off shift get no new conversations.
-      targets: targets.filter((t) => t.kind !== 'team' || times[t.team]?.onShift !== false),
-      note,
-      ...(exclude?.length ? { excludeAgentIds: exclude } : {}),
-    };
-    const assigned = await activities.requestAssignment(request);
+    const assigned = await activities.requestAssignment(assignmentRequest(c, tier, targets, times, note, exclude), runClock(c));
     if (assigned) {
       run.leftChain();
       return assigned;
@@ -90,6 +83,30 @@ export async function assignAlong(
       return raced ?? undefined;
     }
   }
+}
+
+/** Asking for these targets; teams off shift (by `times`) get no new conversations. */
+export function assignmentRequest(
+  c: RunContext,
+  tier: { name: string; priority: number },
+  targets: AssignTarget[],
+  times: Record<string, ShiftTimes>,
+  note?: string,
+  exclude?: string[],
+): AssignmentRequest {
+  return {
+    ...c.ref,
+    tier: tier.name,
+    priority: tier.priority,
+    targets: targets.filter((t) => t.kind !== 'team' || times[t.team]?.onShift !== false),
+    note,
+    ...(exclude?.length ? { excludeAgentIds: exclude } : {}),
+  };
+}
+
+/** The run's time, for the dispatcher to serve what was held until an opening (runs with business hours). */
+export function runClock(c: RunContext): number | undefined {
+  return c.features.businessHours ? Date.now() : undefined;
 }
 
 /**
@@ -186,7 +203,7 @@ async function handBack({ activities, mirror, conversationId }: RunContext, rero
 }
 
 /** The shifts of the teams among these targets, by team. */
-function shiftsOf(config: RoutingConfig, targets: AssignTarget[]) {
+export function shiftsOf(config: RoutingConfig, targets: AssignTarget[]) {
   return Object.fromEntries(targets.flatMap((t) => (t.kind === 'team' && config.teams[t.team]?.shift ? [[t.team, config.teams[t.team]!.shift!]] : [])));
 }
 

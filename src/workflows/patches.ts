@@ -23,3 +23,5 @@ export const INPUT_CHECKED = 'input-checked';
 export const REOPEN_WHILE_CLOSING = 'reopen-while-closing';
 /** An effect on the platform given up after its time bound is recorded for the operator (a local activity). */
 export const EFFECTS_GIVEN_UP_RECORDED = 'effects-given-up-recorded';
+/** Outside business hours the contact is told when the team opens, and (`wait`) held in the queue until then. */
+export const BUSINESS_HOURS = 'business-hours';

@@ -4,6 +4,7 @@ import type { RoutingConfig } from '../domain/routing-config';
 import type { ConversationStatus, CrmOutcome, OutboundKind, RoutingInput } from '../domain/conversation';
 import { PLATFORM_CALLS } from './activity-options';
 import { assignAlong, serve } from './assigning';
+import { afterBusinessHours } from './business-hours';
 import {
   agentWentOfflineSignal,
   assignmentChangedSignal,
@@ -222,10 +223,15 @@ async function escalate(conversation: RunContext, reason: string, note: string, 
   if (!(await assignAndServe(conversation, escalationChain(config), tier, reason))) run.fail('no manager became available to take the escalation');
 }
 
-/** Assigns along the chain and keeps the conversation served until it closes; false if nobody took it in time. */
+/**
+ * Assigns along the chain and keeps the conversation served until it closes; false if nobody took it in time.
+ * Outside business hours, the contact hears when the team opens and (`wait`) the assignment waits for it.
+ */
 async function assignAndServe(conversation: RunContext, chain: ResolvedLink[], tier: Tier, note?: string): Promise<boolean> {
   const { run, metrics } = conversation;
-  let assigned = await assignAlong(conversation, chain, tier, note);
+  const hours = await afterBusinessHours(conversation, chain, tier, (opensAt) => tellOutOfHours(conversation, opensAt), note);
+  if (hours.closed) return true;
+  let assigned = await assignAlong(conversation, chain, tier, note, undefined, hours.fromStep);
   while (assigned && !run.closed) {
     run.record('assigned', `${assigned.agentId} via ${assigned.via} (${assigned.strategy})`);
     if (run.firstAssignment()) metrics.firstAssigned(tier.name, (Date.now() - workflowInfo().startTime.getTime()) / 1000);
@@ -265,6 +271,12 @@ async function close({ run, features, activities, mirror, contact, conversationI
  */
 function stopReadingMessages({ run, features }: RunContext): void {
   if (run.stopReadingMessages() && features.messagesMemo) upsertMemo({ [READS_MESSAGES_MEMO]: false });
+}
+
+/** The team is away: the contact hears when it opens, in their words ("tomorrow at 09:00"). */
+function tellOutOfHours(conversation: RunContext, opensAt: string): Promise<void> {
+  const { contact, texts } = conversation;
+  return say(conversation, 'out_of_hours', 'out-of-hours', fillTemplate(texts.outOfHours, { firstName: contact.firstName, lastName: contact.lastName, opensAt }));
 }
 
 /** A message to the contact (or a note to the agents); one the platform never took is given up, the run goes on. */

@@ -1,4 +1,4 @@
-import type { ChainLink, RoutingConfig } from '../domain/routing-config';
+import type { BusinessHours, ChainLink, RoutingConfig } from '../domain/routing-config';
 import type { AssignmentResult, AssignTarget, CapacityDefaults, PlatformUser } from '../domain/conversation';
 
 // Deliberately stricter than RFC 5322: a routing service wants addresses people actually use
@@ -30,6 +30,13 @@ export interface Tier {
   name: string;
   priority: number;
   chain: ChainLink[];
+  businessHours?: BusinessHours | 'always';
+}
+
+/** The hours a tier's conversations are routed in: its own, else the global ones; undefined when always open. */
+export function businessHoursOf(tier: Tier, config: RoutingConfig): BusinessHours | undefined {
+  const hours = tier.businessHours ?? config.businessHours;
+  return hours === 'always' ? undefined : hours;
 }
 
 export function tierFor(customerType: unknown, config: RoutingConfig): Tier {

@@ -57,6 +57,7 @@ export class Run {
   private assignedBefore = false;
   /** Counts the run's transfers and hand-overs: each one's key, so a retried activity recognises its own move. */
   private moves = 0;
+  private toldOutOfHours = false;
 
   constructor(
     contact: ContactInput,
@@ -270,6 +271,19 @@ export class Run {
 
   nextMoveKey(kind: 'transfer' | 'handover'): string {
     return `${kind}-${++this.moves}`;
+  }
+
+  /** True the first time only: the contact hears once that the team is away. */
+  tellOutOfHours(): boolean {
+    const first = !this.toldOutOfHours;
+    this.toldOutOfHours = true;
+    return first;
+  }
+
+  /** Held outside business hours until `opensAt` (ISO); undefined: the hours are open again. */
+  heldUntil(opensAt: string | undefined): void {
+    if (opensAt) this.current.opensAt = opensAt;
+    else delete this.current.opensAt;
   }
 
   waitingAt(chain: ChainPosition): void {

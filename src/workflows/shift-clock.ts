@@ -1,10 +1,10 @@
 import { proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ShiftConfig } from '../domain/routing-config';
+import { CALENDAR_READ } from './activity-options';
 import { type ShiftTimes, shiftTimes } from './shifts';
 
-/** Pure computation on the worker: a local activity, retried at once if the worker stumbles. */
-const { readShiftTimes } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10s', retry: { initialInterval: '100ms', maximumAttempts: 10 } });
+const { readShiftTimes } = proxyLocalActivities<Activities>(CALENDAR_READ);
 
 /**
  * When these teams work, as of `instant`. Read through a local activity, so the answer is in the history: a worker

@@ -1,45 +1,10 @@
+import { DAY, instantOfWallClock, localMidnight, localTime, MINUTE, minutesOf, WEEKDAYS } from '../domain/local-time';
 import type { ShiftConfig } from '../domain/routing-config';
-
-const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
-const MINUTE = 60_000;
-const DAY = 24 * 60 * MINUTE;
-
-interface LocalTime {
-  /** 0 = Sunday. */
-  weekday: number;
-  minutes: number;
-  /** The same wall-clock reading taken as UTC, for offset arithmetic. */
-  wallClockMs: number;
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function localTime(instant: number, timeZone: string): LocalTime {
-  let format = formatters.get(timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, format);
-  }
-  const part = (type: string) => Number(format.formatToParts(instant).find((p) => p.type === type)?.value);
-  const wallClockMs = Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'), part('second'));
-  return { weekday: new Date(wallClockMs).getUTCDay(), minutes: part('hour') * 60 + part('minute'), wallClockMs };
-}
-
-const minutesOf = (clock: string) => Number(clock.slice(0, 2)) * 60 + Number(clock.slice(3, 5));
 
 /** Whether the team works at `instant`. A shift whose end is before its start runs past midnight. */
 export function isOnShift(shift: ShiftConfig, instant: number): boolean {
   const { weekday, minutes } = localTime(instant, shift.timezone);
-  const works = (day: number) => shift.days.includes(DAYS[(day + 7) % 7]!);
+  const works = (day: number) => shift.days.includes(WEEKDAYS[(day + 7) % 7]!);
   const start = minutesOf(shift.start);
   const end = minutesOf(shift.end);
   if (start < end) return works(weekday) && minutes >= start && minutes < end;
@@ -54,14 +19,11 @@ export function nextShiftChange(shift: ShiftConfig, instant: number): number | u
   const onNow = isOnShift(shift, instant);
   const local = localTime(instant, shift.timezone);
   const offset = local.wallClockMs - instant;
-  const localMidnight = local.wallClockMs - (local.wallClockMs % DAY);
+  const midnight = localMidnight(local.wallClockMs);
   const candidates: number[] = [];
   for (let day = 0; day <= 8; day++) {
     for (const clock of [shift.start, shift.end]) {
-      const wallClock = localMidnight + day * DAY + minutesOf(clock) * MINUTE;
-      // Convert back with the offset in force there (it differs across a daylight-saving change).
-      const guess = wallClock - offset;
-      const candidate = wallClock - (localTime(guess, shift.timezone).wallClockMs - guess);
+      const candidate = instantOfWallClock(midnight + day * DAY + minutesOf(clock) * MINUTE, shift.timezone, offset);
       if (candidate > instant) candidates.push(candidate);
     }
   }

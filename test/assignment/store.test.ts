@@ -164,4 +164,22 @@ describe('dispatcher', () => {
       /assignments_one_open_per_conversation/,
     );
   });
+
+  it('holds entries until their opening, then serves them in queue order whichever run reaches the opening first', async () => {
+    await agents('held', ['held-solo'], 1);
+    const opening = Date.now() + 3_600_000;
+    const heldUntilOpening = (id: string, priority = 0) => ({ ...request(id, team('held'), priority), notBefore: new Date(opening).toISOString() });
+    // Overnight: the first to write, then the second; the agent is online, but the team is closed.
+    await enqueueRequest(db, heldUntilOpening('held-first'));
+    await enqueueRequest(db, heldUntilOpening('held-second'));
+    assert.deepEqual(await dispatch(db), [], 'not before the opening, by the database clock');
+    assert.deepEqual(await dispatch(db, 'wf-held-second', opening - 1), [], 'nor by the clock of a run');
+    // At the opening the second's timer fires first: its request (no longer held) serves the queue in order.
+    await enqueueRequest(db, request('held-second', team('held')));
+    const made = await dispatch(db, 'wf-held-second', opening);
+    assert.deepEqual(made.map((d) => d.conversationId), ['held-first']);
+    assert.equal(await findOpenAssignment(db, 'held-second'), null);
+    await releaseAssignment(db, 'held-first');
+    assert.deepEqual((await dispatch(db)).map((d) => d.conversationId), ['held-second']);
+  });
 });

@@ -52,7 +52,8 @@ export const conversationRoutes = [
     operationId: 'getConversation',
     tag: 'Conversations',
     summary: "The conversation's state: where the run is, who has it, and why",
-    description: '`chain`, while nobody is assigned yet: the step of the assignment chain it is on, and `until` when its wait ends.',
+    description:
+      '`chain`, while nobody is assigned yet: the step of the assignment chain it is on, and `until` when its wait ends. `opensAt`, while held outside business hours: when the team opens.',
     access: { scopes: ['integration', 'read'] },
     ...contactParams,
     responses: {
@@ -90,6 +91,24 @@ export const conversationRoutes = [
               { step: 'check_email', detail: 'has email' },
               { step: 'tier:vip', detail: 'customerType=VIP' },
             ],
+          },
+        },
+        outsideHours: {
+          summary: 'Written outside business hours: held in the queue until the team opens',
+          value: {
+            contactId: 'c-4',
+            conversationId: RUN_ID,
+            state: 'queued',
+            tier: 'regular',
+            invalidReplies: 0,
+            path: ['trigger', 'check_email', 'fetch_crm', 'tier:regular', 'outside_hours'],
+            decisions: [
+              { step: 'check_email', detail: 'has email' },
+              { step: 'tier:regular', detail: 'customerType=Regular' },
+              { step: 'outside_hours', detail: `wait: the team opens tomorrow at 09:00 (${AT})` },
+            ],
+            reason: 'outside business hours',
+            opensAt: AT,
           },
         },
       }),
