@@ -20,6 +20,12 @@ const duration = z.union([z.number().int().nonnegative(), z.string()]).transform
 
 const strategy = z.enum(['least_open', 'round_robin']);
 
+/**
+ * How long an assignee has to write to the contact before the conversation moves on (unset: no timer). At least a
+ * second: shorter would take the conversation away before the assignee could see it.
+ */
+const firstResponse = duration.refine((value) => value >= 1_000, 'a first-response time is at least 1s (e.g. "5m")').optional();
+
 /** One place the chain looks for someone, and how long it waits there before moving on. */
 const chainLink = z.discriminatedUnion('kind', [
   /** The CRM's `accountManager`. */
@@ -40,6 +46,7 @@ const tierSchema = z.strictObject({
   chain: z.array(chainLink).min(1),
   /** Served first when several conversations wait in the queue. */
   priority: z.number().int().default(0),
+  firstResponse,
 });
 
 const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
@@ -167,6 +174,7 @@ export const routingConfigSchema = z
         name: z.string().min(1).default('regular'),
         chain: z.array(chainLink).min(1).default([{ kind: 'team', team: 'support', wait: 0 }]),
         priority: z.number().int().default(0),
+        firstResponse,
       })
       .prefault({}),
     teams: z.record(z.string().min(1), teamSchema).default({}),
@@ -182,7 +190,7 @@ export const routingConfigSchema = z
         rerouteOnOffline: z.boolean().default(false),
       })
       .prefault({}),
-    escalation: z.strictObject({ role: z.literal('manager').default('manager') }).prefault({}),
+    escalation: z.strictObject({ role: z.literal('manager').default('manager'), firstResponse }).prefault({}),
     askEmail: askEmailSchema,
     crm: crmSchema.prefault({}),
   })

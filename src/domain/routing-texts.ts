@@ -1,6 +1,7 @@
 /**
  * What the flow says to a contact (and notes for agents), per language. Placeholders: {{firstName}},
- * {{lastName}}, {{email}} (the thank-you), {{invalidReplies}} (the escalation note).
+ * {{lastName}}, {{email}} (the thank-you), {{invalidReplies}} (the escalation note), {{agent}} and {{within}} (the
+ * first-response note).
  */
 export interface MessageSet {
   question: string;
@@ -12,9 +13,11 @@ export interface MessageSet {
   escalationNoReply: string;
   /** A note for agents when nobody on the routing chain took the conversation within the queue's maximum wait. */
   escalationQueueTimeout: string;
+  /** A note for agents when the assignee did not write to the contact within the tier's first-response time. */
+  firstResponseMissed: string;
 }
 
-export const MESSAGE_KEYS = ['question', 'invalid', 'success', 'escalationNote', 'escalationNoReply', 'escalationQueueTimeout'] as const;
+export const MESSAGE_KEYS = ['question', 'invalid', 'success', 'escalationNote', 'escalationNoReply', 'escalationQueueTimeout', 'firstResponseMissed'] as const;
 
 /** Shipped languages; routing.yaml can override any text and add languages. */
 export const SHIPPED_MESSAGES: Record<'en' | 'es' | 'pt', MessageSet> = {
@@ -25,6 +28,7 @@ export const SHIPPED_MESSAGES: Record<'en' | 'es' | 'pt', MessageSet> = {
     escalationNote: 'Escalated: the contact sent {{invalidReplies}} replies that were not a valid email address.',
     escalationNoReply: 'Escalated: the contact did not reply to the email question.',
     escalationQueueTimeout: 'Escalated: nobody on the routing chain became available in time.',
+    firstResponseMissed: 'Reassigned: no reply from {{agent}} within {{within}}.',
   },
   es: {
     question: '¡Hola! Para dirigirte a la persona adecuada, ¿podrías compartir tu correo electrónico?',
@@ -33,6 +37,7 @@ export const SHIPPED_MESSAGES: Record<'en' | 'es' | 'pt', MessageSet> = {
     escalationNote: 'Escalado: el contacto envió {{invalidReplies}} respuestas que no eran un correo electrónico válido.',
     escalationNoReply: 'Escalado: el contacto no respondió a la pregunta por su correo electrónico.',
     escalationQueueTimeout: 'Escalado: nadie de la cadena de asignación quedó disponible a tiempo.',
+    firstResponseMissed: 'Reasignado: {{agent}} no respondió en {{within}}.',
   },
   pt: {
     question: 'Olá! Para direcionar você à pessoa certa, pode nos informar o seu e-mail?',
@@ -41,5 +46,6 @@ export const SHIPPED_MESSAGES: Record<'en' | 'es' | 'pt', MessageSet> = {
     escalationNote: 'Escalado: o contato enviou {{invalidReplies}} respostas que não eram um e-mail válido.',
     escalationNoReply: 'Escalado: o contato não respondeu à pergunta sobre o e-mail.',
     escalationQueueTimeout: 'Escalado: ninguém da cadeia de atribuição ficou disponível a tempo.',
+    firstResponseMissed: 'Reatribuído: {{agent}} não respondeu em {{within}}.',
   },
 };

@@ -1,12 +1,13 @@
 import type { RoutingConfig } from '../domain/routing-config';
-import type { MessageSet } from '../domain/routing-texts';
+import { type MessageSet, SHIPPED_MESSAGES } from '../domain/routing-texts';
 
 type LegacyMessages = Pick<MessageSet, 'question' | 'invalid' | 'success' | 'escalationNote'>;
 
 /** Runs started before texts came per language carry one set, and said these notes in English. */
-const LEGACY_NOTES: Pick<MessageSet, 'escalationNoReply' | 'escalationQueueTimeout'> = {
+const LEGACY_NOTES: Pick<MessageSet, 'escalationNoReply' | 'escalationQueueTimeout' | 'firstResponseMissed'> = {
   escalationNoReply: 'the contact did not reply to the email question',
   escalationQueueTimeout: 'nobody on the routing chain became available in time',
+  firstResponseMissed: SHIPPED_MESSAGES.en.firstResponseMissed,
 };
 
 function isLegacy(messages: unknown): messages is LegacyMessages {
