@@ -3,7 +3,10 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { RoutingConfigInput } from '../../src/domain/routing-config';
 import type { ConversationStatus } from '../../src/domain/conversation';
 import { AWAITS_FIRST_RESPONSE_MEMO, stateQuery, workflowIdForContact } from '../../src/workflows/definitions';
+import { putAgent } from '../../src/db/agents';
+import { SHIPPED_MESSAGES } from '../../src/domain/routing-texts';
 import { Harness } from '../support/harness';
+import { type RespondioStandIn, startRespondioStandIn } from '../support/respondio-standin';
 import { assignmentsOf, type RoutingHandle, TimeSkippingServer, TimeSkippingWorld, waitForPendingTimer } from '../support/time-skipping';
 
 const assignee = (agentId: string) => (s: ConversationStatus) => s.assignee?.agentId === agentId;
@@ -198,5 +201,48 @@ describe('first-response timer', () => {
       { agentId: 'sup-sam', via: 'dedicated_agent', released: true },
       { agentId: 'sup-tina', via: 'transfer', released: true },
     ]);
+  });
+});
+
+describe('a missed first response, in respond.io', () => {
+  const TOKEN = 'respondio-test-token-first-response-missed';
+  let server: TimeSkippingServer;
+  let respondio: RespondioStandIn;
+  let w: TimeSkippingWorld;
+  before(async () => {
+    [server, respondio] = await Promise.all([TimeSkippingServer.start(), startRespondioStandIn({ token: TOKEN })]);
+    w = await TimeSkippingWorld.start({ server, respondio: { baseUrl: respondio.baseUrl, token: TOKEN } });
+  });
+  after(async () => {
+    await w.close();
+    await server.stop();
+    await respondio.close();
+  });
+
+  it('gets the agents a comment in the contact’s language and the new assignee', async () => {
+    const agent = (id: string, team: string, userId: string) => putAgent(w.db, { id, name: id, team, role: 'agent', online: true, capacity: 5, respondioUserId: userId });
+    await agent('rio-ana', 'rio-first', '8101');
+    await agent('rio-ben', 'rio-next', '8102');
+    const id = String(7_400_000 + Math.floor(Math.random() * 100_000));
+    const handle = await w.open(
+      { id, email: `fr-${id}@example.com`, language: 'pt' },
+      { regular: { chain: [{ kind: 'team', team: 'rio-first' }, { kind: 'team', team: 'rio-next' }], firstResponse: '15m' } },
+      'respondio',
+    );
+    await w.waitFor(handle, assignee('rio-ana'));
+    await waitForPendingTimer(handle);
+    await w.env.sleep('15m');
+    await w.waitFor(handle, assignee('rio-ben'));
+    const calls = () => respondio.calls.filter((c) => c.identifier === `id:${id}`).map((c) => [c.method, c.path.replace(/^\/v2\/contact\/[^/]+/, ''), c.body]);
+    const expected = [
+      ['POST', '/conversation/assignee', { assignee: 8101 }],
+      ['POST', '/comment', { text: 'Reatribuído: rio-ana não respondeu em 15 minutos.' }],
+      ['POST', '/conversation/assignee', { assignee: null }],
+      ['POST', '/conversation/assignee', { assignee: 8102 }],
+    ];
+    const deadline = Date.now() + 15_000;
+    while (calls().length < expected.length && Date.now() < deadline) await new Promise((tick) => setTimeout(tick, 50));
+    assert.deepEqual(calls(), expected);
+    assert.equal(SHIPPED_MESSAGES.pt.firstResponseMissed, 'Reatribuído: {{agent}} não respondeu em {{within}}.');
   });
 });
