@@ -91,7 +91,7 @@ export const postMessageBody = inboundMessageBody
       "The contact's message (`direction` `inbound`, the default), or an agent's message to the contact (`outbound`, with the `agentId` who wrote it: it stops that assignee's first-response timer and is never read as the contact's answer). A `messageId` seen before has no second effect.",
     override: {
       oneOf: [
-        { properties: { direction: { const: 'inbound' } }, not: { required: ['agentId'] } },
+        { properties: { direction: { const: 'inbound' } }, not: { properties: { agentId: { type: 'string' } }, required: ['agentId'] } },
         { properties: { direction: { const: 'outbound' } }, required: ['direction', 'agentId'] },
       ],
     },
