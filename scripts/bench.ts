@@ -10,7 +10,7 @@ import { putAgent } from '../src/db/agents';
 import { RuleVersions } from '../src/db/rule-versions';
 import { parseRoutingConfig } from '../src/domain/routing-config';
 import { dataConverter } from '../src/service/compose';
-import { ROUTING_WORKFLOW, workflowIdForContact } from '../src/workflows/definitions';
+import { AWAITS_FIRST_RESPONSE_MEMO, ROUTING_WORKFLOW, workflowIdForContact } from '../src/workflows/definitions';
 import { conversationOpened, deliverWebhook } from '../test/support/respondio-payloads';
 import { testCodec } from '../test/support/codec';
 import { cpuSeconds, rssBytes, SIGNING_KEY, startTopology, TASK_QUEUE, type Topology } from './bench/topology';
@@ -114,6 +114,8 @@ class Bench {
   private sequence = 0;
   /** Runs started straight through Temporal carry their rules' version, recorded as the API records its own. */
   private readonly rulesVersion: Promise<string>;
+  /** The waiting arm's rules: a first-response timer for every regular assignee. */
+  private readonly waitingRulesVersion: Promise<string>;
 
   private constructor(
     private readonly topology: Topology,
@@ -122,6 +124,7 @@ class Bench {
     private readonly listener: pg.Client,
   ) {
     this.rulesVersion = new RuleVersions(topology.db).record(ROUTING);
+    this.waitingRulesVersion = new RuleVersions(topology.db).record(WAITING_ROUTING);
   }
 
   static async create(topology: Topology): Promise<Bench> {
@@ -427,7 +430,10 @@ class Bench {
     return 0;
   }
 
-  /** `--waiting N`: N conversations waiting for a reply on one worker; RSS each; a worker restart; every one answered. */
+  /**
+   * `--waiting N`: N conversations waiting for a reply on one worker; RSS each; a worker restart; every one answered
+   * and assigned, each then holding a first-response timer (its agent never writes): RSS each again.
+   */
   async waiting(count: number, out: string): Promise<number> {
     const workerPid = () => this.topology.worker().child.pid!;
     const rssBefore = await rssBytes(workerPid());
@@ -438,7 +444,7 @@ class Bench {
         while (next < count) {
           const id = `bench-wait-${next++}-${randomUUID().slice(0, 6)}`;
           const question = this.until(this.askWaiters, id);
-          await this.client.workflow.start(ROUTING_WORKFLOW, { taskQueue: TASK_QUEUE, workflowId: workflowIdForContact(id), args: [{ contact: { id }, config: ROUTING, rulesVersion: await this.rulesVersion }] });
+          await this.client.workflow.start(ROUTING_WORKFLOW, { taskQueue: TASK_QUEUE, workflowId: workflowIdForContact(id), args: [{ contact: { id }, config: WAITING_ROUTING, rulesVersion: await this.waitingRulesVersion }] });
           await question;
           ids.push(id);
           progress('waiting: asked', ids.length, count);
@@ -451,6 +457,7 @@ class Bench {
     console.log(`${count} conversations waiting for a reply: worker RSS ${(rssBefore / 2 ** 20).toFixed(0)} → ${(rssWaiting / 2 ** 20).toFixed(0)} MiB, ${(perConversation / 1024).toFixed(1)} KB each (target ≤ 50 KB)`);
     await this.topology.restartWorker();
     console.log('worker restarted');
+    const rssRestarted = await rssBytes(workerPid());
     const replies: number[] = [];
     const queue = [...ids];
     await Promise.all(
@@ -471,13 +478,29 @@ class Bench {
     );
     const { rows } = await this.topology.db.query(`SELECT count(DISTINCT contact_id)::int AS n FROM assignments WHERE contact_id LIKE 'bench-wait-%' AND released_at IS NULL`);
     console.log(`after the restart: ${rows[0].n}/${count} assigned, ${count - rows[0].n} lost; reply → assigned p50 ${quantile(replies, 0.5).toFixed(0)} ms, p99 ${quantile(replies, 0.99).toFixed(0)} ms`);
+    // Each assigned run now waits on its first-response timer (its memo says so, once the run has taken the
+    // assignment in: the notification above comes from the dispatcher, a moment earlier): what that costs the worker.
+    const sample = ids.slice(0, 20);
+    const armedIn = async () =>
+      (await Promise.all(sample.map(async (id) => (await this.client.workflow.getHandle(workflowIdForContact(id)).describe()).memo?.[AWAITS_FIRST_RESPONSE_MEMO]))).filter((memo) => memo === true).length;
+    let armed = await armedIn();
+    for (const deadline = Date.now() + 60_000; armed < sample.length && Date.now() < deadline; armed = await armedIn()) await new Promise((tick) => setTimeout(tick, 500));
+    global.gc?.();
+    const rssArmed = await rssBytes(workerPid());
+    const perArmed = (rssArmed - rssRestarted) / count;
+    console.log(`${count} conversations assigned, each with a first-response timer armed (${armed}/${sample.length} sampled): worker RSS ${(rssRestarted / 2 ** 20).toFixed(0)} → ${(rssArmed / 2 ** 20).toFixed(0)} MiB, ${(perArmed / 1024).toFixed(1)} KB each (target ≤ 50 KB)`);
     await mkdir(out, { recursive: true });
-    await writeFile(join(out, `waiting-${Date.now()}.json`), JSON.stringify({ count, rssBefore, rssWaiting, perConversation, assigned: rows[0].n, p99: quantile(replies, 0.99) }, null, 2));
-    return rows[0].n === count ? 0 : 1;
+    await writeFile(
+      join(out, `waiting-${Date.now()}.json`),
+      JSON.stringify({ count, rssBefore, rssWaiting, perConversation, assigned: rows[0].n, p99: quantile(replies, 0.99), firstResponseArmed: { rssRestarted, rssArmed, perConversation: perArmed, sampledArmed: armed } }, null, 2),
+    );
+    return rows[0].n === count && armed === sample.length ? 0 : 1;
   }
 }
 
 const ROUTING = parseRoutingConfig({ crm: { timeout: 5_000 } });
+/** The waiting arm's: once assigned, each conversation holds a first-response timer its agent never stops. */
+const WAITING_ROUTING = parseRoutingConfig({ crm: { timeout: 5_000 }, regular: { firstResponse: '24h' } });
 
 /** Two bar charts, throughput and latency, as an SVG a browser shows. */
 function chart(rows: Array<{ arm: string; throughput: number; p50: number; p99: number }>): string {

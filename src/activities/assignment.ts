@@ -7,6 +7,7 @@ import {
   transfer,
   withdraw,
 } from '../assignment/store';
+import { recordFirstResponse } from '../db/first-responses';
 import type { Db } from '../db/pool';
 import { deliverOwedSignals, dispatchAndNotify, type RunSignals } from '../assignment/dispatcher';
 import type { AssignmentRequest, AssignmentResult, AssignTarget, PlatformUser, TransferRequest, TransferResult } from '../domain/conversation';
@@ -50,6 +51,10 @@ export function createAssignmentActivities(deps: { db: Db; signals: RunSignals }
       const outcome = await transfer(db, input.conversation, input.to, input.key);
       if (outcome.transferred) await dispatchAndNotify(db, signals);
       return outcome;
+    },
+    /** How the assignee's first response went, for the operator page. */
+    async recordFirstResponse(response: Parameters<typeof recordFirstResponse>[1]): Promise<void> {
+      await recordFirstResponse(db, response);
     },
     /** Follows a re-assignment made by hand in the platform; the freed slot serves the queue. */
     async adoptPlatformAssignee(input: {

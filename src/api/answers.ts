@@ -3,6 +3,7 @@ import type { WaitingEntry } from '../assignment/store';
 import type { Agent } from '../db/agents';
 import type { DirectoryCustomer } from '../db/directory';
 import type { ErasedRows } from '../db/erasure';
+import type { FirstResponseSummary } from '../db/first-responses';
 import type { TranscriptMessage } from '../db/messages';
 import type { PathStep, TimeToAssignment } from '../db/operator-reads';
 import type { GivenUpEffect } from '../db/platform-calls';
@@ -247,6 +248,20 @@ const timeToAssignment = describes<TimeToAssignment>()(
       'The conversations of a tier first assigned within one minute (`minute`, its start), and how long they took from opening.',
   });
 
+const firstResponse = describes<FirstResponseSummary>()(
+  z.object({
+    tier: z.string(),
+    answered: z.number().int().min(0),
+    averageSeconds: z.number().min(0).nullable(),
+    maxSeconds: z.number().min(0).nullable(),
+    missed: z.number().int().min(0),
+  }),
+).meta({
+    id: 'FirstResponseByTier',
+    description:
+      "A tier's first responses: assignees who wrote to the contact within the first-response time (`answered`, with the average and longest time from assignment; null when none) and those who let it pass (`missed`: the conversation moved on).",
+  });
+
 const givenUpEffect = describes<GivenUpEffect>()(
   z.object({ conversationId: z.string(), contactId: z.string(), effect: z.string(), reason: z.string(), givenUpAt: isoTime }),
 ).meta({
@@ -263,12 +278,13 @@ export const operatorOverview = describes<OperatorOverview>()(
     recent: z.array(recentConversation),
     recentError: z.string().optional(),
     timeToAssignment: z.object({ minutes: z.number().int().min(1), points: z.array(timeToAssignment) }),
+    firstResponse: z.object({ minutes: z.number().int().min(1), tiers: z.array(firstResponse) }),
     givenUp: z.array(givenUpEffect),
   }),
 ).meta({
     id: 'OperatorOverview',
     description:
-      "What the operator page shows: the agents (an agent sync's removed ones left out), the queue in serving order (up to 500), the routing runs of this API's task queue (up to 50: open ones first, then the latest closed; `recentError` when Temporal's visibility did not answer), time to first assignment by tier and minute over `minutes`, and the latest effects given up (up to 20, newest first).",
+      "What the operator page shows: the agents (an agent sync's removed ones left out), the queue in serving order (up to 500), the routing runs of this API's task queue (up to 50: open ones first, then the latest closed; `recentError` when Temporal's visibility did not answer), time to first assignment by tier and minute over `minutes`, first responses by tier over the same minutes, and the latest effects given up (up to 20, newest first).",
   });
 
 export const directoryCustomer = describes<DirectoryCustomer>()(

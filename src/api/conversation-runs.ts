@@ -10,6 +10,8 @@ import { markSuperseded } from '../db/platform-calls';
 import type { Queryable } from '../db/pool';
 import type { RuleVersions } from '../db/rule-versions';
 import {
+  agentMessageSentSignal,
+  AWAITS_FIRST_RESPONSE_MEMO,
   CLOSING_MEMO,
   closeConversationSignal,
   conversationReopenedSignal,
@@ -23,6 +25,7 @@ import {
 import { routeConversation } from '../workflows/routing';
 import { ROUTING_STATE } from '../workflows/search-attributes';
 import type {
+  AgentMessage,
   CloseRequest,
   ContactInput,
   ConversationStatus,
@@ -125,6 +128,14 @@ export class Conversations {
     const { handle, runId, memo } = await this.openHandle(contactId);
     if (memo?.[READS_MESSAGES_MEMO] === false) return { runId, signalled: false };
     await this.ifStillOpen(contactId, () => handle.signal(messageReceivedSignal, message));
+    return { runId, signalled: true };
+  }
+
+  /** Signals the open run only while it awaits its assignee's first response (its memo says so). */
+  async agentMessage(contactId: string, message: AgentMessage): Promise<{ runId: string; signalled: boolean }> {
+    const { handle, runId, memo } = await this.openHandle(contactId);
+    if (memo?.[AWAITS_FIRST_RESPONSE_MEMO] !== true) return { runId, signalled: false };
+    await this.ifStillOpen(contactId, () => handle.signal(agentMessageSentSignal, message));
     return { runId, signalled: true };
   }
 

@@ -1,6 +1,6 @@
 import { recordMessage } from '../db/messages';
 import type { Db } from '../db/pool';
-import type { InboundMessage } from '../domain/conversation';
+import type { AgentMessage, InboundMessage } from '../domain/conversation';
 import type { Conversations } from './conversation-runs';
 
 /**
@@ -26,6 +26,31 @@ export async function receiveMessage(
     text: message.text,
     occurredAt: receivedAt,
     platformTimestamp: message.timestamp,
+  });
+  return { runId, duplicate: !inserted, signalled };
+}
+
+/**
+ * A person's message to the contact (an agent's, never automation's): kept in the transcript as outbound, and
+ * signalled to the open run only while it awaits a first response (its memo says so). Never read as the contact's
+ * answer. Without an open conversation: 404, nothing stored.
+ */
+export async function receiveAgentMessage(
+  conversations: Conversations,
+  db: Db,
+  contactId: string,
+  message: AgentMessage & Pick<InboundMessage, 'text' | 'timestamp'>,
+): Promise<{ runId: string; duplicate: boolean; signalled: boolean }> {
+  const { runId, signalled } = await conversations.agentMessage(contactId, { messageId: message.messageId, agentId: message.agentId });
+  const { inserted } = await recordMessage(db, {
+    contactId,
+    conversationId: runId,
+    direction: 'outbound',
+    kind: 'agent',
+    externalId: message.messageId,
+    text: message.text,
+    platformTimestamp: message.timestamp,
+    delivery: 'delivered',
   });
   return { runId, duplicate: !inserted, signalled };
 }

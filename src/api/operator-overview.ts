@@ -3,6 +3,7 @@ import { effectiveCapacity } from '../assignment/policy';
 import { type WaitingEntry, waitingQueue } from '../assignment/store';
 import type { Agent } from '../db/agents';
 import { listAgents } from '../db/agents';
+import { type FirstResponseSummary, firstResponsesByTier } from '../db/first-responses';
 import { assignmentPaths, type PathStep, timeToAssignmentByMinute, type TimeToAssignment } from '../db/operator-reads';
 import { type GivenUpEffect, recentGivenUpEffects } from '../db/platform-calls';
 import type { Db } from '../db/pool';
@@ -21,6 +22,8 @@ export interface OperatorOverview {
   /** Why `recent` is empty: Temporal's visibility did not answer. */
   recentError?: string;
   timeToAssignment: { minutes: number; points: TimeToAssignment[] };
+  /** Assignees' first responses by tier over the same minutes: answered in time (how fast) and missed. */
+  firstResponse: { minutes: number; tiers: FirstResponseSummary[] };
   /** Effects on the messaging platform (messages, assignee, close) given up after their time bound, newest first. */
   givenUp: GivenUpEffect[];
 }
@@ -63,10 +66,11 @@ export interface OverviewSources {
 
 export async function operatorOverview(sources: OverviewSources): Promise<OperatorOverview> {
   const { db, routing } = sources;
-  const [agents, queue, points, givenUp, recent] = await Promise.all([
+  const [agents, queue, points, firstResponses, givenUp, recent] = await Promise.all([
     listAgents(db),
     waitingQueue(db),
     timeToAssignmentByMinute(db, CHART_MINUTES),
+    firstResponsesByTier(db, CHART_MINUTES),
     recentGivenUpEffects(db, GIVEN_UP_SHOWN),
     recentConversations(sources).then(
       (conversations) => ({ conversations }),
@@ -92,6 +96,7 @@ export async function operatorOverview(sources: OverviewSources): Promise<Operat
     recent: recent.conversations,
     ...('error' in recent ? { recentError: recent.error } : {}),
     timeToAssignment: { minutes: CHART_MINUTES, points },
+    firstResponse: { minutes: CHART_MINUTES, tiers: firstResponses },
     givenUp,
   };
 }

@@ -72,7 +72,30 @@ export const inboundMessageBody = z.object({
       return at >= Date.UTC(1900, 0, 1) && at < Date.UTC(10_000, 0, 1);
     }, 'a time between the years 1900 and 9999')
     .optional(),
-}).meta({ id: 'InboundMessageRequest', description: "The contact's message. A `messageId` seen before has no second effect." });
+});
+
+/** POST /v1/contacts/{contactId}/messages: the contact's message, or (`outbound`) an agent's message to the contact. */
+export const postMessageBody = inboundMessageBody
+  .extend({
+    direction: z.enum(['inbound', 'outbound']).default('inbound'),
+    /** Who wrote an outbound message: it stops their first-response timer. */
+    agentId: id.optional(),
+  })
+  .refine((b) => (b.direction === 'outbound') === (b.agentId !== undefined), {
+    message: 'an outbound message names the agentId who wrote it; an inbound one names none',
+    path: ['agentId'],
+  })
+  .meta({
+    id: 'InboundMessageRequest',
+    description:
+      "The contact's message (`direction` `inbound`, the default), or an agent's message to the contact (`outbound`, with the `agentId` who wrote it: it stops that assignee's first-response timer and is never read as the contact's answer). A `messageId` seen before has no second effect.",
+    override: {
+      oneOf: [
+        { properties: { direction: { const: 'inbound' } }, not: { properties: { agentId: { type: 'string' } }, required: ['agentId'] } },
+        { properties: { direction: { const: 'outbound' } }, required: ['direction', 'agentId'] },
+      ],
+    },
+  });
 
 export const putAgentBody = z.object({
   name: z.string().trim().min(1).max(200),

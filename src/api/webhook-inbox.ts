@@ -1,3 +1,4 @@
+import { agentOfPlatformUser } from '../assignment/store';
 import { consumeAssigneeEcho } from '../db/assignee-echoes';
 import type { Db } from '../db/pool';
 import {
@@ -14,7 +15,8 @@ import { workflowIdForContact } from '../workflows/definitions';
 import { parseWebhookEvent, type WebhookEvent, WebhookPayloadError } from '../respondio/webhook';
 import type { Conversations } from './conversation-runs';
 import { HttpError } from './errors';
-import { receiveMessage } from './inbound';
+import { receiveAgentMessage, receiveMessage } from './inbound';
+import { platformAssignee } from '../workflows/rules';
 import { WEBHOOK_DEDUPE_WINDOW_MS } from '../domain/retention-windows';
 
 export interface WebhookInboxOptions {
@@ -176,6 +178,13 @@ export class WebhookInbox {
           const { duplicate, signalled } = await receiveMessage(conversations, db, intent.contactId, intent.message);
           if (duplicate) return 'message already received';
           return signalled ? 'message delivered to the run' : 'message kept in the transcript (the run reads no more messages)';
+        }
+        case 'agent_message': {
+          // The run knows its assignee as our agent, or, for a respond.io user who is not one, as the platform names them.
+          const agentId = (await agentOfPlatformUser(db, intent.sender))?.id ?? platformAssignee(intent.sender).agentId;
+          const { duplicate, signalled } = await receiveAgentMessage(conversations, db, intent.contactId, { ...intent.message, agentId });
+          if (duplicate) return 'message already received';
+          return signalled ? `${agentId}'s message delivered to the run` : `${agentId}'s message kept in the transcript (no first response awaited)`;
         }
         case 'close':
           await conversations.close(intent.contactId, { reason: 'closed in respond.io', source: 'platform' });

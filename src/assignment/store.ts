@@ -322,6 +322,17 @@ export async function transfer(
   });
 }
 
+/** Our agent a platform user is (by respond.io user id, else by email), if any. */
+export async function agentOfPlatformUser(db: Queryable, user: PlatformUser): Promise<AgentLoad | undefined> {
+  const { rows } = await db.query<AgentLoad>(
+    `SELECT id, name, team, role, online, capacity, last_assigned_at AS "lastAssignedAt", 0 AS open FROM agents
+      WHERE respondio_user_id = $1 OR ($2::text IS NOT NULL AND lower(email) = $2)
+      ORDER BY (respondio_user_id = $1) DESC NULLS LAST LIMIT 1`,
+    [user.userId ?? null, user.email?.toLowerCase() ?? null],
+  );
+  return rows[0];
+}
+
 /**
  * A person re-assigned the conversation in the platform by hand: it leaves the queue and its old agent, and is
  * counted against the new assignee when they are one of our agents (past capacity and presence: a person chose).
@@ -334,15 +345,7 @@ export async function adoptPlatformAssignee(
 ): Promise<AssignmentResult | null> {
   return inTransaction(db, async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [DISPATCH_LOCK]);
-    const { rows } = user
-      ? await tx.query<AgentLoad>(
-          `SELECT id, name, team, role, online, capacity, last_assigned_at AS "lastAssignedAt", 0 AS open FROM agents
-            WHERE respondio_user_id = $1 OR ($2::text IS NOT NULL AND lower(email) = $2)
-            ORDER BY (respondio_user_id = $1) DESC NULLS LAST LIMIT 1`,
-          [user.userId ?? null, user.email?.toLowerCase() ?? null],
-        )
-      : { rows: [] };
-    const agent = rows[0];
+    const agent = user ? await agentOfPlatformUser(tx, user) : undefined;
     const current = await findOpenAssignment(tx, conversation.conversationId);
     if (agent && current?.agentId === agent.id) return current;
     await tx.query(`DELETE FROM queue_entries WHERE conversation_id = $1`, [conversation.conversationId]);

@@ -30,6 +30,8 @@ export async function recordMessage(
     text: string;
     occurredAt?: Date;
     platformTimestamp?: string;
+    /** Unset: an inbound message is received, anything else stored (to be delivered). */
+    delivery?: TranscriptMessage['delivery'];
   },
 ): Promise<{ message: TranscriptMessage; inserted: boolean }> {
   const inserted = await db.query(
@@ -45,7 +47,7 @@ export async function recordMessage(
       message.kind,
       message.externalId,
       message.text,
-      message.direction === 'inbound' ? 'received' : 'stored',
+      message.delivery ?? (message.direction === 'inbound' ? 'received' : 'stored'),
       message.occurredAt ?? null,
       message.platformTimestamp ?? null,
     ],

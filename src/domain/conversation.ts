@@ -160,4 +160,11 @@ export interface ConversationStatus {
   opensAt?: string;
 }
 
-export type OutboundKind = 'question' | 'invalid_reply' | 'success' | 'escalation_note' | 'out_of_hours';
+export type OutboundKind = 'question' | 'invalid_reply' | 'success' | 'escalation_note' | 'out_of_hours' | 'first_response_note';
+
+/** A person's message to the contact (an agent's, never automation's), told to the run while it awaits a first response. */
+export interface AgentMessage {
+  messageId: string;
+  /** Our agent's id; a platform user who is not one of our agents as `respondio:<userId>`. */
+  agentId: string;
+}

@@ -40,6 +40,11 @@ const businessHoursSchema = z
 
 /** A tier's own hours: `always` (open around the clock) or a block of its own in place of the global one. */
 const tierBusinessHours = z.union([z.literal('always'), businessHoursSchema], { error: 'either "always" or a block like the global businessHours' });
+/**
+ * How long an assignee has to write to the contact before the conversation moves on (unset: no timer). At least a
+ * second: shorter would take the conversation away before the assignee could see it.
+ */
+const firstResponse = duration.refine((value) => value >= 1_000, 'a first-response time is at least 1s (e.g. "5m")').optional();
 
 /** One place the chain looks for someone, and how long it waits there before moving on. */
 const chainLink = z.discriminatedUnion('kind', [
@@ -62,6 +67,7 @@ const tierSchema = z.strictObject({
   /** Served first when several conversations wait in the queue. */
   priority: z.number().int().default(0),
   businessHours: tierBusinessHours.optional(),
+  firstResponse,
 });
 
 
@@ -188,6 +194,7 @@ export const routingConfigSchema = z
         chain: z.array(chainLink).min(1).default([{ kind: 'team', team: 'support', wait: 0 }]),
         priority: z.number().int().default(0),
         businessHours: tierBusinessHours.optional(),
+        firstResponse,
       })
       .prefault({}),
     teams: z.record(z.string().min(1), teamSchema).default({}),
@@ -203,7 +210,7 @@ export const routingConfigSchema = z
         rerouteOnOffline: z.boolean().default(false),
       })
       .prefault({}),
-    escalation: z.strictObject({ role: z.literal('manager').default('manager') }).prefault({}),
+    escalation: z.strictObject({ role: z.literal('manager').default('manager'), firstResponse }).prefault({}),
     askEmail: askEmailSchema,
     crm: crmSchema.prefault({}),
     /** Unset: always open. */

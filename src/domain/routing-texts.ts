@@ -1,6 +1,7 @@
 /**
  * What the flow says to a contact (and notes for agents), per language. Placeholders: {{firstName}},
- * {{lastName}}, {{email}} (the thank-you), {{invalidReplies}} (the escalation note), {{opensAt}} (out of hours).
+ * {{lastName}}, {{email}} (the thank-you), {{invalidReplies}} (the escalation note), {{opensAt}} (out of hours),
+ * {{agent}} and {{within}} (the first-response note).
  */
 export interface MessageSet {
   question: string;
@@ -14,9 +15,11 @@ export interface MessageSet {
   escalationQueueTimeout: string;
   /** To a contact who writes outside business hours: the team is away, and opens {{opensAt}} ("tomorrow at 09:00"). */
   outOfHours: string;
+  /** A note for agents when the assignee did not write to the contact within the tier's first-response time. */
+  firstResponseMissed: string;
 }
 
-export const MESSAGE_KEYS = ['question', 'invalid', 'success', 'escalationNote', 'escalationNoReply', 'escalationQueueTimeout', 'outOfHours'] as const;
+export const MESSAGE_KEYS = ['question', 'invalid', 'success', 'escalationNote', 'escalationNoReply', 'escalationQueueTimeout', 'outOfHours', 'firstResponseMissed'] as const;
 
 /** Shipped languages; routing.yaml can override any text and add languages. */
 export const SHIPPED_MESSAGES: Record<'en' | 'es' | 'pt', MessageSet> = {
@@ -28,6 +31,7 @@ export const SHIPPED_MESSAGES: Record<'en' | 'es' | 'pt', MessageSet> = {
     escalationNoReply: 'Escalated: the contact did not reply to the email question.',
     escalationQueueTimeout: 'Escalated: nobody on the routing chain became available in time.',
     outOfHours: 'Thanks for your message! Our team is away right now. We are back {{opensAt}} and will answer you then.',
+    firstResponseMissed: 'Reassigned: no reply from {{agent}} within {{within}}.',
   },
   es: {
     question: '¡Hola! Para dirigirte a la persona adecuada, ¿podrías compartir tu correo electrónico?',
@@ -37,6 +41,7 @@ export const SHIPPED_MESSAGES: Record<'en' | 'es' | 'pt', MessageSet> = {
     escalationNoReply: 'Escalado: el contacto no respondió a la pregunta por su correo electrónico.',
     escalationQueueTimeout: 'Escalado: nadie de la cadena de asignación quedó disponible a tiempo.',
     outOfHours: '¡Gracias por tu mensaje! Nuestro equipo no está disponible ahora. Volvemos {{opensAt}} y te responderemos entonces.',
+    firstResponseMissed: 'Reasignado: {{agent}} no respondió en {{within}}.',
   },
   pt: {
     question: 'Olá! Para direcionar você à pessoa certa, pode nos informar o seu e-mail?',
@@ -46,5 +51,6 @@ export const SHIPPED_MESSAGES: Record<'en' | 'es' | 'pt', MessageSet> = {
     escalationNoReply: 'Escalado: o contato não respondeu à pergunta sobre o e-mail.',
     escalationQueueTimeout: 'Escalado: ninguém da cadeia de atribuição ficou disponível a tempo.',
     outOfHours: 'Obrigado pela sua mensagem! Nossa equipe não está disponível agora. Voltamos {{opensAt}} e responderemos você então.',
+    firstResponseMissed: 'Reatribuído: {{agent}} não respondeu em {{within}}.',
   },
 };

@@ -62,12 +62,20 @@ const conversationClosed = withContact.extend({
   conversation: z.looseObject({ closedTime: unixSeconds.nullish() }).nullish(),
 });
 
+/** Who sent an outgoing message: `user` is a person (with their user id); `api`, `workflow`, `bot`… are automation. */
+const sender = z.looseObject({
+  source: z.string().trim().min(1).max(50),
+  userId: z.union([z.number(), z.string()]).nullish(),
+  email: text,
+});
+
 const messageReceived = withContact.extend({
   message: z.looseObject({
     messageId: z.union([z.number(), z.string().min(1).max(200)]).transform(String),
     traffic: z.string().optional(),
     timestamp: unixSeconds.nullish(),
     message: z.looseObject({ type: z.string().min(1).max(50), text: z.string().max(10_000).nullish() }),
+    sender: sender.nullish(),
   }),
   channel: z.looseObject({ source: text, name: text }).nullish(),
 });
@@ -79,6 +87,7 @@ export const webhookEventSchema = z
   .union([
     conversationOpened.extend({ event_type: z.literal('conversation.opened') }),
     messageReceived.extend({ event_type: z.literal('message.received') }),
+    messageReceived.extend({ event_type: z.literal('message.sent') }),
     conversationClosed.extend({ event_type: z.literal('conversation.closed') }),
     withContact.extend({ event_type: z.literal('contact.assignee.updated') }),
     envelope,
@@ -86,12 +95,13 @@ export const webhookEventSchema = z
   .meta({
     id: 'RespondioEvent',
     description:
-      "A respond.io webhook event, as respond.io sends it: the fields the flow reads are listed, every other field is kept. `conversation.opened` starts routing the contact, `message.received` (incoming) is the contact's reply, `conversation.closed` closes the run, `contact.assignee.updated` follows a re-assignment made by hand; any other `event_type` is answered 200 and ignored.",
+      "A respond.io webhook event, as respond.io sends it: the fields the flow reads are listed, every other field is kept. `conversation.opened` starts routing the contact, `message.received` (incoming) is the contact's reply, `message.sent` (or `message.received` with `traffic` `outgoing`) from a person (`sender.source` `user`) stops their first-response timer while automation's (`api`, `workflow`, `bot`…) is ignored, `conversation.closed` closes the run, `contact.assignee.updated` follows a re-assignment made by hand; any other `event_type` is answered 200 and ignored.",
   });
 
 type WebhookIntent =
   | { kind: 'open'; contact: ContactInput }
   | { kind: 'message'; contactId: string; message: InboundMessage }
+  | { kind: 'agent_message'; contactId: string; sender: PlatformUser; message: InboundMessage }
   | { kind: 'close'; contactId: string }
   | { kind: 'assignee'; contactId: string; assignee: PlatformUser | null }
   | { kind: 'ignore'; reason: string };
@@ -157,6 +167,15 @@ function toPlatformUser(raw: z.output<typeof user> | null | undefined): Platform
   return { userId: id, email, name };
 }
 
+/** An outgoing message: a person's counts as their response to the contact; automation's (ours included) never does. */
+function agentMessage(contactId: string, raw: z.output<typeof sender> | null | undefined, message: InboundMessage): WebhookIntent {
+  if (!raw) return { kind: 'ignore', reason: 'outgoing message' };
+  if (raw.source !== 'user') return { kind: 'ignore', reason: `outgoing message from ${raw.source}, not a person` };
+  const user = toPlatformUser({ id: raw.userId, email: raw.email });
+  if (!user) return { kind: 'ignore', reason: "outgoing message from a person respond.io does not name" };
+  return { kind: 'agent_message', contactId, sender: user, message };
+}
+
 /**
  * What a respond.io event asks of the service. Event types the flow does not use are ignored (and answered 2xx);
  * a payload of a type it does use but without the fields it needs is refused.
@@ -169,17 +188,18 @@ export function parseWebhookEvent(payload: unknown): WebhookEvent {
       const event = parse(conversationOpened, payload);
       return { ...base, contactId: event.contact.id, occurredAt: fromUnixSeconds(event.conversation?.conversationOpenedAt), intent: { kind: 'open', contact: toContactInput(event.contact, event.conversation?.source) } };
     }
-    case 'message.received': {
+    case 'message.received':
+    case 'message.sent': {
       const event = parse(messageReceived, payload);
       const contactId = event.contact.id;
       const { message } = event;
-      if (message.traffic !== undefined && message.traffic !== 'incoming') {
-        return { ...base, contactId, intent: { kind: 'ignore', reason: `${message.traffic} message` } };
-      }
+      const traffic = message.traffic ?? (eventType === 'message.sent' ? 'outgoing' : 'incoming');
+      if (traffic !== 'incoming' && traffic !== 'outgoing') return { ...base, contactId, intent: { kind: 'ignore', reason: `${traffic} message` } };
       const body = message.message.type === 'text' ? (message.message.text ?? '') : `[${message.message.type}]`;
       const occurredAt = fromUnixSeconds(message.timestamp);
-      const timestamp = occurredAt?.toISOString();
-      return { ...base, contactId, occurredAt, intent: { kind: 'message', contactId, message: { messageId: message.messageId, text: body, timestamp } } };
+      const received = { messageId: message.messageId, text: body, timestamp: occurredAt?.toISOString() };
+      if (traffic === 'incoming') return { ...base, contactId, occurredAt, intent: { kind: 'message', contactId, message: received } };
+      return { ...base, contactId, occurredAt, intent: agentMessage(contactId, message.sender, received) };
     }
     case 'conversation.closed': {
       const event = parse(conversationClosed, payload);

@@ -5,7 +5,7 @@ let installed = false;
 let metricsUrl: string | undefined;
 
 /** Buckets of the runs' own histograms (the SDK's defaults are for milliseconds of task latency). */
-const TIME_TO_ASSIGNMENT_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600];
+const WAIT_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600];
 
 /**
  * Routes the SDK's logs (worker, workflow `log`, activity `log`, and the native core's) into the service logger,
@@ -33,7 +33,10 @@ export function routeTemporalLogs(logger: Logger, options: { metricsPort?: numbe
                 bindAddress: metricsBind,
                 countersTotalSuffix: true,
                 useSecondsForDurations: true,
-                histogramBucketOverrides: { vip_router_time_to_assignment_seconds: TIME_TO_ASSIGNMENT_BUCKETS },
+                histogramBucketOverrides: {
+                  vip_router_time_to_assignment_seconds: WAIT_BUCKETS,
+                  vip_router_first_response_seconds: WAIT_BUCKETS,
+                },
               },
             },
           }

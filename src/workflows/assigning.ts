@@ -1,7 +1,8 @@
 import { condition } from '@temporalio/workflow';
 import type { RoutingConfig } from '../domain/routing-config';
 import type { AssignmentRequest, AssignmentResult, AssignTarget, PlatformAssigneeChange } from '../domain/conversation';
-import { describeTarget, platformAssignee, type ResolvedLink, teamTarget } from './rules';
+import { attend, firstResponseMissed, startFirstResponse } from './first-response';
+import { describeTarget, platformAssignee, type ResolvedLink, teamTarget, type Tier } from './rules';
 import type { PendingTransfer } from './run';
 import type { RunContext } from './run-context';
 import { shiftTimesAt } from './shift-clock';
@@ -111,18 +112,20 @@ export function runClock(c: RunContext): number | undefined {
 
 /**
  * Keeps the conversation with its assignee until it closes, carrying out transfers as they come. Returns a re-route
- * when the assignee went offline (and the rules say so) or their shift ended with nobody free in the next shift's team.
+ * when the assignee went offline (and the rules say so), their shift ended with nobody free in the next shift's team,
+ * or they did not write to the contact within the first-response time.
  */
-export async function serve(c: RunContext, initial: AssignmentResult, chain: ResolvedLink[]): Promise<Reroute | undefined> {
+export async function serve(c: RunContext, initial: AssignmentResult, chain: ResolvedLink[], tier: Tier): Promise<Reroute | undefined> {
   const { run, config, mirror } = c;
   let current = initial;
   for (;;) {
     run.assignTo(current, current.via === 'escalation' ? 'escalated' : 'assigned');
+    startFirstResponse(c, current, initial, tier);
     await mirror.assignee(current.agentId);
     const nextTeam = config.teams[current.team]?.nextShiftTeam;
     const shiftEnds = nextTeam ? (await shiftTimesAt(c.features.shiftTimesRecorded, shiftOfTeam(config, current.team), Date.now()))[current.team]?.shiftEnd : undefined;
     const needsAttention = () => run.closed || run.hasTransfer || run.rerouteDue || run.hasPlatformChange;
-    const woke = shiftEnds === undefined ? (await condition(needsAttention), true) : await condition(needsAttention, Math.max(shiftEnds - Date.now(), 1));
+    const woke = await attend(c, needsAttention, shiftEnds, tier);
     if (run.closed) return undefined;
     const change = run.takePlatformChange();
     if (change) {
@@ -142,6 +145,7 @@ export async function serve(c: RunContext, initial: AssignmentResult, chain: Res
       run.record('agent_offline', `${current.agentId} went offline: re-routing`);
       return handBack(c, { chain, reason: 'assignee went offline' });
     }
+    if (run.firstResponse.overdue(Date.now())) return handBack(c, await firstResponseMissed(c, current, initial, chain, tier));
     if (!woke && nextTeam) {
       const next = await handOver(c, current, nextTeam);
       if ('chain' in next) return next;

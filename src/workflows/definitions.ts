@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CloseRequest, ConversationStatus, InboundMessage, PlatformAssigneeChange, TransferRequest, TransferResult } from '../domain/conversation';
+import type { AgentMessage, CloseRequest, ConversationStatus, InboundMessage, PlatformAssigneeChange, TransferRequest, TransferResult } from '../domain/conversation';
 
 /**
  * What a routing run and its clients (the API, the dispatcher, the respond.io inbox) say to each other: the run's
@@ -8,6 +8,8 @@ import type { CloseRequest, ConversationStatus, InboundMessage, PlatformAssignee
  */
 
 export const messageReceivedSignal = defineSignal<[InboundMessage]>('messageReceived');
+/** A person wrote to the contact; sent only while the run's first-response timer runs (its memo says so). */
+export const agentMessageSentSignal = defineSignal<[AgentMessage]>('agentMessageSent');
 export const closeConversationSignal = defineSignal<[CloseRequest?]>('closeConversation');
 /** A person changed the contact's assignee in the messaging platform (respond.io) by hand. */
 export const platformAssigneeChangedSignal = defineSignal<[PlatformAssigneeChange]>('platformAssigneeChanged');
@@ -29,6 +31,12 @@ export const ROUTING_WORKFLOW = 'routeConversation';
 
 /** Memo of a run: false once the run reads no more messages of the contact (the API then only keeps them). */
 export const READS_MESSAGES_MEMO = 'readsMessages';
+
+/**
+ * Memo of a run: true while its assignee's first message to the contact is awaited (a first-response timer runs);
+ * only then are agents' messages signalled, so a conversation of weeks keeps a short history.
+ */
+export const AWAITS_FIRST_RESPONSE_MEMO = 'awaitsFirstResponse';
 
 /**
  * Memo of a run: true once its conversation has ended and it only finishes the close's effects at the platform; a

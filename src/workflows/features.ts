@@ -1,6 +1,6 @@
 import { patched } from '@temporalio/workflow';
 import type { RoutingInput } from '../domain/conversation';
-import { BUSINESS_HOURS, EARLY_EMAIL, EFFECTS_GIVEN_UP_RECORDED, INPUT_CHECKED, LOCAL_ACTIVITIES, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM, REOPEN_WHILE_CLOSING, SEARCH_ATTRIBUTES, SHIFT_TIMES_RECORDED } from './patches';
+import { BUSINESS_HOURS, EARLY_EMAIL, EFFECTS_GIVEN_UP_RECORDED, FIRST_RESPONSE_TIMER, INPUT_CHECKED, LOCAL_ACTIVITIES, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM, REOPEN_WHILE_CLOSING, SEARCH_ATTRIBUTES, SHIFT_TIMES_RECORDED } from './patches';
 
 /** Which of the patched changes this run takes: new runs all of them, runs recorded before each one not. */
 export interface Features {
@@ -13,6 +13,7 @@ export interface Features {
   inputChecked: boolean;
   reopenWhileClosing: boolean;
   givenUpRecorded: boolean;
+  firstResponse: boolean;
   businessHours: boolean;
 }
 
@@ -26,6 +27,7 @@ export function runFeatures({ platform, searchAttributes, config }: RoutingInput
   // Read with care: the input is checked only once the features are known (a crafted one may lack any field).
   const hasShifts = Object.values(config?.teams ?? {}).some((team) => team?.shift !== undefined);
   const hasBusinessHours = [config, config?.regular, ...(Array.isArray(config?.tiers) ? config.tiers : [])].some((holder) => holder?.businessHours !== undefined && holder.businessHours !== 'always');
+  const hasFirstResponse = [...(config?.tiers ?? []), config?.regular, config?.escalation].some((place) => place?.firstResponse !== undefined);
   return {
     localActivities: patched(LOCAL_ACTIVITIES),
     searchAttributes: searchAttributes === true && patched(SEARCH_ATTRIBUTES),
@@ -36,6 +38,7 @@ export function runFeatures({ platform, searchAttributes, config }: RoutingInput
     inputChecked: patched(INPUT_CHECKED),
     reopenWhileClosing: patched(REOPEN_WHILE_CLOSING),
     givenUpRecorded: patched(EFFECTS_GIVEN_UP_RECORDED),
+    firstResponse: hasFirstResponse && patched(FIRST_RESPONSE_TIMER),
     businessHours: hasBusinessHours && patched(BUSINESS_HOURS),
   };
 }

@@ -51,3 +51,6 @@ export function signalRefusal(value: unknown, schema?: z.ZodType): string | unde
 
 /** A message signal, checked as the API checks the message it receives. */
 export const inboundMessageSchema = inboundMessageBody;
+
+/** An agent's message signal, as the API sends it. */
+export const agentMessageSchema = z.strictObject({ messageId: inboundMessageBody.shape.messageId, agentId: z.string().min(1).max(200) });

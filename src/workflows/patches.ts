@@ -23,5 +23,7 @@ export const INPUT_CHECKED = 'input-checked';
 export const REOPEN_WHILE_CLOSING = 'reopen-while-closing';
 /** An effect on the platform given up after its time bound is recorded for the operator (a local activity). */
 export const EFFECTS_GIVEN_UP_RECORDED = 'effects-given-up-recorded';
+/** An assignee who does not write to the contact within the tier's first-response time loses the conversation. */
+export const FIRST_RESPONSE_TIMER = 'first-response-timer';
 /** Outside business hours the contact is told when the team opens, and (`wait`) held in the queue until then. */
 export const BUSINESS_HOURS = 'business-hours';

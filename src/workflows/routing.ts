@@ -1,11 +1,11 @@
-import { allHandlersFinished, condition, log, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { allHandlersFinished, condition, log, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { RoutingConfig } from '../domain/routing-config';
-import type { ConversationStatus, CrmOutcome, OutboundKind, RoutingInput } from '../domain/conversation';
-import { PLATFORM_CALLS } from './activity-options';
+import type { ConversationStatus, CrmOutcome, RoutingInput } from '../domain/conversation';
 import { assignAlong, serve } from './assigning';
 import { afterBusinessHours } from './business-hours';
+import { stopFirstResponse } from './first-response';
 import {
+  agentMessageSentSignal,
   agentWentOfflineSignal,
   assignmentChangedSignal,
   CLOSING_MEMO,
@@ -22,10 +22,8 @@ import { closingEffects } from './platform-effects';
 import { crmBackoff, escalationChain, extractEmail, type ResolvedLink, resolveChain, type Tier, tierFor } from './rules';
 import { failureReason } from './run';
 import { type RunContext, startRun } from './run-context';
+import { say } from './say';
 import { fillTemplate } from './template';
-
-/** Outbound messages: a refusal is not retried; the transcript keeps the message anyway. */
-const { sendMessage } = proxyActivities<Activities>(PLATFORM_CALLS);
 
 /**
  * One open conversation, routed as in respond.io's "Route VIP contacts" template: trigger → has email? → (no: ask,
@@ -37,6 +35,7 @@ export async function routeConversation(input: RoutingInput): Promise<Conversati
   const { run } = conversation;
   setHandler(stateQuery, () => run.status);
   setHandler(messageReceivedSignal, (message) => run.messageReceived(message));
+  setHandler(agentMessageSentSignal, (message) => run.agentMessageSent(message));
   setHandler(closeConversationSignal, (request) => run.closeConversation(request));
   setHandler(platformAssigneeChangedSignal, (change) => run.platformAssigneeChanged(change));
   setHandler(assignmentChangedSignal, () => run.assignmentChanged());
@@ -235,7 +234,8 @@ async function assignAndServe(conversation: RunContext, chain: ResolvedLink[], t
   while (assigned && !run.closed) {
     run.record('assigned', `${assigned.agentId} via ${assigned.via} (${assigned.strategy})`);
     if (run.firstAssignment()) metrics.firstAssigned(tier.name, (Date.now() - workflowInfo().startTime.getTime()) / 1000);
-    const reroute = await serve(conversation, assigned, chain);
+    const reroute = await serve(conversation, assigned, chain, tier);
+    stopFirstResponse(conversation);
     if (!reroute) return true;
     run.unassign();
     assigned = await assignAlong(conversation, reroute.chain, tier, reroute.reason, reroute.exclude);
@@ -277,18 +277,4 @@ function stopReadingMessages({ run, features }: RunContext): void {
 function tellOutOfHours(conversation: RunContext, opensAt: string): Promise<void> {
   const { contact, texts } = conversation;
   return say(conversation, 'out_of_hours', 'out-of-hours', fillTemplate(texts.outOfHours, { firstName: contact.firstName, lastName: contact.lastName, opensAt }));
-}
-
-/** A message to the contact (or a note to the agents); one the platform never took is given up, the run goes on. */
-async function say(
-  { run, contact, conversationId, input, givenUp }: RunContext,
-  kind: OutboundKind,
-  key: string,
-  text: string,
-  direction: 'outbound' | 'note' = 'outbound',
-): Promise<void> {
-  await sendMessage({ contactId: contact.id, conversationId, key, kind, text, direction, platform: input.platform }).catch(async (error: unknown) => {
-    run.record('message_not_delivered', `${kind}: ${failureReason(error)}`);
-    await givenUp('message', key, kind, error);
-  });
 }

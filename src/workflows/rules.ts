@@ -30,6 +30,8 @@ export interface Tier {
   name: string;
   priority: number;
   chain: ChainLink[];
+  /** How long an assignee has for their first message to the contact (unset: no timer). */
+  firstResponse?: number;
   businessHours?: BusinessHours | 'always';
 }
 
@@ -94,6 +96,48 @@ function resolveTarget(link: ChainLink, context: ChainContext, config: RoutingCo
 
 export function escalationChain(config: RoutingConfig): ResolvedLink[] {
   return [{ target: { kind: 'role', role: config.escalation.role, strategy: config.assignment.defaultStrategy, via: 'escalation' }, wait: 0 }];
+}
+
+/** The first-response time of a conversation given out by `routedBy`: the escalation path's, else the tier's. */
+export function firstResponseTime(config: RoutingConfig, tier: Tier, routedBy: AssignmentResult): number | undefined {
+  return routedBy.via === 'escalation' ? config.escalation.firstResponse : tier.firstResponse;
+}
+
+const DURATION_WORDS: Record<string, readonly string[]> = {
+  en: ['second', 'seconds', 'minute', 'minutes', 'hour', 'hours'],
+  es: ['segundo', 'segundos', 'minuto', 'minutos', 'hora', 'horas'],
+  pt: ['segundo', 'segundos', 'minuto', 'minutos', 'hora', 'horas'],
+};
+
+/** "5 minutes", "5 minutos": in whole hours or minutes when it is one, else seconds; other languages in English. */
+export function durationInWords(ms: number, language = 'en'): string {
+  const words = DURATION_WORDS[language] ?? DURATION_WORDS['en']!;
+  const [value, unit] = ms % 3_600_000 === 0 ? [ms / 3_600_000, 2] : ms % 60_000 === 0 ? [ms / 60_000, 1] : [Math.round(ms / 1000), 0];
+  return `${value} ${words[unit * 2 + (value === 1 ? 0 : 1)]}`;
+}
+
+/**
+ * Where a conversation goes when its assignee let the first-response time pass: the links of the chain after the one
+ * that gave it to them (after the last, or on the escalation path, the escalation path). A transferred or handed-over
+ * conversation moves on from the link that last gave it out by routing.
+ */
+export function stepsAfter(chain: ResolvedLink[], routedBy: AssignmentResult, config: RoutingConfig): { steps: ResolvedLink[]; escalates: boolean } {
+  if (routedBy.via === 'escalation') return { steps: escalationChain(config), escalates: false };
+  const at = chain.findIndex((link) => servedBy(link.target, routedBy));
+  // Not given out by the chain (a person assigned it by hand, then it was transferred): the chain from its start.
+  const rest = at < 0 ? chain : chain.slice(at + 1);
+  return rest.length > 0 ? { steps: rest, escalates: false } : { steps: escalationChain(config), escalates: true };
+}
+
+function servedBy(target: AssignTarget, assigned: AssignmentResult): boolean {
+  switch (target.kind) {
+    case 'agent':
+      return target.agentId === assigned.agentId;
+    case 'team':
+      return target.team === assigned.team && target.via === assigned.via;
+    case 'role':
+      return target.via === assigned.via;
+  }
 }
 
 export function capacityDefaults(config: RoutingConfig): CapacityDefaults {

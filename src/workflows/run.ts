@@ -1,5 +1,6 @@
 import { ActivityFailure, condition, log } from '@temporalio/workflow';
 import type {
+  AgentMessage,
   Assignee,
   ChainPosition,
   CloseRequest,
@@ -11,7 +12,8 @@ import type {
   TransferRequest,
   TransferResult,
 } from '../domain/conversation';
-import { inboundMessageSchema, signalRefusal } from './input';
+import { FirstResponseClock } from './first-response-clock';
+import { agentMessageSchema, inboundMessageSchema, signalRefusal } from './input';
 
 export interface PendingTransfer {
   request: TransferRequest;
@@ -58,6 +60,8 @@ export class Run {
   /** Counts the run's transfers and hand-overs: each one's key, so a retried activity recognises its own move. */
   private moves = 0;
   private toldOutOfHours = false;
+  /** The assignee's first message to the contact, awaited while a tier's first-response time runs. */
+  readonly firstResponse = new FirstResponseClock();
 
   constructor(
     contact: ContactInput,
@@ -71,6 +75,10 @@ export class Run {
 
   messageReceived(message: InboundMessage): void {
     if (!this.refused('messageReceived', message, inboundMessageSchema)) this.receive(message);
+  }
+
+  agentMessageSent(message: AgentMessage): void {
+    if (!this.refused('agentMessageSent', message, agentMessageSchema)) this.firstResponse.heard(message.agentId);
   }
 
   closeConversation(request: CloseRequest | undefined): void {
@@ -269,7 +277,7 @@ export class Run {
     return first;
   }
 
-  nextMoveKey(kind: 'transfer' | 'handover'): string {
+  nextMoveKey(kind: 'transfer' | 'handover' | 'first-response-missed'): string {
     return `${kind}-${++this.moves}`;
   }
 

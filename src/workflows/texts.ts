@@ -4,10 +4,11 @@ import { type MessageSet, SHIPPED_MESSAGES } from '../domain/routing-texts';
 type LegacyMessages = Pick<MessageSet, 'question' | 'invalid' | 'success' | 'escalationNote'>;
 
 /** Runs started before texts came per language carry one set, and said these notes (and would say the rest) in English. */
-const LEGACY_NOTES: Pick<MessageSet, 'escalationNoReply' | 'escalationQueueTimeout' | 'outOfHours'> = {
+const LEGACY_NOTES: Pick<MessageSet, 'escalationNoReply' | 'escalationQueueTimeout' | 'outOfHours' | 'firstResponseMissed'> = {
   escalationNoReply: 'the contact did not reply to the email question',
   escalationQueueTimeout: 'nobody on the routing chain became available in time',
   outOfHours: SHIPPED_MESSAGES.en.outOfHours,
+  firstResponseMissed: SHIPPED_MESSAGES.en.firstResponseMissed,
 };
 
 function isLegacy(messages: unknown): messages is LegacyMessages {

@@ -14,7 +14,7 @@ describe('metrics', () => {
     h = await Harness.start({
       routing: {
         tiers: [{ name: 'vip', customerTypes: ['VIP'], priority: 10, chain: [{ kind: 'team', team: 'met-vip-nobody' }] }],
-        regular: { chain: [{ kind: 'team', team: 'met-support' }] },
+        regular: { chain: [{ kind: 'team', team: 'met-support' }], firstResponse: '1h' },
         assignment: { maxQueueWait: '1s', onQueueTimeout: 'escalate' },
         askEmail: { maxReAsks: 0, replyTimeout: '2s', onReplyTimeout: 'route_regular' },
       },
@@ -44,6 +44,9 @@ describe('metrics', () => {
     await h.waitForState(vip, 'escalated');
     await h.waitForState(invalid, 'escalated');
     await h.waitFor(silent, (s) => s.state === 'assigned', 20_000);
+    // Sam writes to one of his contacts: one first response timed.
+    await h.request('POST', `/v1/contacts/${regulars[0]}/messages`, { messageId: 'm-met-sam', text: 'Hi', direction: 'outbound', agentId: 'met-sam' });
+    await h.waitFor(regulars[0]!, (s) => s.decisions.some((d) => d.step === 'first_response'));
     text = (await h.request('GET', '/metrics')).body;
   });
   after(() => h.close());
@@ -77,6 +80,11 @@ describe('metrics', () => {
     assert.ok(value(/^vip_router_time_to_assignment_seconds_sum\{.*tier="vip"/) >= 1, 'the VIP waited out the 1 s queue');
   });
 
+  it('measures the first response by tier', () => {
+    assert.equal(value(/^vip_router_first_response_seconds_count\{.*tier="regular"/), 1);
+    assert.ok(value(/^vip_router_first_response_seconds_sum\{.*tier="regular"/) >= 0);
+  });
+
   it('reports the queue and the open conversations of each agent as they are now', () => {
     assert.equal(value(/^vip_router_queue_length /), 0);
     assert.equal(value(/^vip_router_open_conversations\{agent="met-sam",team="met-support"\}/), 5);
@@ -95,6 +103,7 @@ describe('metrics', () => {
       const worker = await (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`)).text();
       // The runs' own metrics are there, labelled: a lint of an empty scrape would pass.
       for (const scrape of [text, worker]) assert.match(scrape, /^vip_router_time_to_assignment_seconds_bucket\{.*task_queue="[^"]+".*workflow_type="routeConversation"/m);
+      assert.match(text, /^vip_router_first_response_seconds_bucket\{.*le="300".*\}/m, 'its buckets are the runs’ own, in seconds');
       assert.deepEqual(await promtoolFindings(text), [], 'the API');
       assert.deepEqual(await promtoolFindings(worker), [], 'the worker');
     } finally {

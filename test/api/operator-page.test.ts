@@ -24,7 +24,7 @@ describe('the operator page (/ui)', () => {
   before(async () => {
     h = await Harness.start({
       routing: {
-        tiers: [{ name: 'vip', customerTypes: ['VIP'], priority: 10, chain: [{ kind: 'team', team: 'op-vip' }] }],
+        tiers: [{ name: 'vip', customerTypes: ['VIP'], priority: 10, firstResponse: '10m', chain: [{ kind: 'team', team: 'op-vip' }] }],
         regular: { chain: [{ kind: 'team', team: 'op-nobody' }] },
       },
     });
@@ -38,6 +38,10 @@ describe('the operator page (/ui)', () => {
     vip.first = h.contactId('op-vip-first');
     vipRunId = (await h.open({ id: vip.first, email: 'op-vip@example.com' })).body.runId;
     await h.waitForState(vip.first, 'assigned');
+    // Vera writes to the contact: her first response is timed.
+    const written = await h.request('POST', `/v1/contacts/${vip.first}/messages`, { messageId: `${vip.first}-v1`, text: 'Hi, Vera here', direction: 'outbound', agentId: 'op-vera' });
+    assert.equal(written.status, 202);
+    await h.waitFor(vip.first, (s) => s.decisions.some((d) => d.step === 'first_response'));
     // Both wait: nobody serves regular contacts, and Vera is full. The VIP, though later, is served first.
     regular = h.contactId('op-regular');
     await h.open({ id: regular, email: 'op-regular@example.com' });
@@ -91,6 +95,12 @@ describe('the operator page (/ui)', () => {
     assert.equal(body.recent.find((conversation: any) => conversation.contactId === regular)?.state, 'queued');
     const tiers = body.timeToAssignment.points.map((point: any) => [point.tier, point.conversations]);
     assert.deepEqual(tiers, [['vip', 1]], 'one first assignment in the last hour, the VIP');
+    assert.equal(body.firstResponse.minutes, 60);
+    assert.deepEqual(
+      body.firstResponse.tiers.map((t: any) => [t.tier, t.answered, t.missed, t.averageSeconds === t.maxSeconds && t.averageSeconds >= 0]),
+      [['vip', 1, 0, true]],
+      "Vera's first response, timed",
+    );
   });
 
   it('shows agents, queue, conversations and the chart to a read key given in the fragment, and refuses it a presence change', async () => {
@@ -110,6 +120,7 @@ describe('the operator page (/ui)', () => {
       assert.equal(await vera.locator('.presence').textContent(), 'online');
       assert.deepEqual(await page.locator('#queue tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-contact-id'))), [vip.waiting, regular]);
       assert.equal(await page.locator('#chart g[data-tier="vip"] circle').count(), 1, 'one point: the VIP assigned this minute');
+      assert.match((await page.locator('#chart .first-response li[data-tier="vip"]').textContent()) ?? '', /^vip: 1 answered, average [\d.]+ s, longest [\d.]+ s; 0 missed$/);
       assert.match((await page.locator('#status').textContent()) ?? '', /^updated \d\d:\d\d:\d\d$/);
 
       await vera.getByRole('button', { name: 'Set offline' }).click();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadRoutingConfigFile, parseRoutingConfig } from '../../src/domain/routing-config';
-import { capacityDefaults, crmBackoff, describeTarget, extractEmail, isValidEmail, resolveChain, tierFor } from '../../src/workflows/rules';
+import { capacityDefaults, crmBackoff, describeTarget, durationInWords, extractEmail, isValidEmail, resolveChain, stepsAfter, tierFor } from '../../src/workflows/rules';
 import { isOnShift, nextShiftChange, nextShiftEnd } from '../../src/workflows/shifts';
 import { fillTemplate } from '../../src/workflows/template';
 import { textsFor } from '../../src/workflows/texts';
@@ -49,6 +49,48 @@ describe('routing config', () => {
     assert.throws(() => parseRoutingConfig({ teams: { day: { nextShiftTeam: 'night' } } }), /a next shift needs a shift/);
     assert.throws(() => parseRoutingConfig({ assignmnet: {} }), /Unrecognized key/);
     assert.throws(() => parseRoutingConfig({ assignment: { defaultStrategy: 'random' } }), /assignment\.defaultStrategy/);
+  });
+});
+
+describe('first-response times', () => {
+  it('reads them on a tier, on regular and on the escalation path; unset, there is none', () => {
+    const defaults = parseRoutingConfig({});
+    assert.deepEqual([defaults.tiers[0]!.firstResponse, defaults.regular.firstResponse, defaults.escalation.firstResponse], [undefined, undefined, undefined]);
+    const config = parseRoutingConfig({
+      tiers: [{ name: 'vip', customerTypes: ['VIP'], chain: [{ kind: 'manager' }], firstResponse: '5m' }],
+      regular: { firstResponse: '30m' },
+      escalation: { firstResponse: 600_000 },
+    });
+    assert.deepEqual([config.tiers[0]!.firstResponse, config.regular.firstResponse, config.escalation.firstResponse], [300_000, 1_800_000, 600_000]);
+  });
+
+  it('refuses a time that is not one, or under a second, naming the place', () => {
+    const refused = (raw: unknown, place: RegExp) => assert.throws(() => parseRoutingConfig(raw), (e: Error) => e instanceof ConfigError && place.test(e.message));
+    refused({ tiers: [{ name: 'vip', customerTypes: ['VIP'], chain: [{ kind: 'manager' }], firstResponse: 'soon' }] }, /tiers\.0\.firstResponse: not a duration/);
+    refused({ regular: { firstResponse: '0s' } }, /regular\.firstResponse: a first-response time is at least 1s/);
+    refused({ escalation: { firstResponse: 500 } }, /escalation\.firstResponse: a first-response time is at least 1s/);
+  });
+
+  it('moves a missed conversation to the chain step after the one that gave it out, then to the escalation path', () => {
+    const config = parseRoutingConfig({ tiers: [{ name: 'vip', customerTypes: ['VIP'], chain: [{ kind: 'account_manager' }, { kind: 'team', team: 'vip' }] }] });
+    const chain = resolveChain(config.tiers[0]!.chain, { crmFields: { accountManager: 'alex' } }, config);
+    const by = (agentId: string, team: string, via: 'account_manager' | 'team' | 'escalation' | 'platform') => ({ agentId, name: agentId, team, via, strategy: 'direct' as const });
+    const next = (routedBy: ReturnType<typeof by>) => {
+      const { steps, escalates } = stepsAfter(chain, routedBy, config);
+      return [steps.map((step) => describeTarget(step.target)), escalates];
+    };
+    assert.deepEqual(next(by('alex', 'vip', 'account_manager')), [['team vip'], false]);
+    assert.deepEqual(next(by('vera', 'vip', 'team')), [['any manager'], true]);
+    assert.deepEqual(next(by('maria', 'managers', 'escalation')), [['any manager'], false], 'a manager who missed: another manager');
+    assert.deepEqual(next(by('pat', 'support', 'platform')), [['account manager alex', 'team vip'], false], 'not given out by the chain: its start');
+  });
+
+  it('says the time in the note’s language', () => {
+    assert.equal(durationInWords(300_000), '5 minutes');
+    assert.equal(durationInWords(60_000, 'es'), '1 minuto');
+    assert.equal(durationInWords(7_200_000, 'pt'), '2 horas');
+    assert.equal(durationInWords(90_000, 'fr'), '90 seconds', 'a language without words: English');
+    assert.equal(fillTemplate(SHIPPED_MESSAGES.es.firstResponseMissed, { agent: 'Alex', within: durationInWords(300_000, 'es') }), 'Reasignado: Alex no respondió en 5 minutos.');
   });
 });
 

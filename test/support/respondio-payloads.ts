@@ -112,6 +112,35 @@ export function messageReceived(
   });
 }
 
+/**
+ * A message sent to the contact (`message.sent`): by a person (`source: 'user'`, with their user id) or by
+ * automation (`api`, `workflow`, `bot`…).
+ */
+export function messageSent(
+  contact: ContactFields,
+  {
+    messageId,
+    text,
+    sender,
+    timestamp = unixSeconds(),
+    channel = whatsappChannel,
+  }: { messageId: number; text: string; sender: { source: string; userId?: number }; timestamp?: number; channel?: WebhookChannel },
+) {
+  return event('message.sent', webhookContact(contact), {
+    message: {
+      messageId,
+      channelMessageId: 9_000_000 + messageId,
+      contactId: contact.id,
+      channelId: channel.id,
+      traffic: 'outgoing' as const,
+      message: { type: 'text', text },
+      timestamp,
+      sender: { source: sender.source, userId: sender.userId ?? null, teamId: null },
+    },
+    channel,
+  });
+}
+
 export function conversationClosed(
   contact: ContactFields,
   {

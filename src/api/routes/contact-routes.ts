@@ -5,8 +5,8 @@ import { inTransaction } from '../../db/pool';
 import { answer, erasure, error, failure, messageAccepted, transcript as transcriptAnswer } from '../answers';
 import { body, route } from '../contract';
 import { notFound } from '../errors';
-import { receiveMessage } from '../inbound';
-import { contactIdParams, eraseContactQuery, inboundMessageBody } from '../schemas';
+import { receiveAgentMessage, receiveMessage } from '../inbound';
+import { contactIdParams, eraseContactQuery, postMessageBody } from '../schemas';
 import { type ConversationDeps, noOpenConversation } from './conversation-routes';
 import { RUN_ID } from './examples';
 
@@ -22,12 +22,16 @@ export const contactRoutes = [
     path: '/v1/contacts/{contactId}/messages',
     operationId: 'postMessage',
     tag: 'Contacts',
-    summary: "The contact's message, to the open conversation",
+    summary: "The contact's message (or an agent's message to the contact), to the open conversation",
     access: { scopes: ['integration'] },
     params: contactIdParams,
     paramExamples: { contactId: 'c-2' },
-    body: body(inboundMessageBody, {
+    body: body(postMessageBody, {
       reply: { summary: 'A reply with the email asked for', value: { messageId: 'm-1', text: 'es bob@example.com', timestamp: '2025-06-03T09:16:40Z' } },
+      agent: {
+        summary: "The assignee's first message to the contact: it stops the first-response timer",
+        value: { messageId: 'm-2', text: 'Hi Bob, Alex here: how can I help?', direction: 'outbound', agentId: 'alex' },
+      },
     }),
     responses: {
       202: answer('Received.', messageAccepted, {
@@ -36,8 +40,10 @@ export const contactRoutes = [
       }),
       404: noOpenConversation('c-2'),
     },
-    handle: async ({ params: { contactId }, body: message }, { conversations, db }, res) => {
-      const { duplicate } = await receiveMessage(conversations, db, contactId, message);
+    handle: async ({ params: { contactId }, body: { direction, agentId, ...message } }, { conversations, db }, res) => {
+      const { duplicate } = agentId !== undefined && direction === 'outbound'
+        ? await receiveAgentMessage(conversations, db, contactId, { ...message, agentId })
+        : await receiveMessage(conversations, db, contactId, message);
       res.status(202).json({ contactId, messageId: message.messageId, duplicate });
     },
   }),

@@ -84,6 +84,7 @@ export const operatorRoutes = [
               minutes: 60,
               points: [{ tier: 'vip', minute: '2025-06-03T09:15:00.000Z', conversations: 1, averageSeconds: 0.631, maxSeconds: 0.631 }],
             },
+            firstResponse: { minutes: 60, tiers: [{ tier: 'vip', answered: 4, averageSeconds: 95.2, maxSeconds: 241, missed: 1 }] },
             givenUp: [],
           },
         },

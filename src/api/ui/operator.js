@@ -124,6 +124,7 @@
     renderQueue(overview.queue);
     renderConversations(overview.recent, overview.recentError);
     renderChart(overview.timeToAssignment, new Date(overview.generatedAt));
+    renderFirstResponse(overview.firstResponse?.tiers ?? []);
     renderGivenUp(overview.givenUp ?? []);
   }
 
@@ -270,6 +271,18 @@
       return item;
     });
     $('#chart .legend').replaceChildren(...legend);
+  }
+
+  /** Beside time to assignment: per tier, how fast assignees first wrote to the contact, and how many let the time pass. */
+  function renderFirstResponse(tiers) {
+    const items = tiers.map((t) => {
+      const answered = t.answered > 0 ? `${t.answered} answered, average ${duration(t.averageSeconds)}, longest ${duration(t.maxSeconds)}` : 'none answered';
+      const item = el('li', { attrs: { 'data-tier': t.tier } }, el('span', { text: `${t.tier}: ${answered}; ${t.missed} missed` }));
+      item.style.color = tierColor(t.tier);
+      return item;
+    });
+    if (items.length === 0) items.push(el('li', { text: 'No first response timed in the last hour', className: 'empty' }));
+    $('#chart .first-response').replaceChildren(...items);
   }
 
   /** The smallest axis that holds `seconds`, divided so each line falls on a round duration. */
