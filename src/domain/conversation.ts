@@ -1,4 +1,4 @@
-import type { AssignmentStrategy, RoutingConfig } from './routing-config';
+import type { AssignmentStrategy, QueueAging, RoutingConfig } from './routing-config';
 
 /** The states of SPEC's API, in the order a conversation usually meets them. */
 export type ConversationState =
@@ -81,6 +81,8 @@ export interface AssignmentRequest {
   excludeAgentIds?: string[];
   /** When the conversation was opened (ISO): its time to assignment is measured from here. */
   openedAt?: string;
+  /** How the waiting conversation's priority rises with time in the queue (its tier's, else the queue's); none: it does not. */
+  aging?: QueueAging;
 }
 
 /** An agent's capacity when they have none of their own: their team's default, else the fallback. */
@@ -153,4 +155,4 @@ export interface ConversationStatus {
   reason?: string;
 }
 
-export type OutboundKind = 'question' | 'invalid_reply' | 'success' | 'escalation_note';
+export type OutboundKind = 'question' | 'invalid_reply' | 'success' | 'escalation_note' | 'queue_notice';

@@ -33,6 +33,16 @@ const chainLink = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('manager'), wait: duration.default(0) }),
 ]);
 
+/**
+ * Queue aging: a waiting conversation's effective priority rises by `points` every `every` from when it joined the
+ * queue, so a long wait eventually outranks a higher tier that just arrived.
+ */
+const agingSchema = z.strictObject({
+  /** 0: this tier does not age, whatever queue.aging says. */
+  points: z.number().int().min(0).max(100),
+  every: duration.refine((every) => every >= 1_000, 'at least 1s'),
+});
+
 const tierSchema = z.strictObject({
   name: z.string().min(1),
   customerTypes: z.array(z.string().min(1)).min(1),
@@ -40,6 +50,16 @@ const tierSchema = z.strictObject({
   chain: z.array(chainLink).min(1),
   /** Served first when several conversations wait in the queue. */
   priority: z.number().int().default(0),
+  /** This tier's own aging, instead of queue.aging. */
+  aging: agingSchema.optional(),
+});
+
+/** Left out, the queue stays silent and strictly by priority: the key is absent, so runs carry what they did before. */
+const queueSchema = z.strictObject({
+  /** Tell a contact who joins the queue that they wait, and roughly how long; again every notifyEvery while queued. */
+  notifyContact: z.boolean().default(false),
+  notifyEvery: duration.refine((every) => every >= 60_000, 'at least 1m').default(ms('15m')),
+  aging: agingSchema.optional(),
 });
 
 const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
@@ -167,8 +187,10 @@ export const routingConfigSchema = z
         name: z.string().min(1).default('regular'),
         chain: z.array(chainLink).min(1).default([{ kind: 'team', team: 'support', wait: 0 }]),
         priority: z.number().int().default(0),
+        aging: agingSchema.optional(),
       })
       .prefault({}),
+    queue: queueSchema.optional(),
     teams: z.record(z.string().min(1), teamSchema).default({}),
     assignment: z
       .strictObject({
@@ -201,5 +223,6 @@ export type RoutingConfigInput = z.input<typeof routingConfigSchema>;
 export type RoutingConfig = z.output<typeof routingConfigSchema>;
 export type ChainLink = z.output<typeof chainLink>;
 export type ShiftConfig = z.output<typeof shiftSchema>;
+export type QueueAging = z.output<typeof agingSchema>;
 export type CrmConfig = RoutingConfig['crm'];
 export type AssignmentStrategy = z.output<typeof strategy>;

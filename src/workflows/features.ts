@@ -1,6 +1,6 @@
 import { patched } from '@temporalio/workflow';
 import type { RoutingInput } from '../domain/conversation';
-import { EARLY_EMAIL, EFFECTS_GIVEN_UP_RECORDED, INPUT_CHECKED, LOCAL_ACTIVITIES, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM, REOPEN_WHILE_CLOSING, SEARCH_ATTRIBUTES, SHIFT_TIMES_RECORDED } from './patches';
+import { EARLY_EMAIL, EFFECTS_GIVEN_UP_RECORDED, INPUT_CHECKED, LOCAL_ACTIVITIES, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM, QUEUE_NOTICES, REOPEN_WHILE_CLOSING, SEARCH_ATTRIBUTES, SHIFT_TIMES_RECORDED } from './patches';
 
 /** Which of the patched changes this run takes: new runs all of them, runs recorded before each one not. */
 export interface Features {
@@ -13,6 +13,8 @@ export interface Features {
   inputChecked: boolean;
   reopenWhileClosing: boolean;
   givenUpRecorded: boolean;
+  /** Queued contacts are told they wait: only runs whose rules turn it on record the marker. */
+  queueNotices: boolean;
 }
 
 /**
@@ -34,5 +36,6 @@ export function runFeatures({ platform, searchAttributes, config }: RoutingInput
     inputChecked: patched(INPUT_CHECKED),
     reopenWhileClosing: patched(REOPEN_WHILE_CLOSING),
     givenUpRecorded: patched(EFFECTS_GIVEN_UP_RECORDED),
+    queueNotices: config?.queue?.notifyContact === true && patched(QUEUE_NOTICES),
   };
 }

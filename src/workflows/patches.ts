@@ -23,3 +23,5 @@ export const INPUT_CHECKED = 'input-checked';
 export const REOPEN_WHILE_CLOSING = 'reopen-while-closing';
 /** An effect on the platform given up after its time bound is recorded for the operator (a local activity). */
 export const EFFECTS_GIVEN_UP_RECORDED = 'effects-given-up-recorded';
+/** A queued contact is told they wait, and roughly how long (routing.yaml queue.notifyContact). */
+export const QUEUE_NOTICES = 'queue-notices';

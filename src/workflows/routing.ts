@@ -1,8 +1,6 @@
-import { allHandlersFinished, condition, log, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { allHandlersFinished, condition, log, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { RoutingConfig } from '../domain/routing-config';
-import type { ConversationStatus, CrmOutcome, OutboundKind, RoutingInput } from '../domain/conversation';
-import { PLATFORM_CALLS } from './activity-options';
+import type { ConversationStatus, CrmOutcome, RoutingInput } from '../domain/conversation';
 import { assignAlong, serve } from './assigning';
 import {
   agentWentOfflineSignal,
@@ -21,10 +19,8 @@ import { closingEffects } from './platform-effects';
 import { crmBackoff, escalationChain, extractEmail, type ResolvedLink, resolveChain, type Tier, tierFor } from './rules';
 import { failureReason } from './run';
 import { type RunContext, startRun } from './run-context';
+import { say } from './say';
 import { fillTemplate } from './template';
-
-/** Outbound messages: a refusal is not retried; the transcript keeps the message anyway. */
-const { sendMessage } = proxyActivities<Activities>(PLATFORM_CALLS);
 
 /**
  * One open conversation, routed as in respond.io's "Route VIP contacts" template: trigger → has email? → (no: ask,
@@ -265,18 +261,4 @@ async function close({ run, features, activities, mirror, contact, conversationI
  */
 function stopReadingMessages({ run, features }: RunContext): void {
   if (run.stopReadingMessages() && features.messagesMemo) upsertMemo({ [READS_MESSAGES_MEMO]: false });
-}
-
-/** A message to the contact (or a note to the agents); one the platform never took is given up, the run goes on. */
-async function say(
-  { run, contact, conversationId, input, givenUp }: RunContext,
-  kind: OutboundKind,
-  key: string,
-  text: string,
-  direction: 'outbound' | 'note' = 'outbound',
-): Promise<void> {
-  await sendMessage({ contactId: contact.id, conversationId, key, kind, text, direction, platform: input.platform }).catch(async (error: unknown) => {
-    run.record('message_not_delivered', `${kind}: ${failureReason(error)}`);
-    await givenUp('message', key, kind, error);
-  });
 }

@@ -1,4 +1,4 @@
-import type { ChainLink, RoutingConfig } from '../domain/routing-config';
+import type { ChainLink, QueueAging, RoutingConfig } from '../domain/routing-config';
 import type { AssignmentResult, AssignTarget, CapacityDefaults, PlatformUser } from '../domain/conversation';
 
 // Deliberately stricter than RFC 5322: a routing service wants addresses people actually use
@@ -30,6 +30,12 @@ export interface Tier {
   name: string;
   priority: number;
   chain: ChainLink[];
+  aging?: QueueAging;
+}
+
+/** How the tier's waiting conversations age in the queue: its own aging, else the queue's; none when neither is set. */
+export function agingOf(tier: Pick<Tier, 'aging'>, config: RoutingConfig): QueueAging | undefined {
+  return tier.aging ?? config.queue?.aging;
 }
 
 export function tierFor(customerType: unknown, config: RoutingConfig): Tier {

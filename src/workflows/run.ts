@@ -57,6 +57,8 @@ export class Run {
   private assignedBefore = false;
   /** Counts the run's transfers and hand-overs: each one's key, so a retried activity recognises its own move. */
   private moves = 0;
+  /** Counts the queue notices sent: each one's send key. */
+  private queueNotices = 0;
 
   constructor(
     contact: ContactInput,
@@ -270,6 +272,11 @@ export class Run {
 
   nextMoveKey(kind: 'transfer' | 'handover'): string {
     return `${kind}-${++this.moves}`;
+  }
+
+  /** One message per notice, whatever retries or replays: a key of its own for each. */
+  nextQueueNoticeKey(): string {
+    return `queue-notice-${++this.queueNotices}`;
   }
 
   waitingAt(chain: ChainPosition): void {

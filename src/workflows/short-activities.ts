@@ -12,6 +12,7 @@ const DATABASE_ACTIVITIES = [
   'transferConversation',
   'adoptPlatformAssignee',
   'recordGivenUpEffect',
+  'estimateQueueWait',
 ] as const;
 
 /** The run's short activities: PostgreSQL work and the CRM request. */

@@ -1,12 +1,17 @@
 import type { RoutingConfig } from '../domain/routing-config';
-import type { MessageSet } from '../domain/routing-texts';
+import { type MessageSet, SHIPPED_MESSAGES } from '../domain/routing-texts';
 
 type LegacyMessages = Pick<MessageSet, 'question' | 'invalid' | 'success' | 'escalationNote'>;
 
-/** Runs started before texts came per language carry one set, and said these notes in English. */
-const LEGACY_NOTES: Pick<MessageSet, 'escalationNoReply' | 'escalationQueueTimeout'> = {
+/**
+ * Runs started before texts came per language carry one set, and said these notes in English. Queue notices came
+ * later still: such runs never send them.
+ */
+const LEGACY_NOTES: Omit<MessageSet, keyof LegacyMessages> = {
   escalationNoReply: 'the contact did not reply to the email question',
   escalationQueueTimeout: 'nobody on the routing chain became available in time',
+  queued: SHIPPED_MESSAGES.en.queued,
+  queuedFewMinutes: SHIPPED_MESSAGES.en.queuedFewMinutes,
 };
 
 function isLegacy(messages: unknown): messages is LegacyMessages {
@@ -17,6 +22,11 @@ function isLegacy(messages: unknown): messages is LegacyMessages {
 export function textsFor(askEmail: RoutingConfig['askEmail'], language?: string | null): MessageSet {
   const messages: unknown = askEmail.messages;
   if (isLegacy(messages)) return { ...LEGACY_NOTES, ...messages };
+  return askEmail.messages[textsLanguage(askEmail, language)]!;
+}
+
+/** The language whose texts a contact gets (rules with texts per language): theirs, else the fallback. */
+export function textsLanguage(askEmail: RoutingConfig['askEmail'], language?: string | null): string {
   const byLanguage = askEmail.messages;
-  return byLanguage[language ?? ''] ?? byLanguage[askEmail.fallbackLanguage] ?? Object.values(byLanguage)[0]!;
+  return [language ?? '', askEmail.fallbackLanguage].find((candidate) => byLanguage[candidate]) ?? Object.keys(byLanguage)[0]!;
 }
