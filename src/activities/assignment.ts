@@ -10,7 +10,18 @@ import {
 import { recordFirstResponse } from '../db/first-responses';
 import type { Db } from '../db/pool';
 import { deliverOwedSignals, dispatchAndNotify, type RunSignals } from '../assignment/dispatcher';
+import { estimateWait, WAIT_ESTIMATE } from '../assignment/policy';
+import { queueStanding } from '../assignment/queue';
+import { waitWords } from '../domain/routing-texts';
 import type { AssignmentRequest, AssignmentResult, AssignTarget, PlatformUser, TransferRequest, TransferResult } from '../domain/conversation';
+
+/** A queued conversation's place in its tier's queue, the tier's assignments over the last hour, and the wait in words. */
+interface QueueWait {
+  tier: string;
+  position: number;
+  assignedInWindow: number;
+  wait?: string;
+}
 
 export function createAssignmentActivities(deps: { db: Db; signals: RunSignals }) {
   const { db, signals } = deps;
@@ -64,6 +75,16 @@ export function createAssignmentActivities(deps: { db: Db; signals: RunSignals }
       const assignee = await adoptPlatformAssignee(db, input.conversation, input.user);
       await dispatchAndNotify(db, signals, input.conversation.workflowId);
       return { assignee };
+    },
+    /**
+     * Where a queued conversation stands in its tier's queue and its expected wait, in words of `language` ("15
+     * minutes"); `wait` is left out when the estimate is poor (see WAIT_ESTIMATE). Null when it no longer waits.
+     */
+    async estimateQueueWait(input: { conversationId: string; language: string }): Promise<QueueWait | null> {
+      const standing = await queueStanding(db, input.conversationId, WAIT_ESTIMATE.windowMs);
+      if (!standing) return null;
+      const wait = estimateWait(standing.position, standing.assignedInWindow);
+      return { ...standing, ...(wait ? { wait: waitWords(wait, input.language) } : {}) };
     },
     async findLastAgent({ contactId, withinDays }: { contactId: string; withinDays: number }): Promise<string | null> {
       return lastAgentFor(db, contactId, withinDays);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { WaitingEntry } from '../assignment/store';
+import type { WaitingEntry } from '../assignment/queue';
 import type { Agent } from '../db/agents';
 import type { DirectoryCustomer } from '../db/directory';
 import type { ErasedRows } from '../db/erasure';
@@ -184,10 +184,15 @@ const queueEntry = describes<WaitingEntry>()(
     contactId: z.string(),
     tier: z.string(),
     priority: z.number().int(),
+    effectivePriority: z.number().int(),
     enqueuedAt: isoTime,
     waitingMs: z.number().int(),
   }),
-).meta({ id: 'QueueEntry' });
+).meta({
+  id: 'QueueEntry',
+  description:
+    "`priority`: the tier's. `effectivePriority`: what the queue is served by now, the tier's priority risen with the wait when queue aging is set (routing.yaml `queue.aging`, `tiers[].aging`). `position`: 1 is served next.",
+});
 
 export const queue = z.object({ queue: z.array(queueEntry) }).meta({
   id: 'Queue',

@@ -1,6 +1,6 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { effectiveCapacity } from '../assignment/policy';
-import { type WaitingEntry, waitingQueue } from '../assignment/store';
+import { type WaitingEntry, waitingQueue } from '../assignment/queue';
 import type { Agent } from '../db/agents';
 import { listAgents } from '../db/agents';
 import { type FirstResponseSummary, firstResponsesByTier } from '../db/first-responses';

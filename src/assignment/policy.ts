@@ -1,4 +1,5 @@
 import type { AssignmentRequest, AssignmentResult, AssignTarget, CapacityDefaults } from '../domain/conversation';
+import type { QueueAging } from '../domain/routing-config';
 
 /**
  * Who gets which conversation, as pure decisions over the agents' loads: the dispatcher's store loads the loads
@@ -98,7 +99,41 @@ export function chooseForTransfer(
 }
 
 /**
- * Serves waiting conversations in order (the caller's order: priority, then the longest waiting) as far as free
+ * A waiting conversation's priority after `waitedMs` in the queue: its tier's, plus `points` for every whole `every`
+ * waited. The dispatcher computes it in PostgreSQL (store.ts, at dispatch time, with the database's clock); this is its
+ * definition, which test/assignment/store.test.ts holds that SQL to.
+ */
+export function effectivePriority(priority: number, aging: QueueAging | undefined, waitedMs: number): number {
+  return aging ? priority + aging.points * Math.floor(Math.max(waitedMs, 0) / aging.every) : priority;
+}
+
+/**
+ * What a queue notice's estimate reads: a tier's assignments over the last hour, and how many of them make a rate worth
+ * a number. n assignments give a rate to within about 1/√n: over 40 % off below 6, and the contact hears "a few
+ * minutes" rather than a wrong number.
+ */
+export const WAIT_ESTIMATE = { windowMs: 3_600_000, minAssignments: 6 };
+
+/** A wait as the contact reads it: a number and its unit. */
+export interface WaitEstimate {
+  value: number;
+  unit: 'minute' | 'hour';
+}
+
+/**
+ * The expected wait of the conversation `position`th in its tier's queue: at the tier's recent rate of assignments,
+ * the position-th next one comes position ÷ rate from now. Rounded up, so the contact is served sooner than told rather
+ * than later: to 5 minutes up to an hour, then to half hours. Undefined when the estimate is poor (see WAIT_ESTIMATE).
+ */
+export function estimateWait(position: number, assignedInWindow: number, estimate = WAIT_ESTIMATE): WaitEstimate | undefined {
+  if (assignedInWindow < estimate.minAssignments) return undefined;
+  const minutes = (position * estimate.windowMs) / assignedInWindow / 60_000;
+  if (minutes <= 60) return { value: Math.max(5, Math.ceil(minutes / 5) * 5), unit: 'minute' };
+  return { value: Math.ceil(minutes / 30) / 2, unit: 'hour' };
+}
+
+/**
+ * Serves waiting conversations in order (the caller's order: effective priority, then the longest waiting) as far as free
  * capacity goes, counting each assignment against its agent and moving round-robin cursors as it goes.
  */
 export function serveQueue(requests: AssignmentRequest[], pool: AgentLoad[], cursors: Cursors, now: Date): Array<Choice & { request: AssignmentRequest }> {

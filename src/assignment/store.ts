@@ -13,11 +13,21 @@ import { type AgentLoad, assignmentOf, chooseForTransfer, type Cursors, gainedRo
 
 /**
  * Every assignment goes through one dispatcher. It holds one advisory lock, so dispatches never
- * interleave, and serves the queue in order — priority, then the longest waiting — so a regular
- * contact never takes the slot a waiting VIP could have had. A partial unique index allows one open
+ * interleave, and serves the queue in order — effective priority (a tier's, risen with the wait when it ages), then
+ * the longest waiting — so a regular contact takes the slot a waiting VIP could have had only once aging says so. A partial unique index allows one open
  * assignment per conversation whatever happens around it.
  */
 const DISPATCH_LOCK = 0x76697072; // 'vipr'
+
+/**
+ * A queue entry's effective priority now (effectivePriority in policy.ts): its tier's priority plus its aging's points
+ * for every whole `every` since it joined the queue. now() is the transaction's start: one instant for a whole dispatch.
+ */
+const EFFECTIVE_PRIORITY = `(priority + coalesce((request->'aging'->>'points')::int
+  * floor(greatest(extract(epoch FROM now() - enqueued_at) * 1000, 0) / (request->'aging'->>'every')::float8), 0))::float8`;
+
+/** Who is served first: the highest effective priority, then the longest waiting. */
+export const SERVING_ORDER = { effectivePriority: EFFECTIVE_PRIORITY, orderBy: `${EFFECTIVE_PRIORITY} DESC, enqueued_at, conversation_id` };
 
 export interface Dispatched {
   workflowId: string;
@@ -57,7 +67,7 @@ export async function dispatch(db: Db, self?: string, runClock?: number): Promis
     const { rows: entries } = await tx.query<{ request: AssignmentRequest }>(
       `SELECT request FROM queue_entries
         WHERE ${SERVABLE}
-        ORDER BY priority DESC, enqueued_at, conversation_id`,
+        ORDER BY ${SERVING_ORDER.orderBy}`,
       [runClock === undefined ? null : new Date(runClock).toISOString()],
     );
     if (entries.length === 0) return [];
@@ -360,40 +370,4 @@ export async function adoptPlatformAssignee(
     await tx.query(`UPDATE agents SET last_assigned_at = clock_timestamp() WHERE id = $1`, [agent.id]);
     return { ...assignmentOf(agent, target), via: 'platform' };
   });
-}
-
-export interface QueueEntry {
-  conversationId: string;
-  workflowId: string;
-  contactId: string;
-  tier: string;
-  priority: number;
-  enqueuedAt: string;
-}
-
-/** Waiting conversations in the order the dispatcher serves them: higher priority first, then the longest waiting. */
-export async function listQueue(db: Queryable, limit = 500): Promise<QueueEntry[]> {
-  const { rows } = await db.query<QueueEntry>(
-    `SELECT conversation_id AS "conversationId", workflow_id AS "workflowId", contact_id AS "contactId", tier,
-            priority, enqueued_at AS "enqueuedAt"
-       FROM queue_entries ORDER BY priority DESC, enqueued_at, conversation_id LIMIT $1`,
-    [limit],
-  );
-  return rows;
-}
-
-export interface WaitingEntry extends QueueEntry {
-  /** 1: served next. */
-  position: number;
-  waitingMs: number;
-}
-
-/** The queue as an operator reads it: serving order, each entry's place and how long it has waited. */
-export async function waitingQueue(db: Queryable, limit?: number): Promise<WaitingEntry[]> {
-  const now = Date.now();
-  return (await listQueue(db, limit)).map((entry, index) => ({
-    position: index + 1,
-    ...entry,
-    waitingMs: now - new Date(entry.enqueuedAt).getTime(),
-  }));
 }

@@ -1,4 +1,4 @@
-import type { AssignmentStrategy, RoutingConfig } from './routing-config';
+import type { AssignmentStrategy, QueueAging, RoutingConfig } from './routing-config';
 
 /** The states of SPEC's API, in the order a conversation usually meets them. */
 export type ConversationState =
@@ -86,6 +86,8 @@ export interface AssignmentRequest {
    * (its arrival, its priority) until the opening.
    */
   notBefore?: string;
+  /** How the waiting conversation's priority rises with time in the queue (its tier's, else the queue's); none: it does not. */
+  aging?: QueueAging;
 }
 
 /** An agent's capacity when they have none of their own: their team's default, else the fallback. */
@@ -160,7 +162,7 @@ export interface ConversationStatus {
   opensAt?: string;
 }
 
-export type OutboundKind = 'question' | 'invalid_reply' | 'success' | 'escalation_note' | 'out_of_hours' | 'first_response_note';
+export type OutboundKind = 'question' | 'invalid_reply' | 'success' | 'escalation_note' | 'out_of_hours' | 'first_response_note' | 'queue_notice';
 
 /** A person's message to the contact (an agent's, never automation's), told to the run while it awaits a first response. */
 export interface AgentMessage {

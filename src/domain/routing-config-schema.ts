@@ -59,6 +59,16 @@ const chainLink = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('manager'), wait: duration.default(0) }),
 ]);
 
+/**
+ * Queue aging: a waiting conversation's effective priority rises by `points` every `every` from when it joined the
+ * queue, so a long wait eventually outranks a higher tier that just arrived.
+ */
+const agingSchema = z.strictObject({
+  /** 0: this tier does not age, whatever queue.aging says. */
+  points: z.number().int().min(0).max(100),
+  every: duration.refine((every) => every >= 1_000, 'at least 1s'),
+});
+
 const tierSchema = z.strictObject({
   name: z.string().min(1),
   customerTypes: z.array(z.string().min(1)).min(1),
@@ -68,6 +78,16 @@ const tierSchema = z.strictObject({
   priority: z.number().int().default(0),
   businessHours: tierBusinessHours.optional(),
   firstResponse,
+  /** This tier's own aging, instead of queue.aging. */
+  aging: agingSchema.optional(),
+});
+
+/** Left out, the queue stays silent and strictly by priority: the key is absent, so runs carry what they did before. */
+const queueSchema = z.strictObject({
+  /** Tell a contact who joins the queue that they wait, and roughly how long; again every notifyEvery while queued. */
+  notifyContact: z.boolean().default(false),
+  notifyEvery: duration.refine((every) => every >= 60_000, 'at least 1m').default(ms('15m')),
+  aging: agingSchema.optional(),
 });
 
 
@@ -195,8 +215,10 @@ export const routingConfigSchema = z
         priority: z.number().int().default(0),
         businessHours: tierBusinessHours.optional(),
         firstResponse,
+        aging: agingSchema.optional(),
       })
       .prefault({}),
+    queue: queueSchema.optional(),
     teams: z.record(z.string().min(1), teamSchema).default({}),
     assignment: z
       .strictObject({
@@ -232,5 +254,6 @@ export type RoutingConfig = z.output<typeof routingConfigSchema>;
 export type ChainLink = z.output<typeof chainLink>;
 export type ShiftConfig = z.output<typeof shiftSchema>;
 export type BusinessHours = z.output<typeof businessHoursSchema>;
+export type QueueAging = z.output<typeof agingSchema>;
 export type CrmConfig = RoutingConfig['crm'];
 export type AssignmentStrategy = z.output<typeof strategy>;

@@ -2,7 +2,8 @@ import { condition } from '@temporalio/workflow';
 import type { RoutingConfig } from '../domain/routing-config';
 import type { AssignmentRequest, AssignmentResult, AssignTarget, PlatformAssigneeChange } from '../domain/conversation';
 import { attend, firstResponseMissed, startFirstResponse } from './first-response';
-import { describeTarget, platformAssignee, type ResolvedLink, teamTarget, type Tier } from './rules';
+import { queueNotices } from './queue-notices';
+import { agingOf, describeTarget, platformAssignee, type ResolvedLink, teamTarget, type Tier } from './rules';
 import type { PendingTransfer } from './run';
 import type { RunContext } from './run-context';
 import { shiftTimesAt } from './shift-clock';
@@ -23,13 +24,14 @@ interface Reroute {
 
 /**
  * Walks the chain: link k offers the conversation to links 0..k (earlier ones stay preferred) and waits up to its
- * `wait`, woken early when the dispatcher assigns it; after the last link, the queue, up to maxQueueWait. Undefined
- * when closed or when the queue wait ran out. `fromStep`: where it starts (held until an opening, where it stands then).
+ * `wait`, woken early when the dispatcher assigns it; after the last link, the queue, up to maxQueueWait (telling the
+ * contact they wait, when the rules say so). Undefined when closed or when the queue wait ran out. `fromStep`: where
+ * it starts (held until an opening, where it stands then).
  */
 export async function assignAlong(
   c: RunContext,
   chain: ResolvedLink[],
-  tier: { name: string; priority: number },
+  tier: Pick<Tier, 'name' | 'priority' | 'aging'>,
   note?: string,
   exclude?: string[],
   fromStep = 0,
@@ -46,6 +48,7 @@ export async function assignAlong(
   ];
   const labels = [...chain.map((l) => describeTarget(l.target)), 'queue'];
   const last = phases.length - 1;
+  const notices = queueNotices(c);
   let phase = fromStep;
   let phaseEnds = Date.now() + phases[phase]!.wait;
   run.enter('assigning');
@@ -73,8 +76,10 @@ export async function assignAlong(
       run.enter('queued');
       run.record('queued', `nobody available in ${labels.slice(0, -1).join(' → ') || 'an empty chain'}`);
     }
+    if (phase === last) await notices?.notifyIfDue(() => !run.closed && !run.hasPlatformChange && run.assignmentChanges === changesSeen);
     run.waitingAt({ step: phase, steps: labels, until: new Date(phaseEnds).toISOString() });
-    const wakeAt = Math.min(phaseEnds, ...Object.values(times).map((t) => t.nextChange ?? Infinity));
+    const noticeAt = phase === last ? (notices?.nextAt ?? Infinity) : Infinity;
+    const wakeAt = Math.min(phaseEnds, noticeAt, ...Object.values(times).map((t) => t.nextChange ?? Infinity));
     await condition(() => run.closed || run.assignmentChanges !== changesSeen || run.hasPlatformChange, Math.max(wakeAt - Date.now(), 1));
     if (run.hasPlatformChange && !run.closed) continue;
     if (run.closed || (phase === last && Date.now() >= phaseEnds)) {
@@ -89,12 +94,13 @@ export async function assignAlong(
 /** Asking for these targets; teams off shift (by `times`) get no new conversations. */
 export function assignmentRequest(
   c: RunContext,
-  tier: { name: string; priority: number },
+  tier: Pick<Tier, 'name' | 'priority' | 'aging'>,
   targets: AssignTarget[],
   times: Record<string, ShiftTimes>,
   note?: string,
   exclude?: string[],
 ): AssignmentRequest {
+  const aging = agingOf(tier, c.config);
   return {
     ...c.ref,
     tier: tier.name,
@@ -102,6 +108,7 @@ export function assignmentRequest(
     targets: targets.filter((t) => t.kind !== 'team' || times[t.team]?.onShift !== false),
     note,
     ...(exclude?.length ? { excludeAgentIds: exclude } : {}),
+    ...(aging ? { aging } : {}),
   };
 }
 

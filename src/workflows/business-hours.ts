@@ -5,7 +5,7 @@ import { assignmentRequest, runClock, shiftsOf } from './assigning';
 import { businessHoursOf, type ResolvedLink, type Tier } from './rules';
 import type { RunContext } from './run-context';
 import { shiftTimesAt } from './shift-clock';
-import { textLanguage } from './texts';
+import { textsLanguage } from './texts';
 
 const { readBusinessHours } = proxyLocalActivities<Activities>(CALENDAR_READ);
 
@@ -35,7 +35,7 @@ export async function afterBusinessHours(
   const hours = features.businessHours ? businessHoursOf(tier, config) : undefined;
   // A person who took the conversation by hand keeps it, whatever the hours.
   if (!hours || run.takenOver) return goOn;
-  const now = await readBusinessHours({ hours, instant: Date.now(), language: textLanguage(config.askEmail, contact.language) });
+  const now = await readBusinessHours({ hours, instant: Date.now(), language: textsLanguage(config.askEmail, contact.language) });
   if (now.open) return goOn;
   const opensAt = new Date(now.opensAt).toISOString();
   run.record('outside_hours', `${hours.outsideHours}: the team opens ${now.opensAtWords} (${opensAt})`);

@@ -1,6 +1,6 @@
 import { patched } from '@temporalio/workflow';
 import type { RoutingInput } from '../domain/conversation';
-import { BUSINESS_HOURS, EARLY_EMAIL, EFFECTS_GIVEN_UP_RECORDED, FIRST_RESPONSE_TIMER, INPUT_CHECKED, LOCAL_ACTIVITIES, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM, REOPEN_WHILE_CLOSING, SEARCH_ATTRIBUTES, SHIFT_TIMES_RECORDED } from './patches';
+import { BUSINESS_HOURS, EARLY_EMAIL, EFFECTS_GIVEN_UP_RECORDED, FIRST_RESPONSE_TIMER, INPUT_CHECKED, LOCAL_ACTIVITIES, MESSAGES_AFTER_ROUTING, MIRROR_TO_PLATFORM, QUEUE_NOTICES, REOPEN_WHILE_CLOSING, SEARCH_ATTRIBUTES, SHIFT_TIMES_RECORDED } from './patches';
 
 /** Which of the patched changes this run takes: new runs all of them, runs recorded before each one not. */
 export interface Features {
@@ -15,6 +15,8 @@ export interface Features {
   givenUpRecorded: boolean;
   firstResponse: boolean;
   businessHours: boolean;
+  /** Queued contacts are told they wait: only runs whose rules turn it on record the marker. */
+  queueNotices: boolean;
 }
 
 /**
@@ -40,5 +42,6 @@ export function runFeatures({ platform, searchAttributes, config }: RoutingInput
     givenUpRecorded: patched(EFFECTS_GIVEN_UP_RECORDED),
     firstResponse: hasFirstResponse && patched(FIRST_RESPONSE_TIMER),
     businessHours: hasBusinessHours && patched(BUSINESS_HOURS),
+    queueNotices: config?.queue?.notifyContact === true && patched(QUEUE_NOTICES),
   };
 }

@@ -27,3 +27,5 @@ export const EFFECTS_GIVEN_UP_RECORDED = 'effects-given-up-recorded';
 export const FIRST_RESPONSE_TIMER = 'first-response-timer';
 /** Outside business hours the contact is told when the team opens, and (`wait`) held in the queue until then. */
 export const BUSINESS_HOURS = 'business-hours';
+/** A queued contact is told they wait, and roughly how long (routing.yaml queue.notifyContact). */
+export const QUEUE_NOTICES = 'queue-notices';

@@ -1,4 +1,4 @@
-import type { BusinessHours, ChainLink, RoutingConfig } from '../domain/routing-config';
+import type { BusinessHours, ChainLink, QueueAging, RoutingConfig } from '../domain/routing-config';
 import type { AssignmentResult, AssignTarget, CapacityDefaults, PlatformUser } from '../domain/conversation';
 
 // Deliberately stricter than RFC 5322: a routing service wants addresses people actually use
@@ -33,6 +33,12 @@ export interface Tier {
   /** How long an assignee has for their first message to the contact (unset: no timer). */
   firstResponse?: number;
   businessHours?: BusinessHours | 'always';
+  aging?: QueueAging;
+}
+
+/** How the tier's waiting conversations age in the queue: its own aging, else the queue's; none when neither is set. */
+export function agingOf(tier: Pick<Tier, 'aging'>, config: RoutingConfig): QueueAging | undefined {
+  return tier.aging ?? config.queue?.aging;
 }
 
 /** The hours a tier's conversations are routed in: its own, else the global ones; undefined when always open. */

@@ -62,6 +62,8 @@ export class Run {
   private toldOutOfHours = false;
   /** The assignee's first message to the contact, awaited while a tier's first-response time runs. */
   readonly firstResponse = new FirstResponseClock();
+  /** Counts the queue notices sent: each one's send key. */
+  private queueNotices = 0;
 
   constructor(
     contact: ContactInput,
@@ -292,6 +294,11 @@ export class Run {
   heldUntil(opensAt: string | undefined): void {
     if (opensAt) this.current.opensAt = opensAt;
     else delete this.current.opensAt;
+  }
+
+  /** One message per notice, whatever retries or replays: a key of its own for each. */
+  nextQueueNoticeKey(): string {
+    return `queue-notice-${++this.queueNotices}`;
   }
 
   waitingAt(chain: ChainPosition): void {

@@ -13,6 +13,7 @@ const DATABASE_ACTIVITIES = [
   'adoptPlatformAssignee',
   'recordGivenUpEffect',
   'recordFirstResponse',
+  'estimateQueueWait',
 ] as const;
 
 /** The run's short activities: PostgreSQL work and the CRM request. */

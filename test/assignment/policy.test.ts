@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type AgentLoad, choose, chooseForTransfer, type Cursors, effectiveCapacity, pick, serveQueue } from '../../src/assignment/policy';
+import { type AgentLoad, choose, chooseForTransfer, type Cursors, effectiveCapacity, effectivePriority, estimateWait, pick, serveQueue } from '../../src/assignment/policy';
 import type { AssignmentRequest, AssignTarget } from '../../src/domain/conversation';
 
 /** The dispatcher's decisions, without a database: who gets a conversation, and who may take one more. */
@@ -108,5 +108,56 @@ describe('assignment policy', () => {
     assert.equal(chooseForTransfer(request([team('support')]), 'current', pool, new Map(), true)?.agent.id, 'full', 'forced: past capacity, online only');
     assert.equal(chooseForTransfer(request([named('away')]), 'current', pool, new Map(), true)?.agent.id, 'away', 'forced to a named agent: past presence');
     assert.equal(chooseForTransfer(request([named('current')]), 'current', pool, new Map(), true), undefined);
+  });
+});
+
+describe('queue aging', () => {
+  const MINUTE = 60_000;
+  const tenMinutes = { points: 1, every: 10 * MINUTE };
+
+  it('raises the priority by its points for every whole interval waited, from the tier\'s own', () => {
+    assert.equal(effectivePriority(0, tenMinutes, 0), 0);
+    assert.equal(effectivePriority(0, tenMinutes, 10 * MINUTE - 1), 0, 'a step is earned once the interval is whole');
+    assert.equal(effectivePriority(0, tenMinutes, 10 * MINUTE), 1);
+    assert.equal(effectivePriority(0, tenMinutes, 95 * MINUTE), 9);
+    assert.equal(effectivePriority(10, { points: 3, every: 5 * MINUTE }, 16 * MINUTE), 19);
+  });
+
+  it('leaves the priority as it is without aging, with zero points, and for a clock behind the entry', () => {
+    assert.equal(effectivePriority(10, undefined, 10 * 3_600_000), 10);
+    assert.equal(effectivePriority(10, { points: 0, every: MINUTE }, 10 * 3_600_000), 10, 'a tier may opt out of aging');
+    assert.equal(effectivePriority(5, tenMinutes, -MINUTE), 5);
+  });
+
+  it('serves a regular contact before a VIP who just arrived once the regular has waited long enough', () => {
+    // VIP 10, regular 0, +1 per 10 minutes: after 100 minutes the regular contact ties a new VIP, and wins the tie by arrival.
+    const regularAfter = (minutes: number) => effectivePriority(0, tenMinutes, minutes * MINUTE);
+    const newVip = effectivePriority(10, tenMinutes, 0);
+    assert.ok(regularAfter(99) < newVip);
+    assert.equal(regularAfter(100), newVip);
+    assert.ok(regularAfter(110) > newVip);
+  });
+});
+
+describe('queue wait estimate', () => {
+  it('is the position over the tier\'s recent rate of assignments, rounded up to 5 minutes', () => {
+    // 12 assignments in the last hour: one every 5 minutes.
+    assert.deepEqual(estimateWait(1, 12), { value: 5, unit: 'minute' });
+    assert.deepEqual(estimateWait(3, 12), { value: 15, unit: 'minute' });
+    assert.deepEqual(estimateWait(1, 60), { value: 5, unit: 'minute' }, 'never less than 5 minutes');
+    assert.deepEqual(estimateWait(7, 20), { value: 25, unit: 'minute' }, '21 minutes rounds up');
+    assert.deepEqual(estimateWait(12, 12), { value: 60, unit: 'minute' });
+  });
+
+  it('speaks in half hours beyond an hour', () => {
+    assert.deepEqual(estimateWait(13, 12), { value: 1.5, unit: 'hour' }, '65 minutes');
+    assert.deepEqual(estimateWait(20, 10), { value: 2, unit: 'hour' });
+    assert.deepEqual(estimateWait(50, 6), { value: 8.5, unit: 'hour' }, '500 minutes');
+  });
+
+  it('is poor (no number) with fewer than 6 assignments of the tier in the last hour', () => {
+    assert.equal(estimateWait(1, 0), undefined);
+    assert.equal(estimateWait(1, 5), undefined);
+    assert.deepEqual(estimateWait(1, 6), { value: 10, unit: 'minute' });
   });
 });

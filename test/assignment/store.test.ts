@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { putAgent } from '../../src/db/agents';
-import { dispatch, enqueueRequest, findOpenAssignment, releaseAssignment, transfer, listQueue } from '../../src/assignment/store';
+import { effectivePriority } from '../../src/assignment/policy';
+import { listQueue } from '../../src/assignment/queue';
+import { dispatch, enqueueRequest, findOpenAssignment, releaseAssignment, transfer } from '../../src/assignment/store';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
 import type { AssignmentRequest, AssignTarget } from '../../src/domain/conversation';
 import { acquireTestServers, createScratchDatabase } from '../support/servers';
@@ -105,6 +107,49 @@ describe('dispatcher', () => {
       served.push(holder);
     }
     assert.deepEqual(served, ['order-vip-1', 'order-vip-2', 'order-regular-1', 'order-regular-2', 'order-regular-3', 'order-regular-4', 'order-regular-5']);
+  });
+
+  it('ages waiting conversations: effective priority as the policy defines it, computed in PostgreSQL at dispatch time', async () => {
+    const aging = { points: 1, every: 10 * 60_000 };
+    const cases = [
+      { id: 'aging-none', priority: 10, aging: undefined, waitedMinutes: 125 },
+      { id: 'aging-regular', priority: 0, aging, waitedMinutes: 125 },
+      { id: 'aging-vip', priority: 10, aging: { points: 3, every: 60_000 }, waitedMinutes: 7.5 },
+      { id: 'aging-opted-out', priority: 5, aging: { points: 0, every: 60_000 }, waitedMinutes: 90 },
+      { id: 'aging-new', priority: 0, aging, waitedMinutes: 0 },
+    ];
+    for (const c of cases) {
+      await enqueueRequest(db, { ...request(c.id, team('aging-nobody'), c.priority), ...(c.aging ? { aging: c.aging } : {}) });
+      await db.query(`UPDATE queue_entries SET enqueued_at = now() - make_interval(secs => $2) WHERE conversation_id = $1`, [c.id, c.waitedMinutes * 60]);
+    }
+    const queued = new Map((await listQueue(db)).map((e) => [e.conversationId, e.effectivePriority]));
+    for (const c of cases) assert.equal(queued.get(c.id), effectivePriority(c.priority, c.aging, c.waitedMinutes * 60_000), c.id);
+    assert.deepEqual([...queued.keys()].filter((id) => id.startsWith('aging-')), ['aging-vip', 'aging-regular', 'aging-none', 'aging-opted-out', 'aging-new']);
+    for (const c of cases) await releaseAssignment(db, c.id);
+  });
+
+  it('serves a regular contact who waited long enough before a VIP who just arrived; equal effective priorities by arrival', async () => {
+    await agents('overtake', ['overtake-a'], 1);
+    assert.ok(await ask(request('overtake-busy', team('overtake'))));
+    const aging = { points: 1, every: 10 * 60_000 };
+    const waiting = async (id: string, priority: number, waitedMinutes: number) => {
+      assert.equal(await ask({ ...request(id, team('overtake'), priority), aging }), null);
+      await db.query(`UPDATE queue_entries SET enqueued_at = now() - make_interval(secs => $2) WHERE conversation_id = $1`, [id, waitedMinutes * 60]);
+    };
+    await waiting('overtake-regular-long', 0, 105); // 0 + 10
+    await waiting('overtake-vip-new', 10, 0.5); // 10 + 0, arrived later
+    await waiting('overtake-regular-short', 0, 30); // 0 + 3
+    await waiting('overtake-vip-older', 10, 15); // 10 + 1
+    const served: string[] = [];
+    let holder = 'overtake-busy';
+    for (let i = 0; i < 4; i++) {
+      await releaseAssignment(db, holder);
+      const [made] = await dispatch(db);
+      holder = made!.conversationId;
+      served.push(holder);
+    }
+    assert.deepEqual(served, ['overtake-vip-older', 'overtake-regular-long', 'overtake-vip-new', 'overtake-regular-short']);
+    await releaseAssignment(db, holder);
   });
 
   it('round robin: 30 conversations over 3 agents give 10 each, and stays fair when one goes offline and back', async () => {

@@ -4,7 +4,7 @@ import { businessHoursAt, isOpen, nextOpening, openingWords } from '../../src/do
 import { type BusinessHours, ConfigError, parseRoutingConfig, type RoutingConfigInput } from '../../src/domain/routing-config';
 import { SHIPPED_MESSAGES } from '../../src/domain/routing-texts';
 import { businessHoursOf, tierFor } from '../../src/workflows/rules';
-import { textLanguage, textsFor } from '../../src/workflows/texts';
+import { textsLanguage, textsFor } from '../../src/workflows/texts';
 
 const madrid = (overrides: Partial<BusinessHours> = {}): BusinessHours => ({
   timezone: 'Europe/Madrid',
@@ -154,7 +154,7 @@ describe('business hours in routing.yaml', () => {
     assert.equal(textsFor(config.askEmail, 'es').outOfHours, 'Cerrado. Abrimos {{opensAt}}.');
     assert.equal(textsFor(config.askEmail, 'pt').outOfHours, SHIPPED_MESSAGES.pt.outOfHours);
     for (const language of ['en', 'es', 'pt'] as const) assert.match(SHIPPED_MESSAGES[language].outOfHours, /\{\{opensAt\}\}/);
-    assert.equal(textLanguage(config.askEmail, 'pt'), 'pt');
-    assert.equal(textLanguage(config.askEmail, 'de'), 'en', 'no German texts: the fallback, for the words too');
+    assert.equal(textsLanguage(config.askEmail, 'pt'), 'pt');
+    assert.equal(textsLanguage(config.askEmail, 'de'), 'en', 'no German texts: the fallback, for the words too');
   });
 });

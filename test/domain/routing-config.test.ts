@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadRoutingConfigFile, parseRoutingConfig } from '../../src/domain/routing-config';
-import { capacityDefaults, crmBackoff, describeTarget, durationInWords, extractEmail, isValidEmail, resolveChain, stepsAfter, tierFor } from '../../src/workflows/rules';
+import { agingOf, capacityDefaults, crmBackoff, describeTarget, durationInWords, extractEmail, isValidEmail, resolveChain, stepsAfter, tierFor } from '../../src/workflows/rules';
 import { isOnShift, nextShiftChange, nextShiftEnd } from '../../src/workflows/shifts';
 import { fillTemplate } from '../../src/workflows/template';
-import { textsFor } from '../../src/workflows/texts';
-import { SHIPPED_MESSAGES } from '../../src/domain/routing-texts';
+import { textsFor, textsLanguage } from '../../src/workflows/texts';
+import { SHIPPED_MESSAGES, waitWords } from '../../src/domain/routing-texts';
 import { REPO_ROOT } from '../../tools/repo';
 
 describe('email validation', () => {
@@ -253,5 +253,57 @@ describe('texts per language', () => {
     assert.throws(() => parseRoutingConfig({ askEmail: { messages: { es: { greeting: 'hola' } } } }), /askEmail\.messages\.es/);
     assert.throws(() => parseRoutingConfig({ askEmail: { messages: { Spanish: { question: 'hola' } } } }), /askEmail\.messages/);
     assert.throws(() => parseRoutingConfig({ askEmail: { fallbackLanguage: 'de' } }), /no texts for de/);
+  });
+});
+
+describe('the queue: notices and aging', () => {
+  it('is off unless set: no queue key, no aging on any tier', () => {
+    const config = parseRoutingConfig({});
+    assert.equal(config.queue, undefined);
+    assert.equal(agingOf(config.regular, config), undefined);
+    assert.equal(agingOf(config.tiers[0]!, config), undefined);
+  });
+
+  it('reads queue.notifyContact, notifyEvery (15m by default) and aging, and lets a tier age its own way', () => {
+    const config = parseRoutingConfig({
+      queue: { notifyContact: true, aging: { points: 1, every: '10m' } },
+      tiers: [{ name: 'vip', customerTypes: ['VIP'], priority: 10, chain: [{ kind: 'manager' }], aging: { points: 0, every: '1h' } }],
+    });
+    assert.deepEqual(config.queue, { notifyContact: true, notifyEvery: 15 * 60_000, aging: { points: 1, every: 10 * 60_000 } });
+    assert.deepEqual(agingOf(config.regular, config), { points: 1, every: 10 * 60_000 }, 'the queue\'s aging');
+    assert.deepEqual(agingOf(config.tiers[0]!, config), { points: 0, every: 3_600_000 }, 'the tier\'s own');
+    assert.deepEqual(parseRoutingConfig({ regular: { aging: { points: 2, every: '5m' } } }).regular.aging, { points: 2, every: 300_000 });
+    assert.equal(parseRoutingConfig({ queue: { aging: { points: 1, every: '10m' } } }).queue?.notifyContact, false);
+  });
+
+  it('refuses bad queue settings, naming the place', () => {
+    const refuses = (raw: unknown, place: RegExp) =>
+      assert.throws(() => parseRoutingConfig(raw), (e: Error) => e instanceof ConfigError && place.test(e.message), `${JSON.stringify(raw)}: ${place}`);
+    refuses({ queue: { notifyEvery: '10s' } }, /queue\.notifyEvery: at least 1m/);
+    refuses({ queue: { notifyEvery: 'often' } }, /queue\.notifyEvery: not a duration/);
+    refuses({ queue: { notifyContact: 'yes' } }, /queue\.notifyContact/);
+    refuses({ queue: { aging: { points: 1 } } }, /queue\.aging\.every/);
+    refuses({ queue: { aging: { points: 1, every: '500ms' } } }, /queue\.aging\.every: at least 1s/);
+    refuses({ queue: { aging: { points: -1, every: '10m' } } }, /queue\.aging\.points/);
+    refuses({ queue: { aging: { points: 1.5, every: '10m' } } }, /queue\.aging\.points/);
+    refuses({ queue: { notify: true } }, /queue: Unrecognized key/);
+    refuses({ tiers: [{ name: 'vip', customerTypes: ['VIP'], chain: [{ kind: 'manager' }], aging: { points: 1, every: 'soon' } }] }, /tiers\.0\.aging\.every/);
+    refuses({ regular: { aging: { every: '10m' } } }, /regular\.aging\.points/);
+  });
+
+  it('ships the queue notices in English, Spanish and Portuguese, overridable, with the wait in the texts\' language', () => {
+    const config = parseRoutingConfig({ askEmail: { messages: { es: { queued: 'Espera: {{wait}}' }, fr: { question: 'Bonjour ?' } } } });
+    assert.equal(textsFor(config.askEmail, 'es').queued, 'Espera: {{wait}}');
+    assert.equal(textsFor(config.askEmail, 'pt').queuedFewMinutes, SHIPPED_MESSAGES.pt.queuedFewMinutes);
+    assert.equal(textsFor(config.askEmail, 'fr').queued, SHIPPED_MESSAGES.en.queued, 'a language without its own notice gets the fallback\'s');
+    for (const texts of Object.values(SHIPPED_MESSAGES)) {
+      assert.match(texts.queued, /\{\{wait\}\}/);
+      assert.doesNotMatch(texts.queuedFewMinutes, /\{\{wait\}\}/);
+    }
+    assert.equal(textsLanguage(config.askEmail, 'es'), 'es');
+    assert.equal(textsLanguage(config.askEmail, 'de'), 'en');
+    assert.equal(waitWords({ value: 15, unit: 'minute' }, 'en'), '15 minutes');
+    assert.equal(waitWords({ value: 1.5, unit: 'hour' }, 'es'), '1,5 horas');
+    assert.equal(waitWords({ value: 2, unit: 'hour' }, 'pt'), '2 horas');
   });
 });

@@ -14,7 +14,7 @@ import { type AgentRole, putAgent } from '../../src/db/agents';
 import { type TranscriptMessage, transcript } from '../../src/db/messages';
 import { createPool, type Db, migrateDatabase } from '../../src/db/pool';
 import { RuleVersions } from '../../src/db/rule-versions';
-import { listQueue } from '../../src/assignment/store';
+import { listQueue } from '../../src/assignment/queue';
 import { waitUntil } from '../../src/local/processes';
 import { resolveTemporalBinary } from '../../src/local/temporal-cli';
 import { createLogger } from '../../src/observability/logger';

@@ -1,5 +1,6 @@
 import { afterAgentChange, type RunSignals } from '../../assignment/dispatcher';
-import { commitAgentChange, waitingQueue } from '../../assignment/store';
+import { waitingQueue } from '../../assignment/queue';
+import { commitAgentChange } from '../../assignment/store';
 import { getAgent, listAgents, patchAgent, putAgent } from '../../db/agents';
 import type { Db } from '../../db/pool';
 import { agent, agentList, answer, error, failure, queue } from '../answers';
@@ -132,7 +133,7 @@ export const agentRoutes = [
     summary: 'Waiting conversations, in the order they will be served',
     access: { scopes: ['read'] },
     responses: {
-      200: answer('The queue: higher priority first, then the longest waiting.', queue, {
+      200: answer("The queue: highest effective priority first (a tier's priority, risen with the wait when queue aging is set), then the longest waiting.", queue, {
         waiting: {
           summary: 'One VIP waiting',
           value: {
@@ -144,6 +145,7 @@ export const agentRoutes = [
                 contactId: 'c-3',
                 tier: 'vip',
                 priority: 10,
+                effectivePriority: 10,
                 enqueuedAt: AT,
                 waitingMs: 42_000,
               },

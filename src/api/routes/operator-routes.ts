@@ -65,7 +65,7 @@ export const operatorRoutes = [
             generatedAt: '2025-06-03T09:16:00.000Z',
             agents: [{ id: 'alex', name: 'Alex Account-Manager', team: 'account-managers', role: 'agent', online: true, load: 1, capacity: 5 }],
             queue: [
-              { position: 1, conversationId: RUN_ID, workflowId: 'conversation-c-3', contactId: 'c-3', tier: 'regular', priority: 0, enqueuedAt: AT, waitingMs: 57_519 },
+              { position: 1, conversationId: RUN_ID, workflowId: 'conversation-c-3', contactId: 'c-3', tier: 'regular', priority: 0, effectivePriority: 0, enqueuedAt: AT, waitingMs: 57_519 },
             ],
             recent: [
               {

@@ -172,7 +172,8 @@
         el('td', { text: entry.position }),
         el('td', { text: entry.contactId }),
         el('td', {}, tierLabel(entry.tier)),
-        el('td', { text: entry.priority }),
+        // Risen with the wait (queue aging): the tier's priority → what the queue is served by now.
+        el('td', { text: entry.effectivePriority === entry.priority ? entry.priority : `${entry.priority} → ${entry.effectivePriority}` }),
         el('td', { text: duration(entry.waitingMs / 1000) }),
       ),
     );
