@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -19,6 +20,8 @@ const NAMES = FILES.map((file) => file.slice(0, -'.sql'.length));
 /** postgres-migrations' table and rows as it left them after applying every file (recorded while it was a dependency). */
 const LEGACY_SNAPSHOT = join(__dirname, '../fixtures/postgres-migrations/migrations-table.sql');
 const RECORD_TABLES = ['migrations', 'pgmigrations'];
+/** The files postgres-migrations applied before it was replaced (the snapshot's rows); later files came after it. */
+const LEGACY_COUNT = 11;
 
 describe('database migrations', () => {
   let release: () => Promise<void>;
@@ -55,6 +58,14 @@ describe('database migrations', () => {
     await runFilesInOrder(db, count);
     await db.query(await readFile(LEGACY_SNAPSHOT, 'utf8'));
     await db.query('DELETE FROM migrations WHERE id > $1', [count]);
+  }
+
+  /** Rows as postgres-migrations would have written them for the files after LEGACY_COUNT (had it applied them). */
+  async function recordedByPostgresMigrationsToo(db: Db, files: string[]): Promise<void> {
+    for (const file of files) {
+      const hash = createHash('sha1').update(file + (await readFile(join(MIGRATIONS_DIR, file), 'utf8')), 'utf8').digest('hex');
+      await db.query('INSERT INTO migrations (id, name, hash) VALUES ($1, $2, $3)', [parseInt(file, 10), file.slice(4, -'.sql'.length), hash]);
+    }
   }
 
   const recorded = async (db: Db) => (await db.query<{ name: string }>('SELECT name FROM pgmigrations ORDER BY id')).rows.map((row) => row.name);
@@ -112,24 +123,26 @@ describe('database migrations', () => {
 
   it('a database postgres-migrations fully migrated is carried over with nothing to apply', async () => {
     const db = await freshDatabase();
-    await migratedByPostgresMigrations(db, FILES.length);
-    assert.deepEqual(await migrateDatabase(db), { carriedOver: NAMES, applied: [] });
+    await migratedByPostgresMigrations(db, LEGACY_COUNT);
+    assert.deepEqual(await migrateDatabase(db), { carriedOver: NAMES.slice(0, LEGACY_COUNT), applied: NAMES.slice(LEGACY_COUNT) });
     assert.deepEqual(await recorded(db), NAMES);
   });
 
-  const mismatches: Array<{ name: string; change: string; message: RegExp }> = [
+  const mismatches: Array<{ name: string; change: string; message: RegExp; laterFiles?: boolean }> = [
     { name: 'an applied file edited since', change: `UPDATE migrations SET hash = repeat('0', 40) WHERE id = 3`, message: /003_wake_ups\.sql has changed since it was applied/ },
     { name: 'a file renamed since', change: `UPDATE migrations SET name = 'wakeups' WHERE id = 3`, message: /003_wake_ups\.sql is recorded under the name "wakeups"/ },
     {
       name: 'a migration this release lacks',
       change: `INSERT INTO migrations (id, name, hash) VALUES (${FILES.length + 1}, 'from_a_newer_release', repeat('0', 40))`,
       message: new RegExp(`migration ${FILES.length + 1} \\(from_a_newer_release\\) is recorded but there is no such file`),
+      laterFiles: true,
     },
   ];
-  for (const { name, change, message } of mismatches) {
+  for (const { name, change, message, laterFiles } of mismatches) {
     it(`a postgres-migrations record that does not match the files is refused, changing nothing: ${name}`, async () => {
       const db = await freshDatabase();
-      await migratedByPostgresMigrations(db, FILES.length);
+      await migratedByPostgresMigrations(db, LEGACY_COUNT);
+      if (laterFiles) await recordedByPostgresMigrationsToo(db, FILES.slice(LEGACY_COUNT));
       await db.query(change);
       await assert.rejects(migrateDatabase(db), (error: Error) => {
         assert.match(error.message, /migrated by postgres-migrations and its record \(table migrations\) does not match/);
