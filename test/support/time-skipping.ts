@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { after, afterEach, before, beforeEach } from 'node:test';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -220,4 +221,25 @@ export async function waitForPendingTimer(handle: WorkflowHandle, timeoutMs = 15
     return pending.length > 0 && Math.max(...pending);
   };
   return waitUntil(`${handle.workflowId} blocked on a timer`, pendingSince, { timeoutMs, intervalMs: 50 });
+}
+
+/** Routing has decided: the conversation is with someone, escalated, or over. */
+export const decided = (status: ConversationStatus): boolean => ['assigned', 'escalated', 'closed', 'failed'].includes(status.state);
+
+/**
+ * Hooks of a describe whose tests each get a world of their own on one time-skipping server for the file: `use`
+ * receives each test's world before it runs; the world is closed after it, the server after the last.
+ */
+export function timeSkippingWorldPerTest(use: (world: TimeSkippingWorld) => void): void {
+  let server: TimeSkippingServer;
+  let world: TimeSkippingWorld;
+  before(async () => {
+    server = await TimeSkippingServer.start();
+  });
+  after(() => server.stop());
+  beforeEach(async () => {
+    world = await TimeSkippingWorld.start({ server });
+    use(world);
+  });
+  afterEach(() => world.close());
 }

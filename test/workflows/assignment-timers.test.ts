@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { tsToMs } from '@temporalio/common/lib/time';
 import ms from 'ms';
 import type { RoutingConfigInput } from '../../src/domain/routing-config';
 import { stateQuery } from '../../src/workflows/definitions';
-import type { ConversationStatus } from '../../src/domain/conversation';
-import { type RoutingHandle, TimeSkippingServer, TimeSkippingWorld, waitForPendingTimer } from '../support/time-skipping';
+import { decided, type RoutingHandle, TimeSkippingWorld, timeSkippingWorldPerTest, waitForPendingTimer } from '../support/time-skipping';
 
 const ALL_DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 const MINUTE = ms('1m');
@@ -25,7 +24,6 @@ async function timersFired(handle: RoutingHandle): Promise<number> {
   return (events ?? []).filter((e) => e.timerFiredEventAttributes).length;
 }
 
-const decided = (s: ConversationStatus) => ['assigned', 'escalated', 'closed', 'failed'].includes(s.state);
 
 /**
  * Per-step waits of the VIP chain and shift hand-overs, on the time-skipping test server: durable timers
@@ -33,15 +31,7 @@ const decided = (s: ConversationStatus) => ['assigned', 'escalated', 'closed', '
  */
 describe('assignment timers', () => {
   let w: TimeSkippingWorld;
-  let server: TimeSkippingServer;
-  before(async () => {
-    server = await TimeSkippingServer.start();
-  });
-  after(() => server.stop());
-  beforeEach(async () => {
-    w = await TimeSkippingWorld.start({ server });
-  });
-  afterEach(() => w.close());
+  timeSkippingWorldPerTest((world) => (w = world));
 
   describe('VIP chain: account manager (10 min) → VIP team (5 min) → a manager', () => {
     const routing: RoutingConfigInput = {

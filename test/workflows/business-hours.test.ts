@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import ms from 'ms';
 import type { RoutingConfigInput } from '../../src/domain/routing-config';
 import { SHIPPED_MESSAGES } from '../../src/domain/routing-texts';
@@ -7,7 +7,7 @@ import type { ConversationStatus } from '../../src/domain/conversation';
 import { OUTSIDE_HOURS } from '../../src/workflows/business-hours';
 import { stateQuery } from '../../src/workflows/definitions';
 import { fillTemplate } from '../../src/workflows/template';
-import { TimeSkippingServer, TimeSkippingWorld, waitForPendingTimer } from '../support/time-skipping';
+import { decided, TimeSkippingWorld, timeSkippingWorldPerTest, waitForPendingTimer } from '../support/time-skipping';
 
 const MINUTE = ms('1m');
 const ALL_DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
@@ -34,7 +34,6 @@ function nextOffsetChange(from: number, timeZone: string): number {
 }
 
 const held = (s: ConversationStatus) => s.state === 'queued' && s.opensAt !== undefined;
-const decided = (s: ConversationStatus) => ['assigned', 'escalated', 'closed', 'failed'].includes(s.state);
 
 /**
  * Business hours on the time-skipping test server: the notice, the hold until the opening across a daylight-saving
@@ -43,15 +42,7 @@ const decided = (s: ConversationStatus) => ['assigned', 'escalated', 'closed', '
  */
 describe('business hours', () => {
   let w: TimeSkippingWorld;
-  let server: TimeSkippingServer;
-  before(async () => {
-    server = await TimeSkippingServer.start();
-  });
-  after(() => server.stop());
-  beforeEach(async () => {
-    w = await TimeSkippingWorld.start({ server });
-  });
-  afterEach(() => w.close());
+  timeSkippingWorldPerTest((world) => (w = world));
 
   async function skipTo(instant: number): Promise<void> {
     const now = await w.env.currentTimeMs();

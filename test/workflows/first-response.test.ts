@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import type { RoutingConfigInput } from '../../src/domain/routing-config';
 import type { ConversationStatus } from '../../src/domain/conversation';
 import { AWAITS_FIRST_RESPONSE_MEMO, stateQuery, workflowIdForContact } from '../../src/workflows/definitions';
@@ -7,7 +7,7 @@ import { putAgent } from '../../src/db/agents';
 import { SHIPPED_MESSAGES } from '../../src/domain/routing-texts';
 import { Harness } from '../support/harness';
 import { type RespondioStandIn, startRespondioStandIn } from '../support/respondio-standin';
-import { assignmentsOf, type RoutingHandle, TimeSkippingServer, TimeSkippingWorld, waitForPendingTimer } from '../support/time-skipping';
+import { assignmentsOf, type RoutingHandle, TimeSkippingServer, TimeSkippingWorld, timeSkippingWorldPerTest, waitForPendingTimer } from '../support/time-skipping';
 
 const assignee = (agentId: string) => (s: ConversationStatus) => s.assignee?.agentId === agentId;
 const decisionsOf = (s: ConversationStatus, step: string) => s.decisions.filter((d) => d.step === step).map((d) => d.detail);
@@ -59,15 +59,7 @@ describe('a first-response timer outlives the worker', () => {
  */
 describe('first-response timer', () => {
   let w: TimeSkippingWorld;
-  let server: TimeSkippingServer;
-  before(async () => {
-    server = await TimeSkippingServer.start();
-  });
-  after(() => server.stop());
-  beforeEach(async () => {
-    w = await TimeSkippingWorld.start({ server });
-  });
-  afterEach(() => w.close());
+  timeSkippingWorldPerTest((world) => (w = world));
 
   const routing: RoutingConfigInput = {
     tiers: [

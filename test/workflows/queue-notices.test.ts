@@ -2,13 +2,12 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { SHIPPED_MESSAGES } from '../../src/domain/routing-texts';
 import type { RoutingConfigInput } from '../../src/domain/routing-config';
-import type { ContactInput, ConversationStatus } from '../../src/domain/conversation';
+import type { ContactInput } from '../../src/domain/conversation';
 import { waitUntil } from '../../src/local/processes';
 import { closeConversationSignal, stateQuery } from '../../src/workflows/definitions';
 import { LOCAL_ACTIVITIES, QUEUE_NOTICES } from '../../src/workflows/patches';
-import { type RoutingHandle, TimeSkippingServer, TimeSkippingWorld } from '../support/time-skipping';
+import { decided, type RoutingHandle, TimeSkippingServer, TimeSkippingWorld } from '../support/time-skipping';
 
-const decided = (s: ConversationStatus) => ['assigned', 'escalated', 'closed', 'failed'].includes(s.state);
 
 /** routing.yaml's queue.notifyContact: a queued contact hears they wait, and roughly how long; on the time-skipping server. */
 describe('queue notices', () => {

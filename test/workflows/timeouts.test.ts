@@ -1,26 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import ms from 'ms';
 import { getContact } from '../../src/db/contacts';
 import { messageReceivedSignal, stateQuery } from '../../src/workflows/definitions';
-import type { ConversationStatus } from '../../src/domain/conversation';
-import { TimeSkippingServer, TimeSkippingWorld, waitForPendingTimer } from '../support/time-skipping';
+import { decided, TimeSkippingWorld, timeSkippingWorldPerTest, waitForPendingTimer } from '../support/time-skipping';
 import { askedThenRouted } from '../support/paths';
 
 /** Waits measured in hours and days, on one time-skipping test server: each test reads its clock, in its own world. */
 describe('reply and queue timeouts', () => {
   let w: TimeSkippingWorld;
-  let server: TimeSkippingServer;
-  before(async () => {
-    server = await TimeSkippingServer.start();
-  });
-  after(() => server.stop());
-  beforeEach(async () => {
-    w = await TimeSkippingWorld.start({ server });
-  });
-  afterEach(() => w.close());
+  timeSkippingWorldPerTest((world) => (w = world));
 
-  const decided = (s: ConversationStatus) => ['assigned', 'escalated', 'closed', 'failed'].includes(s.state);
 
   describe('no reply to the email question within 24 h', () => {
     it('routes the contact as regular by default (onReplyTimeout: route_regular)', async () => {
