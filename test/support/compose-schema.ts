@@ -81,12 +81,11 @@ export async function downloadComposeSchema(options: DownloadOptions = {}): Prom
     if (e.code === 'ENOENT') {
       throw new Error(
         `test/deploy/compose.test.ts needs Go: the \`go\` command fetches the Compose Specification schema (${target}) ` +
-          'from the Go module proxy, and it is not on PATH. Install Go (https://go.dev/dl/) and let it reach GOPROXY ' +
-          '(https://proxy.golang.org by default).',
+          'from the Go module proxy, and it is not on PATH. Install Go and let it reach the Go module proxy (GOPROXY).',
       );
     }
     const reported = parseDownload(e.stdout ?? '')?.Error;
-    const proxy = options.env?.GOPROXY ?? process.env.GOPROXY ?? 'https://proxy.golang.org,direct (Go default)';
+    const proxy = options.env?.GOPROXY ?? process.env.GOPROXY ?? "Go's default";
     throw new Error(
       `go mod download ${target} failed: ${reported ?? e.stderr ?? e.message}\n` +
         `test/deploy/compose.test.ts needs the Go module proxy (GOPROXY=${proxy}) or a Go module cache that holds ${target}.`,
