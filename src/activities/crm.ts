@@ -1,6 +1,7 @@
 import { Context, log } from '@temporalio/activity';
 import { JSONPath } from 'jsonpath-plus';
 import { crmRequests } from '../observability/metrics';
+import { type Deadline, deadline } from '../net/deadline';
 import { ConfigError, type CrmConfig, type RoutingConfig } from '../domain/routing-config';
 import type { RuleVersions } from '../db/rule-versions';
 import { fillTemplate } from '../workflows/template';
@@ -159,21 +160,20 @@ export function createCrmActivities(deps: CrmDeps) {
       headers['content-type'] = 'application/json';
     }
 
-    let response: Response;
+    const within = deadline(crm.timeout, Context.current().cancellationSignal);
     try {
-      response = await deps.fetch(url, {
-        method: crm.method,
-        headers,
-        body,
-        signal: AbortSignal.any([Context.current().cancellationSignal, AbortSignal.timeout(crm.timeout)]),
-      });
+      return await answer(await deps.fetch(url, { method: crm.method, headers, body, signal: within.signal }), crm, within);
     } catch (error) {
-      const reason =
-        (error as Error).name === 'TimeoutError' ? `no answer within ${crm.timeout} ms` : `request failed: ${(error as Error).message}`;
+      const reason = within.expired ? `no answer within ${crm.timeout} ms` : `request failed: ${(error as Error).message}`;
       log.warn('CRM request failed', { reason });
       return { outcome: 'error', retryable: true, reason };
+    } finally {
+      within.dispose();
     }
+  }
 
+  /** The CRM's answer as an outcome; its body is read within the request's deadline. */
+  async function answer(response: Response, crm: CrmConfig, within: Deadline): Promise<CrmOutcome> {
     const status = response.status;
     if (status === 404) return { outcome: 'not_found', status };
     if (status >= 500 || status === 429 || status === 408) {
@@ -185,7 +185,8 @@ export function createCrmActivities(deps: CrmDeps) {
     let json: unknown;
     try {
       json = await response.json();
-    } catch {
+    } catch (error) {
+      if (within.expired) throw error;
       return { outcome: 'error', retryable: false, status, reason: 'CRM answer is not JSON' };
     }
     try {

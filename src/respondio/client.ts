@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { platformCalls } from '../observability/metrics';
+import { deadline } from '../net/deadline';
 
 /** respond.io Developer API v2. Free of Temporal: activities wrap it and decide what to retry. */
 export const RESPONDIO_API_URL = 'https://api.respond.io/v2';
@@ -226,7 +227,7 @@ export function createRespondioClient({
     const query = request.query ? `?${new URLSearchParams(request.query).toString()}` : '';
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
     if (request.body !== undefined) headers['content-type'] = 'application/json';
-    const timeout = AbortSignal.timeout(timeoutMs);
+    const within = deadline(timeoutMs, options.signal);
 
     let response: Response;
     let text: string;
@@ -235,16 +236,18 @@ export function createRespondioClient({
         method: endpoint.method,
         headers,
         body: request.body === undefined ? undefined : JSON.stringify(request.body),
-        signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
+        signal: within.signal,
       });
       text = await response.text();
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
       const code = error instanceof Error && error.cause instanceof Error ? (error.cause as NodeJS.ErrnoException).code : undefined;
-      const failure: RespondioErrorInit = timeout.aborted
+      const failure: RespondioErrorInit = within.expired
         ? { kind: 'timeout', endpoint: name, reason: `got no answer within ${timeoutMs} ms` }
         : { kind: 'network', endpoint: name, neverSent: code !== undefined && neverConnected.has(code), reason: `failed: ${redact(describeFailure(error))}` };
       throw new RespondioError(failure, { cause: error });
+    } finally {
+      within.dispose();
     }
 
     if (!response.ok) {

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { after, before, describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -19,12 +21,15 @@ import { acquireTestServers, createScratchDatabase } from '../support/servers';
 /** The HTTP request step against a real server on loopback: templates, secrets, mapping, outcomes. */
 describe('CRM request step', () => {
   let seen: { method?: string; url?: string; headers?: IncomingHttpHeaders; body?: string } = {};
-  let reply: { status: number; body: string } = { status: 200, body: '{}' };
+  /** `hang`: never answer; `hang-body`: send the headers, never the body. */
+  let reply: { status: number; body: string; hang?: 'hang' | 'hang-body' } = { status: 200, body: '{}' };
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
     req.on('end', () => {
       seen = { method: req.method, url: req.url, headers: req.headers, body };
+      if (reply.hang === 'hang') return;
+      if (reply.hang === 'hang-body') return void res.writeHead(reply.status, { 'content-type': 'application/json' }).write('{"a":');
       res.writeHead(reply.status, { 'content-type': 'application/json' }).end(reply.body);
     });
   });
@@ -44,6 +49,7 @@ describe('CRM request step', () => {
   after(async () => {
     await db.end();
     await releaseServers();
+    server.closeAllConnections();
     await new Promise<void>((done) => server.close(() => done()));
   });
 
@@ -88,6 +94,24 @@ describe('CRM request step', () => {
     assert.deepEqual(await lookup({}), { outcome: 'error', retryable: false, status: 403, reason: 'CRM answered 403' });
     reply = { status: 200, body: '<html>' };
     assert.deepEqual(await lookup({}), { outcome: 'error', retryable: false, status: 200, reason: 'CRM answer is not JSON' });
+  });
+
+  it('gives up on a CRM that hangs after its timeout, before or after its headers, even when garbage is collected meanwhile', async () => {
+    // Node 20 drops a timeout folded into AbortSignal.any() at the next collection; collect often while it hangs.
+    setFlagsFromString('--expose-gc');
+    const collect = runInNewContext('gc') as () => void;
+    const collecting = setInterval(collect, 20);
+    try {
+      for (const hang of ['hang', 'hang-body'] as const) {
+        reply = { status: 200, body: '', hang };
+        const started = Date.now();
+        assert.deepEqual(await lookup({ timeout: 300 }), { outcome: 'error', retryable: true, reason: 'no answer within 300 ms' }, hang);
+        assert.ok(Date.now() - started < 3_000, `${hang}: answered after ${Date.now() - started} ms`);
+      }
+    } finally {
+      clearInterval(collecting);
+      reply = { status: 200, body: '{}' };
+    }
   });
 
   it('refuses to call with a header naming an unset env variable, without leaking other values', async () => {
